@@ -1,0 +1,150 @@
+/**
+ * Cryptographic operations with symmetric keys: encrypt-data, decrypt-data, data keys and random bytes
+ * (huawei-kms-api.md §4 C, D, G). Ciphertexts are self-describing blobs (ciphertext.ts).
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { KmsError } from '../errors.js';
+import { AuthenticationFailed, SYMMETRIC_ENGINES } from '../crypto/symmetric.js';
+import type { KmsStore } from '../storage/kms-store.js';
+import { buildBlob, frame, parseBlob, unframe, type BlobKind } from './ciphertext.js';
+import type { CallerContext } from './context.js';
+import { assertUsable, type KeyRecord } from './key.js';
+import type { KeyMaterial } from './key-material.js';
+import { KEY_SPECS } from './key-specs.js';
+
+export const ENCRYPTION_ALGORITHMS = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2_ENCRYPT'] as const;
+
+export interface DecryptedDataKey {
+  keyId: string;
+  plaintext: Buffer;
+  /** SHA-256 (AES keys) or SM3 (SM4 keys) of the plaintext. */
+  digest: Buffer;
+}
+
+export class CryptoOps {
+  constructor(
+    private readonly store: KmsStore,
+    private readonly material: KeyMaterial,
+  ) {}
+
+  async encryptData(ctx: CallerContext, keyId: string, plaintext: Buffer, aad: Buffer, algorithm = 'SYMMETRIC_DEFAULT'): Promise<{ keyId: string; blob: Buffer }> {
+    const key = await this.#encryptionKey(ctx, keyId, algorithm);
+    return { keyId: key.id, blob: await this.#seal('data', key, plaintext, aad) };
+  }
+
+  async decryptData(ctx: CallerContext, blob: Buffer, aad: Buffer, expectedKeyId?: string, algorithm = 'SYMMETRIC_DEFAULT'): Promise<{ keyId: string; plaintext: Buffer }> {
+    return this.#open('data', ctx, blob, aad, expectedKeyId, algorithm);
+  }
+
+  /** A new data key of `bytes` random bytes, returned in plaintext and sealed under the key. */
+  async createDataKey(ctx: CallerContext, keyId: string, bytes: number, aad: Buffer): Promise<{ keyId: string; plaintext: Buffer; blob: Buffer }> {
+    const key = await this.#encryptionKey(ctx, keyId);
+    const plaintext = randomBytes(bytes);
+    return { keyId: key.id, plaintext, blob: await this.#seal('datakey', key, plaintext, aad) };
+  }
+
+  /** Seals a caller's data key after checking the digest Huawei requires after it (KMS.2103). */
+  async encryptDataKey(ctx: CallerContext, keyId: string, dataKey: Buffer, digest: Buffer, aad: Buffer): Promise<{ keyId: string; blob: Buffer }> {
+    const key = await this.#encryptionKey(ctx, keyId);
+    const expected = dekDigest(key, dataKey);
+    if (digest.length !== expected.length || !timingSafeEqual(digest, expected)) {
+      throw new KmsError('KMS.2103', `The last 32 bytes of plain_text must be the ${KEY_SPECS[key.spec].dekDigest === 'sm3' ? 'SM3' : 'SHA-256'} digest of the data key.`);
+    }
+    return { keyId: key.id, blob: await this.#seal('datakey', key, dataKey, aad) };
+  }
+
+  async decryptDataKey(ctx: CallerContext, keyId: string, blob: Buffer, expectedBytes: number, aad: Buffer): Promise<DecryptedDataKey> {
+    const { plaintext } = await this.#open('datakey', ctx, blob, aad, keyId);
+    if (plaintext.length !== expectedBytes) {
+      throw new KmsError('KMS.2204', `The data key is ${plaintext.length} bytes, not ${expectedBytes}.`);
+    }
+    const key = await this.#key(ctx, keyId);
+    return { keyId, plaintext, digest: dekDigest(key, plaintext) };
+  }
+
+  random(bytes: number): Buffer {
+    return randomBytes(bytes);
+  }
+
+  async #key(ctx: CallerContext, keyId: string): Promise<KeyRecord> {
+    const key = await this.store.getKey(ctx.projectId, keyId);
+    if (!key) throw new KmsError('KMS.0207');
+    return key;
+  }
+
+  /** Loads a key for symmetric encryption and checks its kind, usage, algorithm and state. */
+  async #encryptionKey(ctx: CallerContext, keyId: string, algorithm = 'SYMMETRIC_DEFAULT'): Promise<KeyRecord> {
+    const key = await this.#key(ctx, keyId);
+    const info = KEY_SPECS[key.spec];
+    if (info.kind === 'hmac') throw new KmsError('KMS.0341');
+    if (key.usage === 'SIGN_VERIFY') throw new KmsError('KMS.0335');
+    if (info.kind === 'symmetric' && algorithm !== 'SYMMETRIC_DEFAULT') {
+      throw new KmsError('KMS.2105', `Symmetric keys encrypt with SYMMETRIC_DEFAULT, not ${algorithm}.`);
+    }
+    if (info.kind !== 'symmetric') throw new KmsError('KMS.0308', `key_spec ${key.spec} cannot encrypt in this Strongroom version.`);
+    assertUsable(key);
+    return key;
+  }
+
+  async #seal(kind: BlobKind, key: KeyRecord, plaintext: Buffer, aad: Buffer): Promise<Buffer> {
+    const algorithm = KEY_SPECS[key.spec].algorithm!;
+    const material = await this.material.unwrapped(key.id, key.currentVersion);
+    if (!material) throw new KmsError('KMS.0103', 'The current key version is missing.');
+    return buildBlob({ kind, keyId: key.id, version: key.currentVersion, algorithm }, (bound) =>
+      SYMMETRIC_ENGINES[algorithm].seal(material, frame(plaintext), Buffer.concat([bound, aad])),
+    );
+  }
+
+  async #open(kind: BlobKind, ctx: CallerContext, blob: Buffer, aad: Buffer, expectedKeyId: string | undefined, algorithm = 'SYMMETRIC_DEFAULT'): Promise<{ keyId: string; plaintext: Buffer }> {
+    const parsed = parseBlob(blob, kind);
+    if (!parsed) throw new KmsError('KMS.2201', kind === 'data' ? 'It is not a ciphertext made by encrypt-data.' : 'It is not a data key ciphertext.');
+    if (expectedKeyId !== undefined && expectedKeyId !== parsed.keyId) {
+      throw new KmsError('KMS.2201', 'The ciphertext was made with another key than key_id.');
+    }
+    const key = await this.#encryptionKey(ctx, parsed.keyId, algorithm);
+    if (KEY_SPECS[key.spec].algorithm !== parsed.algorithm) throw new KmsError('KMS.2201', 'The ciphertext does not match the key type.');
+    const material = await this.material.unwrapped(key.id, parsed.version);
+    if (!material) throw new KmsError('KMS.2201', `The key has no version ${parsed.version}.`);
+    let framed: Buffer;
+    try {
+      framed = SYMMETRIC_ENGINES[parsed.algorithm].open(material, parsed.payload, Buffer.concat([parsed.boundHeader, aad]));
+    } catch (err) {
+      if (err instanceof AuthenticationFailed) {
+        throw new KmsError('KMS.2201', 'The ciphertext did not authenticate: it was altered, or the additional authenticated data differs.');
+      }
+      throw err;
+    }
+    const plaintext = unframe(framed);
+    if (!plaintext) throw new KmsError('KMS.2201');
+    return { keyId: key.id, plaintext };
+  }
+}
+
+function dekDigest(key: KeyRecord, dataKey: Buffer): Buffer {
+  return createHash(KEY_SPECS[key.spec].dekDigest ?? 'sha256').update(dataKey).digest();
+}
+
+/**
+ * The authenticated data a request binds: `additional_authenticated_data`, the older `encryption_context` object
+ * (canonical JSON, keys sorted), or both, each length-prefixed so one cannot be confused with the other.
+ */
+export function associatedData(aad: string | undefined, encryptionContext: Record<string, unknown> | undefined): Buffer {
+  const parts: Buffer[] = [];
+  const add = (tag: string, bytes: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(bytes.length);
+    parts.push(Buffer.from(tag), len, bytes);
+  };
+  if (aad !== undefined && aad !== '') add('A', Buffer.from(aad, 'utf8'));
+  if (encryptionContext !== undefined && Object.keys(encryptionContext).length > 0) add('C', Buffer.from(canonicalJson(encryptionContext)));
+  return Buffer.concat(parts);
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return '[' + value.map(canonicalJson).join(',') + ']';
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value).sort().map((k) => JSON.stringify(k) + ':' + canonicalJson((value as Record<string, unknown>)[k]));
+    return '{' + entries.join(',') + '}';
+  }
+  return JSON.stringify(value);
+}

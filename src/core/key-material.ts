@@ -1,0 +1,61 @@
+/**
+ * Key material of key versions: generated, wrapped by the root key before it reaches the store, and unwrapped on
+ * use. Unwrapped versions are kept in a small bounded cache so the hot path does not unwrap on every request.
+ */
+import { randomBytes } from 'node:crypto';
+import type { RootKey } from '../keystore/root-key.js';
+import type { KmsStore } from '../storage/kms-store.js';
+import type { KeyVersionRecord } from './key.js';
+
+const CACHE_ENTRIES = 1024;
+
+/** What a wrapped version is bound to: a blob moved to another key or version row no longer unwraps. */
+function wrapContext(keyId: string, version: number): Buffer {
+  return Buffer.from(`strongroom key version\0${keyId}\0${version}`);
+}
+
+export class KeyMaterial {
+  readonly #cache = new Map<string, Buffer>();
+
+  constructor(
+    private readonly store: KmsStore,
+    private readonly rootKey: RootKey,
+  ) {}
+
+  /** New random material for a version, returned wrapped and ready to store. */
+  async newVersion(keyId: string, version: number, bytes: number, now: number): Promise<KeyVersionRecord> {
+    const material = randomBytes(bytes);
+    try {
+      return { keyId, version, wrapped: await this.rootKey.wrap(material, wrapContext(keyId, version)), createdAt: now };
+    } finally {
+      material.fill(0);
+    }
+  }
+
+  /** The unwrapped material of one version, or null when the store has no such version. */
+  async unwrapped(keyId: string, version: number): Promise<Buffer | null> {
+    const id = `${keyId}/${version}`;
+    const hit = this.#cache.get(id);
+    if (hit) {
+      this.#cache.delete(id); // refresh its place in the LRU order
+      this.#cache.set(id, hit);
+      return hit;
+    }
+    const record = await this.store.getVersion(keyId, version);
+    if (!record) return null;
+    const material = await this.rootKey.unwrap(record.wrapped, wrapContext(keyId, version));
+    this.#cache.set(id, material);
+    if (this.#cache.size > CACHE_ENTRIES) this.#evict(this.#cache.keys().next().value as string);
+    return material;
+  }
+
+  /** Drops every cached version of a key (after its material is destroyed). */
+  forget(keyId: string): void {
+    for (const id of [...this.#cache.keys()]) if (id.startsWith(keyId + '/')) this.#evict(id);
+  }
+
+  #evict(id: string): void {
+    this.#cache.get(id)?.fill(0);
+    this.#cache.delete(id);
+  }
+}

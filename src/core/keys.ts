@@ -1,0 +1,168 @@
+/**
+ * Key lifecycle: create, describe, list, enable, disable, schedule and cancel deletion, alias and description,
+ * and destruction of keys whose deletion date has passed (huawei-kms-api.md §4 A, §8.2).
+ */
+import { randomUUID } from 'node:crypto';
+import { KmsError } from '../errors.js';
+import { DuplicateAliasError, type KmsStore } from '../storage/kms-store.js';
+import type { CallerContext, Clock } from './context.js';
+import { assertNotPendingDeletion, isDefaultKey, type KeyRecord, type KeyState } from './key.js';
+import type { KeyMaterial } from './key-material.js';
+import { KEY_SPECS, isKeySpec, type KeySpec, type KeyUsage } from './key-specs.js';
+
+const DAY_MS = 86_400_000;
+
+export interface CreateKeyInput {
+  alias: string;
+  spec?: string;
+  usage?: string;
+  description?: string;
+  origin?: string;
+  enterpriseProjectId?: string;
+  keystoreId?: string;
+}
+
+export interface ListKeysInput {
+  offset: number;
+  limit: number;
+  state?: KeyState;
+  /** A spec, or undefined for every spec. */
+  spec?: KeySpec;
+}
+
+export interface KeyServiceOptions {
+  /** Keys a project may hold (Huawei's CMK quota). */
+  keyQuota: number;
+}
+
+export class KeyService {
+  constructor(
+    private readonly store: KmsStore,
+    private readonly material: KeyMaterial,
+    private readonly clock: Clock,
+    private readonly options: KeyServiceOptions,
+  ) {}
+
+  async create(ctx: CallerContext, input: CreateKeyInput): Promise<KeyRecord> {
+    const specName = input.spec ?? 'AES_256';
+    if (!isKeySpec(specName)) throw new KmsError('KMS.0308', `Unknown key_spec ${specName}.`);
+    const spec: KeySpec = specName;
+    const info = KEY_SPECS[spec];
+    if (!info.implemented) throw new KmsError('KMS.0308', `key_spec ${spec} is not supported by this Strongroom version yet.`);
+    const usage = (input.usage ?? info.defaultUsage) as KeyUsage;
+    if (!(info.usages as readonly string[]).includes(usage)) {
+      throw new KmsError('KMS.0308', `key_usage ${input.usage} is not allowed for key_spec ${spec} (allowed: ${info.usages.join(', ')}).`);
+    }
+    const origin = input.origin ?? 'kms';
+    if (origin !== 'kms' && origin !== 'external') throw new KmsError('KMS.0308', 'origin must be kms or external.');
+    const keystoreId = input.keystoreId ?? '0';
+    if (keystoreId !== '0') throw new KmsError('KMS.0340', 'Only the default keystore "0" exists in this deployment.');
+    if (input.alias.endsWith('/default')) throw new KmsError('KMS.1101', 'Aliases ending in /default are reserved for default keys.');
+
+    const now = this.clock();
+    const id = randomUUID();
+    const key: KeyRecord = {
+      id, projectId: ctx.projectId, domainId: ctx.domainId, region: ctx.region, alias: input.alias,
+      description: input.description ?? '', spec, usage, origin, state: origin === 'kms' ? '2' : '5', createdAt: now,
+      deletionDate: null, enterpriseProjectId: input.enterpriseProjectId ?? '0', keystoreId,
+      currentVersion: origin === 'kms' ? 1 : 0, rotationEnabled: false, rotationIntervalDays: 365, lastRotationAt: null,
+      rotationCount: 0, materialExpiresAt: null, primaryRegion: null, revision: 0,
+    };
+    const firstVersion = origin === 'kms' ? await this.material.newVersion(id, 1, info.materialBytes!, now) : null;
+    await this.store.transaction(async (tx) => {
+      if ((await tx.countKeys(ctx.projectId)) >= this.options.keyQuota) {
+        throw new KmsError('KMS.1105', `The project already holds its quota of ${this.options.keyQuota} keys.`);
+      }
+      try {
+        await tx.insertKey(key, firstVersion);
+      } catch (err) {
+        if (err instanceof DuplicateAliasError) throw new KmsError('KMS.1104', `The alias ${input.alias} is already in use.`);
+        throw err;
+      }
+    });
+    return key;
+  }
+
+  /** A key of the caller's project; KMS.0207 when it does not exist there. */
+  async get(ctx: CallerContext, keyId: string): Promise<KeyRecord> {
+    const key = await this.store.getKey(ctx.projectId, keyId);
+    if (!key) throw new KmsError('KMS.0207');
+    return key;
+  }
+
+  list(ctx: CallerContext, input: ListKeysInput) {
+    return this.store.listKeys(ctx.projectId, { state: input.state, spec: input.spec }, input.offset, input.limit);
+  }
+
+  enable(ctx: CallerContext, keyId: string): Promise<KeyRecord> {
+    return this.#mutate(ctx, keyId, (key) => {
+      if (key.state !== '3') throw new KmsError('KMS.1201');
+      return { ...key, state: '2' };
+    });
+  }
+
+  disable(ctx: CallerContext, keyId: string): Promise<KeyRecord> {
+    return this.#mutate(ctx, keyId, (key) => {
+      if (key.state !== '2') throw new KmsError('KMS.1301');
+      return { ...key, state: '3' };
+    });
+  }
+
+  scheduleDeletion(ctx: CallerContext, keyId: string, pendingDays: number): Promise<KeyRecord> {
+    if (!Number.isInteger(pendingDays) || pendingDays < 7 || pendingDays > 1096) throw new KmsError('KMS.1401');
+    return this.#mutate(ctx, keyId, (key) => {
+      if (key.state === '4') throw new KmsError('KMS.1402');
+      if (isDefaultKey(key)) throw new KmsError('KMS.0211');
+      return { ...key, state: '4', deletionDate: this.clock() + pendingDays * DAY_MS };
+    });
+  }
+
+  /** Huawei brings a key back from pending deletion as disabled (state 3). */
+  cancelDeletion(ctx: CallerContext, keyId: string): Promise<KeyRecord> {
+    return this.#mutate(ctx, keyId, (key) => {
+      if (key.state !== '4') throw new KmsError('KMS.1501');
+      return { ...key, state: key.currentVersion === 0 ? '5' : '3', deletionDate: null };
+    });
+  }
+
+  updateAlias(ctx: CallerContext, keyId: string, alias: string): Promise<KeyRecord> {
+    if (alias.endsWith('/default')) throw new KmsError('KMS.1101', 'Aliases ending in /default are reserved for default keys.');
+    return this.#mutate(ctx, keyId, (key) => {
+      assertNotPendingDeletion(key);
+      if (isDefaultKey(key)) throw new KmsError('KMS.0211');
+      return { ...key, alias };
+    });
+  }
+
+  updateDescription(ctx: CallerContext, keyId: string, description: string): Promise<KeyRecord> {
+    return this.#mutate(ctx, keyId, (key) => {
+      assertNotPendingDeletion(key);
+      if (isDefaultKey(key)) throw new KmsError('KMS.0211');
+      return { ...key, description };
+    });
+  }
+
+  /** Destroys every key whose deletion date has passed, with all its versions. Returns the ids destroyed. */
+  async destroyDueKeys(): Promise<string[]> {
+    const due = await this.store.keysDueForDeletion(this.clock());
+    for (const key of due) {
+      await this.store.deleteKey(key.id);
+      this.material.forget(key.id);
+    }
+    return due.map((k) => k.id);
+  }
+
+  /** Read, apply a rule, write back if nobody changed the key meanwhile; retries on a concurrent change. */
+  async #mutate(ctx: CallerContext, keyId: string, change: (key: KeyRecord) => KeyRecord): Promise<KeyRecord> {
+    for (;;) {
+      const key = await this.get(ctx, keyId);
+      const next = change(key);
+      try {
+        if (await this.store.updateKey(next, key.revision)) return { ...next, revision: key.revision + 1 };
+      } catch (err) {
+        if (err instanceof DuplicateAliasError) throw new KmsError('KMS.1104', `The alias ${next.alias} is already in use.`);
+        throw err;
+      }
+    }
+  }
+}

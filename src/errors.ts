@@ -1,0 +1,81 @@
+/**
+ * The one catalogue of error codes: every failure Strongroom answers is a KmsError whose code is a
+ * key of ERRORS, which fixes its HTTP status and Huawei's literal message (huawei-kms-api.md §5.2).
+ * APIGW.* codes are the API-gateway errors Huawei answers for authentication (huawei-auth.md §3.4).
+ */
+export const ERRORS = {
+  'APIGW.0101': [404, 'The API does not exist or has not been published in the environment.'],
+  'APIGW.0301': [401, 'Incorrect IAM authentication information.'],
+  'APIGW.0307': [401, 'The token must be updated.'],
+  'IAM.0001': [400, 'The request body is invalid.'],
+  'IAM.0002': [401, 'The username or password is wrong.'],
+  'IAM.0003': [404, 'Could not find the requested resource.'],
+  'IAM.0004': [403, 'You are not authorized to perform the requested action.'],
+  'IAM.0005': [409, 'The resource already exists.'],
+  'KMS.0101': [500, 'KMS error.'],
+  'KMS.0103': [500, 'A system exception occurred. Contact technical support.'],
+  'KMS.0104': [503, 'A system exception occurred. Contact technical support.'],
+  'KMS.0201': [400, 'Invalid request URL.'],
+  'KMS.0202': [400, 'Invalid JSON format of the request message.'],
+  'KMS.0203': [400, 'Request message too long.'],
+  'KMS.0204': [400, 'Parameters missing in the request message.'],
+  'KMS.0205': [400, 'Invalid key ID.'],
+  'KMS.0206': [400, 'Invalid sequence number.'],
+  'KMS.0207': [404, 'The key does not exist.'],
+  'KMS.0208': [400, 'Invalid value of value encryption_context.'],
+  'KMS.0209': [400, 'The key has been disabled.'],
+  'KMS.0210': [400, 'The key is in Scheduled deletion state and cannot be used.'],
+  'KMS.0211': [400, 'Cannot perform this operation on Default Master Keys.'],
+  'KMS.0215': [405, 'Request method not supported.'],
+  'KMS.0301': [403, 'Invalid or null X-Auth-Token.'],
+  'KMS.0306': [403, 'No access permissions.'],
+  'KMS.0308': [400, 'Invalid parameter.'],
+  'KMS.0309': [400, 'External keys required.'],
+  'KMS.0310': [400, 'The key is not in Pending import state.'],
+  'KMS.0321': [403, 'URIs in URL and X-Auth-Token do not match.'],
+  'KMS.0335': [400, 'The cmk is used to sign and verify.'],
+  'KMS.0340': [400, 'not support keystore.'],
+  'KMS.0341': [400, 'The hmac key do not support this operation.'],
+  'KMS.1101': [400, 'Invalid key_alias.'],
+  'KMS.1103': [400, 'Invalid key_description.'],
+  'KMS.1104': [400, 'Duplicate key aliases.'],
+  'KMS.1105': [400, 'Too many keys.'],
+  'KMS.1201': [400, 'The key is not disabled.'],
+  'KMS.1301': [400, 'The key is not enabled.'],
+  'KMS.1401': [400, 'Set the pending deletion period between 7 to 1096 days.'],
+  'KMS.1402': [400, 'The key is already in Pending deletion state.'],
+  'KMS.1501': [400, 'The key is not in Pending deletion state.'],
+  'KMS.1601': [400, 'Invalid limit.'],
+  'KMS.1602': [400, 'marker must be greater than or equals 0.'],
+  'KMS.1603': [400, 'Invalid offset.'],
+  'KMS.1801': [400, 'random_data_length must be in the range 8 bits to 8,192 bits.'],
+  'KMS.1802': [400, 'random_data_length must be a multiple of 8.'],
+  'KMS.1901': [400, 'datakey_length must be in the range 8 bits to 8,192 bits.'],
+  'KMS.1903': [400, 'datakey_length must be a multiple of 8.'],
+  'KMS.2101': [400, 'Invalid plain_text.'],
+  'KMS.2103': [400, 'Failed to verify the DEK hash.'],
+  'KMS.2104': [400, 'The length of plain_text does not match datakey_plain_length.'],
+  'KMS.2105': [400, 'The symmetric key not support this encryption algorithm.'],
+  'KMS.2201': [400, 'Invalid cipher_text.'],
+  'KMS.2204': [400, 'The length of cipher_text does not match datakey_cipher_length.'],
+} as const satisfies Record<string, readonly [number, string]>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** A failure with a catalogued code; `detail` says what exactly was wrong and is appended to the message. */
+export class KmsError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  constructor(code: ErrorCode, detail?: string) {
+    const [status, message] = ERRORS[code];
+    super(detail ? `${message} ${detail}` : message);
+    this.code = code;
+    this.status = status;
+    this.name = 'KmsError';
+  }
+}
+
+/** Huawei's error body: `{"error": {"error_code": "KMS.xxxx", "error_msg": "..."}}`. */
+export function errorBody(err: KmsError): { error: { error_code: string; error_msg: string } } {
+  return { error: { error_code: err.code, error_msg: err.message } };
+}

@@ -1,0 +1,52 @@
+/**
+ * Root key held in a local file (the default root of trust): 32 random bytes created at first start with mode
+ * 0600. Wrapping is AES-256-GCM with the context as associated data: 0x01 ‖ iv(12) ‖ ciphertext ‖ tag(16).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { aes256Gcm, AuthenticationFailed } from '../crypto/symmetric.js';
+import type { RootKey } from './root-key.js';
+
+const FORMAT = 0x01;
+
+/** Reads the key file, creating it (exclusively, mode 0600) when it does not exist. */
+function loadOrCreate(path: string): Buffer {
+  try {
+    const fd = openSync(path, 'wx', 0o600);
+    try {
+      writeSync(fd, randomBytes(32));
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const mode = statSync(path).mode & 0o777;
+  if (mode & 0o077) throw new Error(`root key file ${path} is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
+  const key = readFileSync(path);
+  if (key.length !== 32) throw new Error(`root key file ${path} must hold exactly 32 bytes`);
+  return key;
+}
+
+export class LocalFileRootKey implements RootKey {
+  readonly id: string;
+  #key: Buffer;
+
+  constructor(path: string) {
+    this.#key = loadOrCreate(path);
+    this.id = 'file:' + createHash('sha256').update('strongroom root key id').update(this.#key).digest('hex').slice(0, 16);
+  }
+
+  async wrap(plaintext: Buffer, context: Buffer): Promise<Buffer> {
+    return Buffer.concat([Buffer.from([FORMAT]), aes256Gcm.seal(this.#key, plaintext, context)]);
+  }
+
+  async unwrap(wrapped: Buffer, context: Buffer): Promise<Buffer> {
+    if (wrapped[0] !== FORMAT) throw new AuthenticationFailed();
+    return aes256Gcm.open(this.#key, wrapped.subarray(1), context);
+  }
+
+  async close(): Promise<void> {
+    this.#key.fill(0);
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The storage contract of a KMS region. Implementations only ever see key material already wrapped by the
+ * root of trust. Every implementation passes the shared contract suite in test/storage-contract.test.ts.
+ */
+import type { KeyRecord, KeyState, KeyVersionRecord } from '../core/key.js';
+
+export interface KeyFilter {
+  state?: KeyState;
+  /** Undefined lists every spec. */
+  spec?: string;
+}
+
+export interface KeyPage {
+  keys: KeyRecord[];
+  /** Number of keys that match the filter, over all pages. */
+  total: number;
+}
+
+/** Raised when a key alias is already used in the account (the unique constraint of the store). */
+export class DuplicateAliasError extends Error {
+  constructor() {
+    super('duplicate key alias');
+    this.name = 'DuplicateAliasError';
+  }
+}
+
+export interface KmsStore {
+  /** A key of one project, or null: keys of other projects are invisible. */
+  getKey(projectId: string, keyId: string): Promise<KeyRecord | null>;
+  /** Keys of a project in creation order, filtered, from `offset`, at most `limit`. */
+  listKeys(projectId: string, filter: KeyFilter, offset: number, limit: number): Promise<KeyPage>;
+  countKeys(projectId: string): Promise<number>;
+  /** Inserts a key with its first version (if any); throws DuplicateAliasError. */
+  insertKey(key: KeyRecord, firstVersion: KeyVersionRecord | null): Promise<void>;
+  /**
+   * Writes `key` if the stored revision still equals `expectedRevision` (the stored revision becomes
+   * expectedRevision + 1). Returns false when another writer got there first. Throws DuplicateAliasError.
+   */
+  updateKey(key: KeyRecord, expectedRevision: number): Promise<boolean>;
+  getVersion(keyId: string, version: number): Promise<KeyVersionRecord | null>;
+  /** Deletes a key, all its versions and everything attached to it. */
+  deleteKey(keyId: string): Promise<void>;
+  /** Keys in state 4 whose deletion date is at or before `now`. */
+  keysDueForDeletion(now: number): Promise<KeyRecord[]>;
+  /** Runs `fn` in one transaction: all of its writes land, or none. */
+  transaction<T>(fn: (store: KmsStore) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

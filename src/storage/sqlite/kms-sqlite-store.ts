@@ -1,0 +1,206 @@
+/** The KMS store on SQLite (better-sqlite3 12.x): the embedded default, one database file per region. */
+import type { KeyRecord, KeyVersionRecord } from '../../core/key.js';
+import { DuplicateAliasError, type KeyFilter, type KeyPage, type KmsStore } from '../kms-store.js';
+import { inTransaction, Lock, openDatabase, type Db } from './database.js';
+
+const MIGRATIONS = [
+  `CREATE TABLE keys (
+     id TEXT PRIMARY KEY,
+     project_id TEXT NOT NULL,
+     domain_id TEXT NOT NULL,
+     region TEXT NOT NULL,
+     alias TEXT NOT NULL,
+     description TEXT NOT NULL,
+     spec TEXT NOT NULL,
+     usage TEXT NOT NULL,
+     origin TEXT NOT NULL,
+     state TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     deletion_date INTEGER,
+     enterprise_project_id TEXT NOT NULL,
+     keystore_id TEXT NOT NULL,
+     current_version INTEGER NOT NULL,
+     rotation_enabled INTEGER NOT NULL,
+     rotation_interval_days INTEGER NOT NULL,
+     last_rotation_at INTEGER,
+     rotation_count INTEGER NOT NULL,
+     material_expires_at INTEGER,
+     primary_region TEXT,
+     revision INTEGER NOT NULL,
+     UNIQUE (domain_id, alias)
+   );
+   CREATE INDEX keys_by_project ON keys (project_id, created_at, id);
+   CREATE INDEX keys_by_deletion ON keys (state, deletion_date);
+   CREATE TABLE key_versions (
+     key_id TEXT NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
+     version INTEGER NOT NULL,
+     wrapped BLOB NOT NULL,
+     created_at INTEGER NOT NULL,
+     PRIMARY KEY (key_id, version)
+   );`,
+];
+
+interface KeyRow {
+  id: string; project_id: string; domain_id: string; region: string; alias: string; description: string;
+  spec: string; usage: string; origin: string; state: string; created_at: number; deletion_date: number | null;
+  enterprise_project_id: string; keystore_id: string; current_version: number; rotation_enabled: number;
+  rotation_interval_days: number; last_rotation_at: number | null; rotation_count: number;
+  material_expires_at: number | null; primary_region: string | null; revision: number;
+}
+
+const COLUMNS: readonly (keyof KeyRow)[] = [
+  'id', 'project_id', 'domain_id', 'region', 'alias', 'description', 'spec', 'usage', 'origin', 'state', 'created_at',
+  'deletion_date', 'enterprise_project_id', 'keystore_id', 'current_version', 'rotation_enabled', 'rotation_interval_days',
+  'last_rotation_at', 'rotation_count', 'material_expires_at', 'primary_region', 'revision',
+];
+
+function toRow(k: KeyRecord): KeyRow {
+  return {
+    id: k.id, project_id: k.projectId, domain_id: k.domainId, region: k.region, alias: k.alias, description: k.description,
+    spec: k.spec, usage: k.usage, origin: k.origin, state: k.state, created_at: k.createdAt, deletion_date: k.deletionDate,
+    enterprise_project_id: k.enterpriseProjectId, keystore_id: k.keystoreId, current_version: k.currentVersion,
+    rotation_enabled: k.rotationEnabled ? 1 : 0, rotation_interval_days: k.rotationIntervalDays,
+    last_rotation_at: k.lastRotationAt, rotation_count: k.rotationCount, material_expires_at: k.materialExpiresAt,
+    primary_region: k.primaryRegion, revision: k.revision,
+  };
+}
+
+function fromRow(r: KeyRow): KeyRecord {
+  return {
+    id: r.id, projectId: r.project_id, domainId: r.domain_id, region: r.region, alias: r.alias, description: r.description,
+    spec: r.spec as KeyRecord['spec'], usage: r.usage as KeyRecord['usage'], origin: r.origin as KeyRecord['origin'],
+    state: r.state as KeyRecord['state'], createdAt: r.created_at, deletionDate: r.deletion_date,
+    enterpriseProjectId: r.enterprise_project_id, keystoreId: r.keystore_id, currentVersion: r.current_version,
+    rotationEnabled: r.rotation_enabled === 1, rotationIntervalDays: r.rotation_interval_days,
+    lastRotationAt: r.last_rotation_at, rotationCount: r.rotation_count, materialExpiresAt: r.material_expires_at,
+    primaryRegion: r.primary_region, revision: r.revision,
+  };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+/** Statements of one connection; used directly inside a transaction and through the lock outside one. */
+function prepareStatements(db: Db) {
+  return {
+    db,
+    getKey: db.prepare('SELECT * FROM keys WHERE project_id = ? AND id = ?'),
+    insertKey: db.prepare(`INSERT INTO keys (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`),
+    updateKey: db.prepare(
+      `UPDATE keys SET ${COLUMNS.filter((c) => c !== 'id' && c !== 'revision').map((c) => `${c} = @${c}`).join(', ')},
+         revision = @revision + 1 WHERE id = @id AND revision = @revision`,
+    ),
+    insertVersion: db.prepare('INSERT INTO key_versions (key_id, version, wrapped, created_at) VALUES (?, ?, ?, ?)'),
+    getVersion: db.prepare('SELECT * FROM key_versions WHERE key_id = ? AND version = ?'),
+    deleteVersions: db.prepare('DELETE FROM key_versions WHERE key_id = ?'),
+    deleteKey: db.prepare('DELETE FROM keys WHERE id = ?'),
+    countKeys: db.prepare('SELECT COUNT(*) AS n FROM keys WHERE project_id = ?'),
+    dueForDeletion: db.prepare("SELECT * FROM keys WHERE state = '4' AND deletion_date <= ?"),
+  };
+}
+type Statements = ReturnType<typeof prepareStatements>;
+
+class SqliteOps implements KmsStore {
+  constructor(
+    protected readonly s: Statements,
+    private readonly onTransaction: <T>(fn: (store: KmsStore) => Promise<T>) => Promise<T>,
+  ) {}
+
+  async getKey(projectId: string, keyId: string): Promise<KeyRecord | null> {
+    const row = this.s.getKey.get(projectId, keyId) as KeyRow | undefined;
+    return row ? fromRow(row) : null;
+  }
+
+  async listKeys(projectId: string, filter: KeyFilter, offset: number, limit: number): Promise<KeyPage> {
+    const where = ['project_id = ?'];
+    const args: (string | number)[] = [projectId];
+    if (filter.state) (where.push('state = ?'), args.push(filter.state));
+    if (filter.spec) (where.push('spec = ?'), args.push(filter.spec));
+    const clause = where.join(' AND ');
+    const total = (this.s.db.prepare(`SELECT COUNT(*) AS n FROM keys WHERE ${clause}`).get(...args) as { n: number }).n;
+    const rows = this.s.db
+      .prepare(`SELECT * FROM keys WHERE ${clause} ORDER BY created_at, id LIMIT ? OFFSET ?`)
+      .all(...args, limit, offset) as KeyRow[];
+    return { keys: rows.map(fromRow), total };
+  }
+
+  async countKeys(projectId: string): Promise<number> {
+    return (this.s.countKeys.get(projectId) as { n: number }).n;
+  }
+
+  async insertKey(key: KeyRecord, firstVersion: KeyVersionRecord | null): Promise<void> {
+    try {
+      this.s.db.transaction(() => {
+        this.s.insertKey.run(toRow(key));
+        if (firstVersion) this.s.insertVersion.run(firstVersion.keyId, firstVersion.version, firstVersion.wrapped, firstVersion.createdAt);
+      })();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DuplicateAliasError();
+      throw err;
+    }
+  }
+
+  async updateKey(key: KeyRecord, expectedRevision: number): Promise<boolean> {
+    try {
+      return this.s.updateKey.run({ ...toRow(key), revision: expectedRevision }).changes === 1;
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DuplicateAliasError();
+      throw err;
+    }
+  }
+
+  async getVersion(keyId: string, version: number): Promise<KeyVersionRecord | null> {
+    const row = this.s.getVersion.get(keyId, version) as { key_id: string; version: number; wrapped: Buffer; created_at: number } | undefined;
+    return row ? { keyId: row.key_id, version: row.version, wrapped: row.wrapped, createdAt: row.created_at } : null;
+  }
+
+  async deleteKey(keyId: string): Promise<void> {
+    this.s.db.transaction(() => {
+      this.s.deleteVersions.run(keyId);
+      this.s.deleteKey.run(keyId);
+    })();
+  }
+
+  async keysDueForDeletion(now: number): Promise<KeyRecord[]> {
+    return (this.s.dueForDeletion.all(now) as KeyRow[]).map(fromRow);
+  }
+
+  transaction<T>(fn: (store: KmsStore) => Promise<T>): Promise<T> {
+    return this.onTransaction(fn);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Opens (creating and migrating) the region database at `path`. */
+export class SqliteKmsStore implements KmsStore {
+  readonly #db: Db;
+  readonly #lock = new Lock();
+  readonly #ops: SqliteOps;
+
+  constructor(path: string) {
+    this.#db = openDatabase(path, MIGRATIONS);
+    const statements = prepareStatements(this.#db);
+    const nested: SqliteOps = new SqliteOps(statements, <T>(fn: (store: KmsStore) => Promise<T>): Promise<T> => fn(nested)); // already inside the transaction
+    this.#ops = new SqliteOps(statements, (fn) => this.#lock.run(() => inTransaction(this.#db, () => fn(nested))));
+  }
+
+  #locked<T>(fn: (ops: SqliteOps) => Promise<T>): Promise<T> {
+    return this.#lock.run(() => fn(this.#ops));
+  }
+
+  getKey(projectId: string, keyId: string) { return this.#locked((o) => o.getKey(projectId, keyId)); }
+  listKeys(projectId: string, filter: KeyFilter, offset: number, limit: number) { return this.#locked((o) => o.listKeys(projectId, filter, offset, limit)); }
+  countKeys(projectId: string) { return this.#locked((o) => o.countKeys(projectId)); }
+  insertKey(key: KeyRecord, v: KeyVersionRecord | null) { return this.#locked((o) => o.insertKey(key, v)); }
+  updateKey(key: KeyRecord, expectedRevision: number) { return this.#locked((o) => o.updateKey(key, expectedRevision)); }
+  getVersion(keyId: string, version: number) { return this.#locked((o) => o.getVersion(keyId, version)); }
+  deleteKey(keyId: string) { return this.#locked((o) => o.deleteKey(keyId)); }
+  keysDueForDeletion(now: number) { return this.#locked((o) => o.keysDueForDeletion(now)); }
+  transaction<T>(fn: (store: KmsStore) => Promise<T>): Promise<T> { return this.#ops.transaction(fn); }
+
+  async close(): Promise<void> {
+    await this.#lock.run(() => this.#db.close());
+  }
+}
