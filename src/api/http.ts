@@ -1,0 +1,101 @@
+/**
+ * What every Strongroom HTTP endpoint shares: the raw body kept for signature checks, JSON parsed by us (so bad
+ * JSON is KMS.0202, not a framework error), `X-Request-Id` on every response, Huawei's error body for every
+ * failure, 404 for unknown paths and 405 for a known path with the wrong method. No stack trace ever leaves.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods } from 'fastify';
+import { errorBody, KmsError } from '../errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    rawBody: Buffer;
+    /** The parsed JSON body, or undefined when the body was empty. */
+    json: unknown;
+  }
+}
+
+export const BODY_LIMIT = 64 * 1024;
+
+export interface HttpOptions {
+  /** A pino logger config, or false for none. */
+  logger: boolean | { level: string; file?: string };
+}
+
+export function createHttpApp(options: HttpOptions): FastifyInstance {
+  const logger =
+    options.logger === false
+      ? false
+      : {
+          level: options.logger === true ? 'info' : options.logger.level,
+          ...(options.logger !== true && options.logger.file ? { file: options.logger.file } : {}),
+          redact: ['req.headers.authorization', 'req.headers["x-auth-token"]', 'req.headers["x-subject-token"]', 'req.headers["x-security-token"]'],
+        };
+  const app = Fastify({
+    logger,
+    bodyLimit: BODY_LIMIT,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    disableRequestLogging: false,
+    return503OnClosing: true,
+    exposeHeadRoutes: false,
+  });
+  const patterns: { method: string; re: RegExp }[] = [];
+
+  app.decorateRequest('rawBody', undefined as unknown as Buffer);
+  app.decorateRequest('json', undefined);
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
+    req.rawBody = body as Buffer;
+    done(null, body);
+  });
+
+  app.addHook('onRoute', (route) => {
+    const re = new RegExp('^' + route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]+/g, '[^/]+') + '/?$');
+    for (const m of [route.method].flat()) patterns.push({ method: m, re });
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    req.rawBody = Buffer.alloc(0);
+    reply.header('X-Request-Id', req.id);
+  });
+  app.addHook('preValidation', async (req) => {
+    req.json = parseJson(req.rawBody);
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0]!;
+    const known = patterns.filter((p) => p.re.test(path));
+    if (known.length > 0 && !known.some((p) => p.method === req.method)) {
+      return sendError(reply, new KmsError('KMS.0215', `Use ${[...new Set(known.map((p) => p.method))].join(' or ')}.`));
+    }
+    return sendError(reply, new KmsError('APIGW.0101', `${req.method} ${path} is not an API of this endpoint.`));
+  });
+
+  app.setErrorHandler((err: unknown, req, reply) => sendError(reply, toKmsError(err, req)));
+  return app;
+}
+
+function parseJson(raw: Buffer): unknown {
+  if (raw.length === 0 || raw.toString('utf8').trim() === '') return undefined;
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new KmsError('KMS.0202');
+  }
+}
+
+function toKmsError(err: unknown, req: FastifyRequest): KmsError {
+  if (err instanceof KmsError) return err;
+  const e = err as { code?: string; statusCode?: number };
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new KmsError('KMS.0203', `The body may have at most ${BODY_LIMIT} bytes.`);
+  if (e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new KmsError('KMS.0202');
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return new KmsError('KMS.0308', 'The request is malformed.');
+  req.log.error({ err }, 'unexpected error');
+  return new KmsError('KMS.0103');
+}
+
+export function sendError(reply: FastifyReply, err: KmsError): FastifyReply {
+  return reply.code(err.status).header('Content-Type', 'application/json;charset=UTF-8').send(errorBody(err));
+}
+
+export type Method = HTTPMethods;

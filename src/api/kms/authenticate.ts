@@ -1,0 +1,46 @@
+/**
+ * Who is calling a region, and on which project: an SDK-HMAC-SHA256 signature (checked by IAM, which holds the
+ * secret keys) or an `X-Auth-Token` (checked here with IAM's public key). The project in the path must be the
+ * token's project, or a project of the access key's account; and it must belong to this region.
+ * (huawei-auth.md §3.5, §4.5.)
+ */
+import type { FastifyRequest } from 'fastify';
+import type { CallerContext } from '../../core/context.js';
+import { KmsError } from '../../errors.js';
+import { precheck } from '../../iam/aksk.js';
+import type { IamClient } from '../../regions/iam-client.js';
+
+function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export async function authenticate(req: FastifyRequest, iam: IamClient, region: string, projectId: string, now: number): Promise<CallerContext> {
+  const authorization = header(req, 'authorization');
+  if (authorization !== undefined) {
+    if (!authorization.startsWith('SDK-HMAC-SHA256')) {
+      throw new KmsError('APIGW.0301', 'Only the SDK-HMAC-SHA256 signature algorithm is supported.');
+    }
+    const [path, query = ''] = req.url.split('?', 2) as [string, string?];
+    const pre = precheck({ method: req.method, path, query, headers: req.headers, body: req.rawBody }, now);
+    if (!pre.ok) throw new KmsError('APIGW.0301', `The request signature is invalid: ${pre.reason}.`);
+    const xProject = header(req, 'x-project-id');
+    if (xProject !== undefined && xProject !== projectId) throw new KmsError('KMS.0321', 'X-Project-Id differs from the project in the URL.');
+    const verified = await iam.verifySignature({
+      accessKey: pre.auth.accessKey, candidates: pre.candidates, signature: pre.auth.signature,
+      securityToken: header(req, 'x-security-token'), projectId,
+    });
+    if (!verified.project) throw new KmsError('KMS.0306', 'The project does not exist or does not belong to your account.');
+    if (verified.project.region !== region) throw new KmsError('KMS.0306', `The project belongs to region ${verified.project.region}, not ${region}.`);
+    return { projectId, domainId: verified.project.domainId, region };
+  }
+  const token = header(req, 'x-auth-token');
+  if (token === undefined || token === '') {
+    throw new KmsError('APIGW.0301', 'Send an X-Auth-Token or sign the request with an access key (SDK-HMAC-SHA256).');
+  }
+  const claims = iam.checkToken(token);
+  if (!claims.project) throw new KmsError('KMS.0321', 'KMS needs a token scoped to a project.');
+  if (claims.project.id !== projectId) throw new KmsError('KMS.0321', 'The token is scoped to another project.');
+  if (claims.project.region !== region) throw new KmsError('KMS.0306', `The project belongs to region ${claims.project.region}, not ${region}.`);
+  return { projectId, domainId: claims.domain.id, region };
+}

@@ -1,0 +1,50 @@
+/**
+ * First start: an account (domain), an admin user with a generated password, an access key pair and one project
+ * per region (named after the region, as Huawei does), written to `DIR/bootstrap.json` (mode 0600). Later starts
+ * reuse it: nothing is regenerated; a region added since gets its project; endpoints follow the current ports.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { iamDir, writePrivateFile, type DeploymentFile } from '../deployment.js';
+import { generatePassword } from '../iam/passwords.js';
+import { openIam } from '../iam-server.js';
+
+export interface BootstrapFile {
+  iam_endpoint: string;
+  domain_name: string;
+  domain_id: string;
+  user_name: string;
+  password: string;
+  access_key: string;
+  secret_key: string;
+  regions: { id: string; endpoint: string; project_id: string }[];
+}
+
+export const bootstrapPath = (dir: string) => join(dir, 'bootstrap.json');
+
+export async function bootstrap(dir: string, deployment: DeploymentFile, accountName = 'strongroom'): Promise<{ file: BootstrapFile; created: boolean }> {
+  const { iam, close } = await openIam(iamDir(dir));
+  try {
+    const existing = existsSync(bootstrapPath(dir)) ? (JSON.parse(readFileSync(bootstrapPath(dir), 'utf8')) as BootstrapFile) : null;
+    let base: Omit<BootstrapFile, 'iam_endpoint' | 'regions'>;
+    if (existing) {
+      base = { domain_name: existing.domain_name, domain_id: existing.domain_id, user_name: existing.user_name, password: existing.password, access_key: existing.access_key, secret_key: existing.secret_key };
+    } else {
+      const domain = await iam.createDomain(accountName);
+      const password = generatePassword();
+      const user = await iam.createUser(domain.id, 'admin', password);
+      const key = await iam.createAccessKey(user.id);
+      base = { domain_name: domain.name, domain_id: domain.id, user_name: user.name, password, access_key: key.accessKey, secret_key: key.secretKey };
+    }
+    const regions: BootstrapFile['regions'] = [];
+    for (const r of deployment.regions) {
+      const project = (await iam.listProjects(base.domain_id, r.id)).at(0) ?? (await iam.createProject(base.domain_id, r.id, r.id));
+      regions.push({ id: r.id, endpoint: r.endpoint, project_id: project.id });
+    }
+    const file: BootstrapFile = { iam_endpoint: deployment.iam.endpoint, ...base, regions };
+    writePrivateFile(bootstrapPath(dir), JSON.stringify(file, null, 2) + '\n');
+    return { file, created: existing === null };
+  } finally {
+    await close();
+  }
+}

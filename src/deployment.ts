@@ -1,0 +1,76 @@
+/**
+ * The deployment file (`DIR/deployment.json`, mode 0600): where IAM and every region listen, which regions may
+ * replicate to which, and the secret Strongroom's own processes sign internal calls with. Written once by the
+ * launcher at first start; every process reads it. Each process keeps its data below DIR:
+ * `DIR/iam/` and `DIR/regions/<region>/` (database and root key).
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Topology } from './regions/topology.js';
+
+export interface DeploymentFile {
+  version: 1;
+  host: string;
+  iam: { port: number; endpoint: string };
+  regions: { id: string; port: number; endpoint: string }[];
+  /** Optional restriction: primary region → regions that may hold its replicas. */
+  replication?: Record<string, string[]>;
+  /** Hex; signs calls between Strongroom's processes. */
+  internal_secret: string;
+  /** Keys a project may hold in one region. */
+  key_quota: number;
+}
+
+export const deploymentPath = (dir: string) => join(dir, 'deployment.json');
+export const iamDir = (dir: string) => join(dir, 'iam');
+export const regionDir = (dir: string, region: string) => join(dir, 'regions', region);
+export const REGION_ID_RE = /^[a-z][a-z0-9-]{1,62}$/;
+
+/** Writes a file atomically with mode 0600. */
+export function writePrivateFile(path: string, content: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, content, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, path);
+}
+
+export function readDeployment(dir: string): DeploymentFile {
+  const file = JSON.parse(readFileSync(deploymentPath(dir), 'utf8')) as DeploymentFile;
+  if (file.version !== 1) throw new Error(`unsupported deployment file version ${String(file.version)}`);
+  return file;
+}
+
+export interface PlanInput {
+  host: string;
+  basePort: number;
+  regions: string[];
+  keyQuota?: number;
+}
+
+/**
+ * Creates the deployment file at first start, or updates ports and regions of an existing one (its secret and
+ * replication settings are kept).
+ */
+export function planDeployment(dir: string, input: PlanInput): DeploymentFile {
+  for (const r of input.regions) if (!REGION_ID_RE.test(r)) throw new Error(`invalid region id ${r}`);
+  if (new Set(input.regions).size !== input.regions.length) throw new Error('region ids must be distinct');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const previous = existsSync(deploymentPath(dir)) ? readDeployment(dir) : null;
+  const url = (port: number) => `http://${input.host}:${port}`;
+  const file: DeploymentFile = {
+    version: 1,
+    host: input.host,
+    iam: { port: input.basePort, endpoint: url(input.basePort) },
+    regions: input.regions.map((id, i) => ({ id, port: input.basePort + 1 + i, endpoint: url(input.basePort + 1 + i) })),
+    ...(previous?.replication ? { replication: previous.replication } : {}),
+    internal_secret: previous?.internal_secret ?? randomBytes(32).toString('hex'),
+    key_quota: input.keyQuota ?? previous?.key_quota ?? 10000,
+  };
+  writePrivateFile(deploymentPath(dir), JSON.stringify(file, null, 2) + '\n');
+  return file;
+}
+
+export function topologyOf(file: DeploymentFile): Topology {
+  return new Topology(file.regions.map((r) => ({ id: r.id, endpoint: r.endpoint })), file.replication);
+}

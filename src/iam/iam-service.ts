@@ -1,0 +1,206 @@
+/**
+ * IAM: accounts, users, projects bound to regions, password tokens, access keys (permanent and temporary) and
+ * the verification of SDK-HMAC-SHA256 signatures, which needs the secret keys and so happens here.
+ */
+import { createHash, createPublicKey, randomBytes, randomInt, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { KmsError } from '../errors.js';
+import type { RootKey } from '../keystore/root-key.js';
+import type { IamStore, Project, User } from '../storage/iam-store.js';
+import { signatureMatches } from './aksk.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import { checkToken, generateSigningKey, issueToken, newTokenId, TOKEN_LIFETIME_MS, type TokenClaims } from './tokens.js';
+
+export const newId = (): string => randomBytes(16).toString('hex');
+
+/** The caller behind a verified token or signature. */
+export interface Principal {
+  user: { id: string; name: string };
+  domain: { id: string; name: string };
+  /** How the caller authenticated. */
+  method: 'token' | 'aksk';
+  /** For tokens: the project the token is scoped to (if any). */
+  tokenProject?: { id: string; name: string; region: string };
+  /** For temporary access keys: their expiry. */
+  expiresAt?: number;
+}
+
+function randomString(length: number, alphabet: string): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += alphabet[randomInt(alphabet.length)];
+  return out;
+}
+
+const AK_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+const SK_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const akContext = (ak: string) => Buffer.from(`strongroom access key\0${ak}`);
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export interface PasswordAuthInput {
+  domainName: string;
+  userName: string;
+  password: string;
+  scope?: { projectId?: string; projectName?: string; projectDomainName?: string; projectDomainId?: string; domainId?: string; domainName?: string };
+}
+
+export class IamService {
+  #signing?: { privatePem: string; publicKey: KeyObject; publicPem: string };
+
+  constructor(
+    private readonly store: IamStore,
+    private readonly rootKey: RootKey,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Loads IAM's token-signing key, creating it (wrapped by the root key) on first use. */
+  async init(): Promise<void> {
+    let wrapped = await this.store.getSetting('token_signing_key');
+    if (!wrapped) {
+      const fresh = generateSigningKey();
+      wrapped = await this.store.putSettingIfAbsent('token_signing_key', await this.rootKey.wrap(Buffer.from(fresh.privatePem), Buffer.from('strongroom token signing key')));
+    }
+    const privatePem = (await this.rootKey.unwrap(wrapped, Buffer.from('strongroom token signing key'))).toString('utf8');
+    const publicKey = createPublicKey(privatePem);
+    this.#signing = { privatePem, publicKey, publicPem: publicKey.export({ type: 'spki', format: 'pem' }) as string };
+  }
+
+  get tokenPublicKeyPem(): string {
+    return this.#signingKey().publicPem;
+  }
+
+  async createDomain(name: string): Promise<{ id: string; name: string }> {
+    const d = { id: newId(), name, createdAt: this.clock() };
+    if (!(await this.store.insertDomain(d))) throw new KmsError('IAM.0005', `The account ${name} already exists.`);
+    return { id: d.id, name };
+  }
+
+  async domainByName(name: string) {
+    const d = await this.store.findDomainByName(name);
+    if (!d) throw new KmsError('IAM.0003', `No account named ${name}.`);
+    return d;
+  }
+
+  async createUser(domainId: string, name: string, password: string): Promise<User> {
+    if (password.length < 8) throw new KmsError('IAM.0001', 'The password must have at least 8 characters.');
+    const u: User = { id: newId(), domainId, name, passwordHash: await hashPassword(password), enabled: true, createdAt: this.clock() };
+    if (!(await this.store.insertUser(u))) throw new KmsError('IAM.0005', `The user ${name} already exists.`);
+    return u;
+  }
+
+  async createProject(domainId: string, name: string, region: string): Promise<Project> {
+    const p: Project = { id: newId(), domainId, name, region, createdAt: this.clock() };
+    if (!(await this.store.insertProject(p))) throw new KmsError('IAM.0005', `The project ${name} already exists.`);
+    return p;
+  }
+
+  listProjects(domainId: string, name?: string): Promise<Project[]> {
+    return this.store.listProjects(domainId, name);
+  }
+
+  getProject(id: string): Promise<Project | null> {
+    return this.store.getProject(id);
+  }
+
+  async userByName(domainId: string, name: string): Promise<User> {
+    const u = await this.store.findUser(domainId, name);
+    if (!u) throw new KmsError('IAM.0003', `No user named ${name}.`);
+    return u;
+  }
+
+  /** A permanent access key pair; the secret is returned once and stored only wrapped. */
+  async createAccessKey(userId: string): Promise<{ accessKey: string; secretKey: string }> {
+    return this.#newAccessKey(userId, null, null);
+  }
+
+  /** A temporary access key with its security token (POST /v3.0/OS-CREDENTIAL/securitytokens). */
+  async createTemporaryKey(userId: string, durationSeconds: number): Promise<{ accessKey: string; secretKey: string; securityToken: string; expiresAt: number }> {
+    const securityToken = randomBytes(48).toString('base64url');
+    const expiresAt = this.clock() + durationSeconds * 1000;
+    const pair = await this.#newAccessKey(userId, sha256(securityToken), expiresAt);
+    await this.store.deleteExpiredAccessKeys(this.clock());
+    return { ...pair, securityToken, expiresAt };
+  }
+
+  async #newAccessKey(userId: string, securityTokenHash: string | null, expiresAt: number | null) {
+    for (;;) {
+      const accessKey = randomString(20, AK_ALPHABET);
+      const secretKey = randomString(40, SK_ALPHABET);
+      const inserted = await this.store.insertAccessKey({
+        accessKey, userId, secretWrapped: await this.rootKey.wrap(Buffer.from(secretKey), akContext(accessKey)),
+        securityTokenHash, expiresAt, createdAt: this.clock(), enabled: true,
+      });
+      if (inserted) return { accessKey, secretKey };
+    }
+  }
+
+  /** Password authentication (POST /v3/auth/tokens): a signed token and its claims. */
+  async passwordToken(input: PasswordAuthInput): Promise<{ token: string; claims: TokenClaims }> {
+    const domain = await this.store.findDomainByName(input.domainName);
+    const user = domain ? await this.store.findUser(domain.id, input.userName) : null;
+    // Hash even for unknown users, so timing does not reveal which names exist.
+    const ok = await verifyPassword(input.password, user?.passwordHash ?? 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');
+    if (!domain || !user || !ok || !user.enabled) throw new KmsError('IAM.0002');
+    const now = this.clock();
+    const claims: TokenClaims = {
+      jti: newTokenId(), iat: now, exp: now + TOKEN_LIFETIME_MS, methods: ['password'],
+      user: { id: user.id, name: user.name }, domain: { id: domain.id, name: domain.name },
+    };
+    const scope = input.scope;
+    if (scope?.projectId !== undefined || scope?.projectName !== undefined) {
+      const project = scope.projectId !== undefined ? await this.store.getProject(scope.projectId) : (await this.store.listProjects(domain.id, scope.projectName)).at(0) ?? null;
+      if (!project || project.domainId !== domain.id) throw new KmsError('IAM.0004', 'The project does not exist or does not belong to your account.');
+      if (scope.projectDomainName !== undefined && scope.projectDomainName !== domain.name) throw new KmsError('IAM.0004', 'The project does not belong to that account.');
+      if (scope.projectDomainId !== undefined && scope.projectDomainId !== domain.id) throw new KmsError('IAM.0004', 'The project does not belong to that account.');
+      claims.project = { id: project.id, name: project.name, region: project.region };
+    } else if (scope?.domainId !== undefined || scope?.domainName !== undefined) {
+      if ((scope.domainId ?? domain.id) !== domain.id || (scope.domainName ?? domain.name) !== domain.name) {
+        throw new KmsError('IAM.0004', 'A token can only be scoped to your own account.');
+      }
+      claims.domainScoped = true;
+    }
+    return { token: issueToken(claims, this.#signingKey().privatePem), claims };
+  }
+
+  /** Validates a token here in IAM: signature, expiry and revocation. */
+  async validateToken(token: string): Promise<TokenClaims> {
+    const check = checkToken(token, this.#signingKey().publicKey, this.clock());
+    if (!check.ok) throw new KmsError(check.expired ? 'APIGW.0307' : 'APIGW.0301', 'The token is invalid.');
+    if (await this.store.isRevoked(check.claims.jti)) throw new KmsError('APIGW.0301', 'The token has been revoked.');
+    return check.claims;
+  }
+
+  async revokeToken(token: string): Promise<void> {
+    const claims = await this.validateToken(token);
+    await this.store.revokeToken(claims.jti, claims.exp);
+  }
+
+  async revocationsSince(seq: number) {
+    return { revocations: await this.store.revokedSince(seq, this.clock()), latest: await this.store.latestRevocationSeq() };
+  }
+
+  /**
+   * Verifies a request signature made with an access key: `candidates` are the strings to sign the request may
+   * have been signed over (aksk.ts). Temporary keys need their matching, unexpired security token.
+   */
+  async verifySignature(accessKey: string, candidates: readonly string[], signature: string, securityToken: string | undefined): Promise<Principal> {
+    const record = await this.store.getAccessKey(accessKey);
+    if (!record || !record.enabled) throw new KmsError('APIGW.0301', 'The access key does not exist.');
+    if (record.expiresAt !== null && record.expiresAt <= this.clock()) throw new KmsError('APIGW.0307', 'The temporary access key has expired.');
+    if (record.securityTokenHash !== null) {
+      const given = Buffer.from(sha256(securityToken ?? ''));
+      if (securityToken === undefined || !timingSafeEqual(given, Buffer.from(record.securityTokenHash))) {
+        throw new KmsError('APIGW.0301', 'A temporary access key needs its X-Security-Token.');
+      }
+    }
+    const secret = (await this.rootKey.unwrap(record.secretWrapped, akContext(accessKey))).toString('utf8');
+    if (!signatureMatches(secret, candidates, signature)) throw new KmsError('APIGW.0301', 'The signature does not match.');
+    const user = await this.store.getUser(record.userId);
+    const domain = user ? await this.store.getDomain(user.domainId) : null;
+    if (!user || !domain || !user.enabled) throw new KmsError('APIGW.0301', 'The access key has no active user.');
+    return { user: { id: user.id, name: user.name }, domain: { id: domain.id, name: domain.name }, method: 'aksk', expiresAt: record.expiresAt ?? undefined };
+  }
+
+  #signingKey() {
+    if (!this.#signing) throw new Error('IamService.init() was not called');
+    return this.#signing;
+  }
+}

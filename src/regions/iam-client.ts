@@ -1,0 +1,117 @@
+/**
+ * A region's view of IAM, over HTTP like any other client: IAM's token-signing public key (tokens are then checked
+ * locally), the list of revoked tokens (followed by polling, so a revoked token stops working in every region
+ * within one poll interval), and signature verification (the secret keys never leave IAM).
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { KmsError } from '../errors.js';
+import { internalAuthorization } from '../internal-auth.js';
+import { checkToken, type TokenClaims } from '../iam/tokens.js';
+import type { Principal } from '../iam/iam-service.js';
+
+export interface VerifiedSignature {
+  principal: Principal;
+  /** The project named in the path, when it exists and belongs to the caller's account. */
+  project: { id: string; name: string; region: string; domainId: string } | null;
+}
+
+export interface IamClientOptions {
+  endpoint: string;
+  secret: Buffer;
+  nodeId: string;
+  /** How often to fetch new revocations. */
+  pollMs: number;
+  /** Timeout of each call to IAM. */
+  timeoutMs: number;
+  /** A token is refused when the revocation list is older than this (IAM unreachable). */
+  maxStalenessMs: number;
+  clock?: () => number;
+}
+
+export class IamClient {
+  #publicKey: KeyObject | null = null;
+  #revoked = new Map<string, number>();
+  #seq = 0;
+  #syncedAt = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #clock: () => number;
+
+  constructor(private readonly options: IamClientOptions) {
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  /** Starts following IAM; resolves once the key and revocations were fetched, or after `waitMs` regardless. */
+  async start(waitMs = 10_000): Promise<void> {
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline) {
+      if (await this.sync().then(() => true, () => false)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    this.#timer = setInterval(() => void this.sync().catch(() => undefined), this.options.pollMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+  }
+
+  /** Fetches the public key (first time) and revocations since the last sync. */
+  async sync(): Promise<void> {
+    if (!this.#publicKey) {
+      const { public_key } = (await this.#call('GET', '/internal/v1/token-key')) as { public_key: string };
+      this.#publicKey = createPublicKey(public_key);
+    }
+    const data = (await this.#call('GET', `/internal/v1/revocations?after=${this.#seq}`)) as {
+      revocations: { seq: number; tokenId: string; expiresAt: number }[];
+      latest: number;
+    };
+    const now = this.#clock();
+    for (const r of data.revocations) this.#revoked.set(r.tokenId, r.expiresAt);
+    for (const [id, exp] of this.#revoked) if (exp <= now) this.#revoked.delete(id);
+    this.#seq = Math.max(this.#seq, data.latest);
+    this.#syncedAt = Date.now();
+  }
+
+  /** Checks a token: signature, expiry, and that it is not revoked. */
+  checkToken(token: string): TokenClaims {
+    if (!this.#publicKey || Date.now() - this.#syncedAt > this.options.maxStalenessMs) {
+      throw new KmsError('APIGW.0301', 'IAM cannot be reached to check tokens; try again shortly or sign the request with an access key.');
+    }
+    const check = checkToken(token, this.#publicKey, this.#clock());
+    if (!check.ok) throw new KmsError(check.expired ? 'APIGW.0307' : 'APIGW.0301', check.expired ? 'The token has expired.' : 'The token is invalid.');
+    if (this.#revoked.has(check.claims.jti)) throw new KmsError('APIGW.0301', 'The token has been revoked.');
+    return check.claims;
+  }
+
+  async verifySignature(input: { accessKey: string; candidates: string[]; signature: string; securityToken?: string; projectId: string }): Promise<VerifiedSignature> {
+    return (await this.#call('POST', '/internal/v1/verify-signature', {
+      access_key: input.accessKey, candidates: input.candidates, signature: input.signature,
+      security_token: input.securityToken, project_id: input.projectId,
+    })) as VerifiedSignature;
+  }
+
+  async #call(method: string, url: string, payload?: unknown): Promise<unknown> {
+    const body = payload === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(payload));
+    let res: Response;
+    try {
+      res = await fetch(this.options.endpoint + url, {
+        method,
+        headers: {
+          authorization: internalAuthorization(this.options.secret, this.options.nodeId, method, url, body),
+          ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: payload === undefined ? undefined : body,
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+    } catch {
+      throw new KmsError('KMS.0104', 'IAM cannot be reached.');
+    }
+    const data = (await res.json().catch(() => ({}))) as { error?: { error_code: string; error_msg: string } };
+    if (!res.ok) {
+      const code = data.error?.error_code;
+      if (code === 'APIGW.0301' || code === 'APIGW.0307') throw new KmsError(code, data.error?.error_msg.replace(/^[^.]*\.\s*/, ''));
+      throw new KmsError('KMS.0104', `IAM answered ${res.status}.`);
+    }
+    return data;
+  }
+}
