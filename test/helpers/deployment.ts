@@ -1,0 +1,179 @@
+/**
+ * Test harness: a whole deployment (IAM and regions) on loopback ports with its data in a temporary directory,
+ * and clients for it. Requests are signed with the official Huawei signer (@huaweicloud/huaweicloud-sdk-core)
+ * or carry IAM tokens; every response is returned whole (status, headers, JSON body).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bootstrap, type BootstrapFile } from '../../src/cli/bootstrap.js';
+import type { Clock } from '../../src/core/context.js';
+import { iamDir, planDeployment, regionDir, topologyOf, type DeploymentFile } from '../../src/deployment.js';
+import { startIam } from '../../src/iam-server.js';
+import { startRegion, type RunningServer } from '../../src/region-server.js';
+import type { RegionApi } from '../../src/api/kms/routes.js';
+
+process.env.HOME = mkdtempSync(join(tmpdir(), 'strongroom-home-')); // the SDK core writes ~/.huaweicloud
+const require = createRequire(import.meta.url);
+const { AKSKSigner } = require('@huaweicloud/huaweicloud-sdk-core/auth/AKSKSigner') as {
+  AKSKSigner: { sign(req: object, cred: object): Record<string, string> };
+};
+const { BasicCredentials } = require('@huaweicloud/huaweicloud-sdk-core') as {
+  BasicCredentials: new () => { withAk(a: string): any; withSk(s: string): any; withProjectId(p: string): any; withSecurityToken(t: string): any };
+};
+
+export interface Reply<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+async function toReply(res: Response): Promise<Reply> {
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    // leave as text
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
+export interface Credentials {
+  ak: string;
+  sk: string;
+  securityToken?: string;
+}
+
+/** A request signed by the official Huawei signer, exactly as the SDK's HcClient signs it. */
+export async function signedRequest(endpoint: string, creds: Credentials, projectId: string | undefined, method: string, path: string, body?: object, query?: Record<string, string>): Promise<Reply> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (projectId) headers['X-Project-Id'] = projectId;
+  if (creds.securityToken) headers['X-Security-Token'] = creds.securityToken;
+  let credential = new BasicCredentials().withAk(creds.ak).withSk(creds.sk);
+  if (projectId) credential = credential.withProjectId(projectId);
+  if (creds.securityToken) credential = credential.withSecurityToken(creds.securityToken);
+  const signed = AKSKSigner.sign({ endpoint: endpoint + path, method, headers, data: body, queryParams: query ?? {} }, credential);
+  const qs = query ? '?' + new URLSearchParams(query).toString().replace(/\+/g, '%20') : '';
+  return toReply(await fetch(endpoint + path + qs, { method, headers: signed, body: body === undefined ? undefined : JSON.stringify(body) }));
+}
+
+/** A request with an `X-Auth-Token`; `rawBody` sends bytes as they are (for malformed-body tests). */
+export async function tokenRequest(endpoint: string, token: string | undefined, method: string, path: string, body?: object | string, headers: Record<string, string> = {}): Promise<Reply> {
+  return toReply(
+    await fetch(endpoint + path, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { 'X-Auth-Token': token } : {}), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    }),
+  );
+}
+
+export async function passwordToken(iamEndpoint: string, user: { domain: string; name: string; password: string }, scope?: object): Promise<Reply> {
+  return tokenRequest(iamEndpoint, undefined, 'POST', '/v3/auth/tokens', {
+    auth: { identity: { methods: ['password'], password: { user: { domain: { name: user.domain }, name: user.name, password: user.password } } }, ...(scope ? { scope } : {}) },
+  });
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+export async function freePortRange(count: number): Promise<number> {
+  for (;;) {
+    const base = 20000 + Math.floor(Math.random() * 40000);
+    let ok = true;
+    for (let i = 0; i < count && ok; i++) ok = await portFree(base + i);
+    if (ok) return base;
+  }
+}
+
+export interface TestDeployment {
+  dir: string;
+  deployment: DeploymentFile;
+  boot: BootstrapFile;
+  iamUrl: string;
+  regions: Map<string, RunningServer & { api: RegionApi }>;
+  endpoint(region: string): string;
+  projectId(region: string): string;
+  admin: Credentials;
+  /** A project-scoped token of the admin user. */
+  token(region: string): Promise<string>;
+  /** AK/SK-signed KMS call by the admin in the region's project. */
+  kms(region: string, op: string, body?: object): Promise<Reply>;
+  stopRegion(region: string): Promise<void>;
+  startRegion(region: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface DeploymentOptions {
+  regions?: string[];
+  clock?: Clock;
+  keyQuota?: number;
+  /** Keep the data directory after stop (for restart tests). */
+  dir?: string;
+}
+
+export async function startTestDeployment(o: DeploymentOptions = {}): Promise<TestDeployment> {
+  const regionIds = o.regions ?? ['cn-north-4', 'cn-south-1', 'cn-east-3'];
+  const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'strongroom-test-'));
+  const base = await freePortRange(regionIds.length + 1);
+  const deployment = planDeployment(dir, { host: '127.0.0.1', basePort: base, regions: regionIds, keyQuota: o.keyQuota });
+  const { file: boot } = await bootstrap(dir, deployment);
+  const secret = Buffer.from(deployment.internal_secret, 'hex');
+  const topology = topologyOf(deployment);
+  const iam = await startIam({ dataDir: iamDir(dir), topology, internalSecret: secret, iamEndpoint: deployment.iam.endpoint, host: '127.0.0.1', port: deployment.iam.port, logger: false });
+  const regions = new Map<string, RunningServer & { api: RegionApi }>();
+  const launch = async (id: string) => {
+    const r = deployment.regions.find((x) => x.id === id)!;
+    regions.set(id, await startRegion({
+      region: id, dataDir: regionDir(dir, id), topology, iamEndpoint: deployment.iam.endpoint, internalSecret: secret,
+      keyQuota: deployment.key_quota, host: '127.0.0.1', port: r.port, logger: false, clock: o.clock,
+      revocationPollMs: 100, deletionSweepMs: 3_600_000,
+    }));
+  };
+  for (const id of regionIds) await launch(id);
+  const admin = { ak: boot.access_key, sk: boot.secret_key };
+  const endpoint = (region: string) => deployment.regions.find((r) => r.id === region)!.endpoint;
+  const projectId = (region: string) => boot.regions.find((r) => r.id === region)!.project_id;
+  return {
+    dir, deployment, boot, iamUrl: deployment.iam.endpoint, regions, endpoint, projectId, admin,
+    async token(region) {
+      const r = await passwordToken(deployment.iam.endpoint, { domain: boot.domain_name, name: boot.user_name, password: boot.password }, { project: { id: projectId(region) } });
+      if (r.status !== 201) throw new Error(`token: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.headers.get('x-subject-token')!;
+    },
+    kms(region, op, body) {
+      return signedRequest(endpoint(region), admin, projectId(region), 'POST', `/v1.0/${projectId(region)}/kms/${op}`, body ?? {});
+    },
+    async stopRegion(region) {
+      await regions.get(region)?.close();
+      regions.delete(region);
+    },
+    async startRegion(region) {
+      await launch(region);
+    },
+    async stop() {
+      for (const r of regions.values()) await r.close();
+      await iam.close();
+      if (!o.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Asserts Huawei's error body with an exact code and status. */
+export function expectError(reply: Reply, status: number, code: string): void {
+  const body = reply.body as { error?: { error_code?: string; error_msg?: string } };
+  if (reply.status !== status || body?.error?.error_code !== code || typeof body.error.error_msg !== 'string') {
+    throw new Error(`expected ${status} ${code}, got ${reply.status} ${JSON.stringify(reply.body)}`);
+  }
+  if (!reply.headers.get('x-request-id')) throw new Error('the error response has no X-Request-Id');
+}
