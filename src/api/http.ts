@@ -36,7 +36,6 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
     bodyLimit: BODY_LIMIT,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    disableRequestLogging: false,
     return503OnClosing: true,
     exposeHeadRoutes: false,
   });
@@ -55,8 +54,12 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
     for (const m of [route.method].flat()) patterns.push({ method: m, re });
   });
   app.addHook('onRequest', async (req, reply) => {
-    req.rawBody = Buffer.alloc(0);
     reply.header('X-Request-Id', req.id);
+    req.rawBody = Buffer.alloc(0);
+    // Fastify does not read bodies of GET/HEAD, but the Node SDK sends (and signs) `{}` on some GETs.
+    if ((req.method === 'GET' || req.method === 'HEAD') && (req.headers['content-length'] || req.headers['transfer-encoding'])) {
+      req.rawBody = await readBody(req.raw);
+    }
   });
   app.addHook('preValidation', async (req) => {
     req.json = parseJson(req.rawBody);
@@ -73,6 +76,17 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
 
   app.setErrorHandler((err: unknown, req, reply) => sendError(reply, toKmsError(err, req)));
   return app;
+}
+
+async function readBody(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > BODY_LIMIT) throw new KmsError('KMS.0203', `The body may have at most ${BODY_LIMIT} bytes.`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
 }
 
 function parseJson(raw: Buffer): unknown {
