@@ -144,12 +144,22 @@ export class KeyService {
 
   /** Destroys every key whose deletion date has passed, with all its versions. Returns the ids destroyed. */
   async destroyDueKeys(): Promise<string[]> {
-    const due = await this.store.keysDueForDeletion(this.clock());
+    const now = this.clock();
+    const due = await this.store.keysDueForDeletion(now);
+    const destroyed: string[] = [];
     for (const key of due) {
-      await this.store.deleteKey(key.id);
+      // Re-check inside a transaction: a cancel-key-deletion that landed after the query above must win.
+      const gone = await this.store.transaction(async (tx) => {
+        const current = await tx.getKey(key.projectId, key.id);
+        if (!current || current.state !== '4' || current.deletionDate === null || current.deletionDate > now) return false;
+        await tx.deleteKey(key.id);
+        return true;
+      });
+      if (!gone) continue;
       this.material.forget(key.id);
+      destroyed.push(key.id);
     }
-    return due.map((k) => k.id);
+    return destroyed;
   }
 
   /** Read, apply a rule, write back if nobody changed the key meanwhile; retries on a concurrent change. */

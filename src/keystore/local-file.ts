@@ -37,16 +37,24 @@ export class LocalFileRootKey implements RootKey {
     this.id = 'file:' + createHash('sha256').update('strongroom root key id').update(this.#key).digest('hex').slice(0, 16);
   }
 
+  #closed = false;
+
   async wrap(plaintext: Buffer, context: Buffer): Promise<Buffer> {
-    return Buffer.concat([Buffer.from([FORMAT]), aes256Gcm.seal(this.#key, plaintext, context)]);
+    return Buffer.concat([Buffer.from([FORMAT]), aes256Gcm.seal(this.#open(), plaintext, context)]);
   }
 
   async unwrap(wrapped: Buffer, context: Buffer): Promise<Buffer> {
     if (wrapped[0] !== FORMAT) throw new AuthenticationFailed();
-    return aes256Gcm.open(this.#key, wrapped.subarray(1), context);
+    return aes256Gcm.open(this.#open(), wrapped.subarray(1), context);
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     this.#key.fill(0);
+  }
+
+  #open(): Buffer {
+    if (this.#closed) throw new Error('the root key is closed');
+    return this.#key;
   }
 }

@@ -47,9 +47,20 @@ export interface Credentials {
   securityToken?: string;
 }
 
-/** A request signed by the official Huawei signer, exactly as the SDK's HcClient signs it. */
-export async function signedRequest(endpoint: string, creds: Credentials, projectId: string | undefined, method: string, path: string, body?: object, query?: Record<string, string>): Promise<Reply> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+/** A signed request that has not been sent yet: tests may alter it after signing (tampering checks). */
+export interface SignedParts {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+}
+
+/**
+ * Signs a request with the official Huawei signer, exactly as the SDK's HcClient signs it, without sending it.
+ * `extraHeaders` are added before signing and therefore signed too (e.g. a pinned `X-Sdk-Date`).
+ */
+export function signRequest(endpoint: string, creds: Credentials, projectId: string | undefined, method: string, path: string, body?: object, query?: Record<string, string>, extraHeaders: Record<string, string> = {}): SignedParts {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...extraHeaders };
   if (projectId) headers['X-Project-Id'] = projectId;
   if (creds.securityToken) headers['X-Security-Token'] = creds.securityToken;
   let credential = new BasicCredentials().withAk(creds.ak).withSk(creds.sk);
@@ -57,7 +68,17 @@ export async function signedRequest(endpoint: string, creds: Credentials, projec
   if (creds.securityToken) credential = credential.withSecurityToken(creds.securityToken);
   const signed = AKSKSigner.sign({ endpoint: endpoint + path, method, headers, data: body, queryParams: query ?? {} }, credential);
   const qs = query ? '?' + new URLSearchParams(query).toString().replace(/\+/g, '%20') : '';
-  return toReply(await fetch(endpoint + path + qs, { method, headers: signed, body: body === undefined ? undefined : JSON.stringify(body) }));
+  return { url: endpoint + path + qs, method, headers: signed, body: body === undefined ? undefined : JSON.stringify(body) };
+}
+
+/** Sends a (possibly altered) signed request. */
+export async function sendSigned(parts: SignedParts): Promise<Reply> {
+  return toReply(await fetch(parts.url, { method: parts.method, headers: parts.headers, body: parts.body }));
+}
+
+/** A request signed by the official Huawei signer, exactly as the SDK's HcClient signs it. */
+export async function signedRequest(endpoint: string, creds: Credentials, projectId: string | undefined, method: string, path: string, body?: object, query?: Record<string, string>, extraHeaders?: Record<string, string>): Promise<Reply> {
+  return sendSigned(signRequest(endpoint, creds, projectId, method, path, body, query, extraHeaders));
 }
 
 /** A request with an `X-Auth-Token`; `rawBody` sends bytes as they are (for malformed-body tests). */

@@ -1,0 +1,562 @@
+/**
+ * The contracts every KMS store (src/storage/kms-store.ts) and IAM store (src/storage/iam-store.ts) must pass,
+ * run for each implementation that exists (SQLite).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, describe, it } from 'node:test';
+import type { KeyRecord, KeyVersionRecord } from '../src/core/key.js';
+import type { AccessKeyRecord, Domain, IamStore, Project, User } from '../src/storage/iam-store.js';
+import { DuplicateAliasError, type KmsStore } from '../src/storage/kms-store.js';
+import { SqliteIamStore } from '../src/storage/sqlite/iam-sqlite-store.js';
+import { SqliteKmsStore } from '../src/storage/sqlite/kms-sqlite-store.js';
+
+const T0 = Date.UTC(2024, 0, 1);
+const DAY = 86_400_000;
+
+function keyRecord(over: Partial<KeyRecord> = {}): KeyRecord {
+  return {
+    id: randomUUID(),
+    projectId: 'p1',
+    domainId: 'd1',
+    region: 'cn-north-4',
+    alias: 'alias-' + randomBytes(4).toString('hex'),
+    description: 'a key',
+    spec: 'AES_256',
+    usage: 'ENCRYPT_DECRYPT',
+    origin: 'kms',
+    state: '2',
+    createdAt: T0,
+    deletionDate: null,
+    enterpriseProjectId: '0',
+    keystoreId: '0',
+    currentVersion: 1,
+    rotationEnabled: false,
+    rotationIntervalDays: 365,
+    lastRotationAt: null,
+    rotationCount: 0,
+    materialExpiresAt: null,
+    primaryRegion: null,
+    revision: 0,
+    ...over,
+  };
+}
+
+function versionOf(key: KeyRecord, version = 1): KeyVersionRecord {
+  return { keyId: key.id, version, wrapped: randomBytes(61), createdAt: key.createdAt };
+}
+
+/**
+ * `make()` opens a new, empty store; `make(previous)` opens the same data again after `previous` was closed.
+ */
+type MakeKmsStore = (reopen?: KmsStore) => Promise<KmsStore>;
+
+function kmsStoreContract(name: string, make: MakeKmsStore): void {
+  describe(`KmsStore contract: ${name}`, () => {
+    const stores: KmsStore[] = [];
+    const fresh = async (reopen?: KmsStore): Promise<KmsStore> => {
+      const s = await make(reopen);
+      stores.push(s);
+      return s;
+    };
+    after(async () => {
+      for (const s of stores) await s.close().catch(() => undefined);
+    });
+
+    it('insertKey/getKey round-trips every field; another project sees null', async () => {
+      const s = await fresh();
+      const plain = keyRecord();
+      const full = keyRecord({
+        projectId: 'p1', spec: 'SM4', state: '4', deletionDate: T0 + 7 * DAY, rotationEnabled: true, rotationIntervalDays: 30,
+        lastRotationAt: T0 + 5, rotationCount: 3, materialExpiresAt: T0 + 9, primaryRegion: 'cn-south-1', origin: 'external',
+        currentVersion: 4, revision: 7, description: 'ünïcødé "quoted"', enterpriseProjectId: 'ep', keystoreId: 'ks',
+      });
+      await s.insertKey(plain, versionOf(plain));
+      await s.insertKey(full, null);
+      assert.deepEqual(await s.getKey('p1', plain.id), plain);
+      assert.deepEqual(await s.getKey('p1', full.id), full);
+      assert.equal(await s.getKey('p2', plain.id), null);
+      assert.equal(await s.getKey('p1', randomUUID()), null);
+    });
+
+    it('getVersion returns the first version, and null for another version or key', async () => {
+      const s = await fresh();
+      const k = keyRecord();
+      const v = versionOf(k);
+      await s.insertKey(k, v);
+      const got = await s.getVersion(k.id, 1);
+      assert.deepEqual(got, v);
+      assert.ok(Buffer.isBuffer(got!.wrapped));
+      assert.equal(await s.getVersion(k.id, 2), null);
+      assert.equal(await s.getVersion(k.id, 0), null);
+      assert.equal(await s.getVersion(randomUUID(), 1), null);
+      const noMaterial = keyRecord({ state: '5', currentVersion: 0 });
+      await s.insertKey(noMaterial, null);
+      assert.equal(await s.getVersion(noMaterial.id, 1), null);
+    });
+
+    it('a duplicate alias within a domain throws DuplicateAliasError and writes nothing; another domain may use it', async () => {
+      const s = await fresh();
+      const a = keyRecord({ alias: 'shared' });
+      await s.insertKey(a, versionOf(a));
+      for (const projectId of ['p1', 'p2']) {
+        const dup = keyRecord({ alias: 'shared', projectId });
+        await assert.rejects(s.insertKey(dup, versionOf(dup)), DuplicateAliasError);
+        assert.equal(await s.getKey(projectId, dup.id), null);
+        assert.equal(await s.getVersion(dup.id, 1), null, 'the version of a refused key is not stored');
+      }
+      const elsewhere = keyRecord({ alias: 'shared', domainId: 'd2', projectId: 'p3' });
+      await s.insertKey(elsewhere, versionOf(elsewhere));
+      assert.deepEqual(await s.getKey('p3', elsewhere.id), elsewhere);
+      assert.equal(await s.countKeys('p1'), 1);
+    });
+
+    it('updateKey with the current revision writes the key and bumps the revision', async () => {
+      const s = await fresh();
+      const k = keyRecord({ revision: 0 });
+      await s.insertKey(k, versionOf(k));
+      const next: KeyRecord = { ...k, alias: 'renamed', description: 'new', state: '3', rotationEnabled: true, lastRotationAt: T0 + 1, primaryRegion: 'r2' };
+      assert.equal(await s.updateKey(next, 0), true);
+      assert.deepEqual(await s.getKey('p1', k.id), { ...next, revision: 1 });
+      assert.equal(await s.updateKey({ ...next, description: 'again', revision: 1 }, 1), true);
+      assert.deepEqual(await s.getKey('p1', k.id), { ...next, description: 'again', revision: 2 });
+    });
+
+    it('the stored revision becomes expectedRevision + 1 whatever revision the record carries', async () => {
+      const s = await fresh();
+      const k = keyRecord({ revision: 5 });
+      await s.insertKey(k, null);
+      assert.equal(await s.updateKey({ ...k, revision: 99 }, 5), true);
+      assert.equal((await s.getKey('p1', k.id))!.revision, 6);
+    });
+
+    it('updateKey with a stale revision returns false and changes nothing', async () => {
+      const s = await fresh();
+      const k = keyRecord({ revision: 3 });
+      await s.insertKey(k, null);
+      for (const stale of [2, 4, 0]) {
+        assert.equal(await s.updateKey({ ...k, description: 'lost update' }, stale), false);
+      }
+      assert.deepEqual(await s.getKey('p1', k.id), k);
+      assert.equal(await s.updateKey(keyRecord(), 0), false, 'a key that does not exist');
+    });
+
+    it('updateKey into a duplicate alias throws DuplicateAliasError and changes nothing', async () => {
+      const s = await fresh();
+      const a = keyRecord({ alias: 'a' });
+      const b = keyRecord({ alias: 'b' });
+      await s.insertKey(a, null);
+      await s.insertKey(b, null);
+      await assert.rejects(s.updateKey({ ...b, alias: 'a', description: 'x' }, 0), DuplicateAliasError);
+      assert.deepEqual(await s.getKey('p1', b.id), b);
+      // the same alias in another domain is fine
+      const c = keyRecord({ alias: 'c', domainId: 'd2' });
+      await s.insertKey(c, null);
+      assert.equal(await s.updateKey({ ...c, alias: 'a' }, 0), true);
+    });
+
+    it('listKeys: creation order, filters, offset, limit and total', async () => {
+      const s = await fresh();
+      const mk = (createdAt: number, id: string, state: KeyRecord['state'], spec: KeyRecord['spec']): KeyRecord =>
+        keyRecord({ id, createdAt, state, spec });
+      // inserted out of order; ties on createdAt are ordered by id
+      const k = [
+        mk(T0 + 3, '00000000-0000-4000-8000-000000000005', '2', 'AES_256'),
+        mk(T0 + 1, '00000000-0000-4000-8000-000000000002', '3', 'SM4'),
+        mk(T0 + 1, '00000000-0000-4000-8000-000000000001', '2', 'AES_256'),
+        mk(T0 + 2, '00000000-0000-4000-8000-000000000004', '2', 'SM4'),
+        mk(T0 + 0, '00000000-0000-4000-8000-000000000009', '4', 'AES_256'),
+      ];
+      for (const key of k) await s.insertKey(key, null);
+      await s.insertKey(keyRecord({ projectId: 'p2', createdAt: T0 - 1 }), null);
+      const ids = (page: { keys: KeyRecord[] }) => page.keys.map((x) => x.id.slice(-1));
+
+      const all = await s.listKeys('p1', {}, 0, 100);
+      assert.deepEqual(ids(all), ['9', '1', '2', '4', '5']);
+      assert.equal(all.total, 5);
+      assert.deepEqual(all.keys[1], k[2]);
+
+      assert.deepEqual(ids(await s.listKeys('p1', {}, 1, 2)), ['1', '2']);
+      assert.equal((await s.listKeys('p1', {}, 1, 2)).total, 5);
+      assert.deepEqual(ids(await s.listKeys('p1', {}, 4, 2)), ['5']);
+      const beyond = await s.listKeys('p1', {}, 10, 2);
+      assert.deepEqual(beyond.keys, []);
+      assert.equal(beyond.total, 5);
+
+      const enabled = await s.listKeys('p1', { state: '2' }, 0, 100);
+      assert.deepEqual(ids(enabled), ['1', '4', '5']);
+      assert.equal(enabled.total, 3);
+      const sm4 = await s.listKeys('p1', { spec: 'SM4' }, 0, 1);
+      assert.deepEqual(ids(sm4), ['2']);
+      assert.equal(sm4.total, 2);
+      const both = await s.listKeys('p1', { state: '2', spec: 'AES_256' }, 1, 10);
+      assert.deepEqual(ids(both), ['5']);
+      assert.equal(both.total, 2);
+      const none = await s.listKeys('p1', { state: '5' }, 0, 10);
+      assert.deepEqual(none, { keys: [], total: 0 });
+
+      const other = await s.listKeys('p2', {}, 0, 100);
+      assert.equal(other.total, 1);
+      assert.equal(other.keys[0]!.projectId, 'p2');
+      assert.deepEqual(await s.listKeys('p9', {}, 0, 100), { keys: [], total: 0 });
+    });
+
+    it('countKeys counts the keys of one project', async () => {
+      const s = await fresh();
+      assert.equal(await s.countKeys('p1'), 0);
+      for (let i = 0; i < 3; i++) await s.insertKey(keyRecord(), null);
+      await s.insertKey(keyRecord({ projectId: 'p2' }), null);
+      assert.equal(await s.countKeys('p1'), 3);
+      assert.equal(await s.countKeys('p2'), 1);
+      assert.equal(await s.countKeys('p3'), 0);
+    });
+
+    it('deleteKey removes the key and its versions, leaves other keys, and frees the alias', async () => {
+      const s = await fresh();
+      const k = keyRecord({ alias: 'doomed' });
+      const keep = keyRecord();
+      await s.insertKey(k, versionOf(k));
+      await s.insertKey(keep, versionOf(keep));
+      await s.deleteKey(k.id);
+      assert.equal(await s.getKey('p1', k.id), null);
+      assert.equal(await s.getVersion(k.id, 1), null);
+      assert.deepEqual(await s.getKey('p1', keep.id), keep);
+      assert.notEqual(await s.getVersion(keep.id, 1), null);
+      assert.equal(await s.countKeys('p1'), 1);
+      const again = keyRecord({ alias: 'doomed' });
+      await s.insertKey(again, null);
+      await s.deleteKey(randomUUID()); // deleting a missing key is not an error
+    });
+
+    it('keysDueForDeletion returns only state-4 keys whose deletion date is at or before now', async () => {
+      const s = await fresh();
+      const now = T0 + 30 * DAY;
+      const past = keyRecord({ state: '4', deletionDate: now - 1, projectId: 'p1' });
+      const exact = keyRecord({ state: '4', deletionDate: now, projectId: 'p2' });
+      const future = keyRecord({ state: '4', deletionDate: now + 1 });
+      const disabledPast = keyRecord({ state: '3', deletionDate: now - DAY });
+      const enabled = keyRecord({ state: '2' });
+      for (const key of [past, exact, future, disabledPast, enabled]) await s.insertKey(key, null);
+      const due = await s.keysDueForDeletion(now);
+      assert.deepEqual(due.map((x) => x.id).sort(), [past.id, exact.id].sort());
+      assert.deepEqual(due.find((x) => x.id === past.id), past);
+      assert.deepEqual(await s.keysDueForDeletion(now - DAY), []);
+      assert.equal((await s.keysDueForDeletion(now + 1)).length, 3);
+    });
+
+    it('transaction commits all writes and returns the value of fn', async () => {
+      const s = await fresh();
+      const existing = keyRecord();
+      await s.insertKey(existing, null);
+      const a = keyRecord();
+      const b = keyRecord();
+      const result = await s.transaction(async (tx) => {
+        await tx.insertKey(a, versionOf(a));
+        assert.deepEqual(await tx.getKey('p1', a.id), a, 'a transaction sees its own writes');
+        await tx.insertKey(b, null);
+        assert.equal(await tx.updateKey({ ...existing, description: 'in tx' }, 0), true);
+        return 42;
+      });
+      assert.equal(result, 42);
+      assert.deepEqual(await s.getKey('p1', a.id), a);
+      assert.deepEqual(await s.getKey('p1', b.id), b);
+      assert.notEqual(await s.getVersion(a.id, 1), null);
+      assert.deepEqual(await s.getKey('p1', existing.id), { ...existing, description: 'in tx', revision: 1 });
+    });
+
+    it('transaction writes nothing when fn throws, and rethrows the error', async () => {
+      const s = await fresh();
+      const existing = keyRecord();
+      const doomed = keyRecord({ alias: 'held' });
+      await s.insertKey(existing, null);
+      const boom = new Error('boom');
+      await assert.rejects(
+        s.transaction(async (tx) => {
+          await tx.insertKey(doomed, versionOf(doomed));
+          assert.equal(await tx.updateKey({ ...existing, description: 'rolled back' }, 0), true);
+          await tx.deleteKey(existing.id);
+          await sleep(5);
+          throw boom;
+        }),
+        (err) => err === boom,
+      );
+      assert.equal(await s.getKey('p1', doomed.id), null);
+      assert.equal(await s.getVersion(doomed.id, 1), null);
+      assert.deepEqual(await s.getKey('p1', existing.id), existing);
+      assert.equal(await s.countKeys('p1'), 1);
+      // the alias the rolled-back insert used is free, and the store still works
+      await s.insertKey(keyRecord({ alias: 'held' }), null);
+      assert.equal(await s.countKeys('p1'), 2);
+    });
+
+    it('a DuplicateAliasError inside a transaction rolls back the earlier writes of that transaction', async () => {
+      const s = await fresh();
+      await s.insertKey(keyRecord({ alias: 'taken' }), null);
+      const first = keyRecord();
+      await assert.rejects(
+        s.transaction(async (tx) => {
+          await tx.insertKey(first, null);
+          await tx.insertKey(keyRecord({ alias: 'taken' }), null);
+        }),
+        DuplicateAliasError,
+      );
+      assert.equal(await s.getKey('p1', first.id), null);
+      assert.equal(await s.countKeys('p1'), 1);
+    });
+
+    it('a read issued while a transaction is pending does not see its uncommitted writes', async () => {
+      const s = await fresh();
+      const k = keyRecord();
+      let inside!: () => void;
+      const entered = new Promise<void>((resolve) => (inside = resolve));
+      const tx = s.transaction(async (t) => {
+        await t.insertKey(k, null);
+        inside();
+        await sleep(20);
+        throw new Error('abort');
+      });
+      await entered;
+      const seen = await s.getKey('p1', k.id);
+      await assert.rejects(tx, /abort/);
+      assert.equal(seen, null);
+      assert.equal(await s.getKey('p1', k.id), null);
+    });
+
+    it('concurrent updates from two callers with the same revision: exactly one wins', async () => {
+      const s = await fresh();
+      const k = keyRecord({ revision: 2 });
+      await s.insertKey(k, null);
+      const results = await Promise.all([
+        s.updateKey({ ...k, description: 'writer A' }, 2),
+        s.updateKey({ ...k, description: 'writer B' }, 2),
+      ]);
+      assert.deepEqual([...results].sort(), [false, true]);
+      const stored = (await s.getKey('p1', k.id))!;
+      assert.equal(stored.revision, 3);
+      assert.equal(stored.description, results[0] ? 'writer A' : 'writer B');
+    });
+
+    it('concurrent read-modify-write transactions from the same stale copy: exactly one wins', async () => {
+      const s = await fresh();
+      const k = keyRecord({ revision: 0 });
+      await s.insertKey(k, null);
+      const copy = (await s.getKey('p1', k.id))!;
+      const writer = (who: string) =>
+        s.transaction(async (tx) => {
+          await sleep(5);
+          return tx.updateKey({ ...copy, description: who }, copy.revision);
+        });
+      const results = await Promise.all([writer('A'), writer('B'), writer('C')]);
+      assert.equal(results.filter(Boolean).length, 1);
+      const stored = (await s.getKey('p1', k.id))!;
+      assert.equal(stored.revision, 1);
+      assert.equal(stored.description, ['A', 'B', 'C'][results.indexOf(true)]);
+    });
+
+    it('data survives close and reopen', async () => {
+      const s = await fresh();
+      const k = keyRecord({ state: '4', deletionDate: T0 });
+      const v = versionOf(k);
+      await s.insertKey(k, v);
+      assert.equal(await s.updateKey({ ...k, description: 'after update' }, 0), true);
+      await s.close();
+      const reopened = await fresh(s);
+      assert.deepEqual(await reopened.getKey('p1', k.id), { ...k, description: 'after update', revision: 1 });
+      assert.deepEqual(await reopened.getVersion(k.id, 1), v);
+      assert.equal(await reopened.countKeys('p1'), 1);
+      assert.equal((await reopened.keysDueForDeletion(T0)).length, 1);
+      await assert.rejects(reopened.insertKey(keyRecord({ alias: k.alias }), null), DuplicateAliasError);
+    });
+  });
+}
+
+// -----------------------------------------------------------------------------------------------------------------
+// IAM store
+// -----------------------------------------------------------------------------------------------------------------
+
+type MakeIamStore = (reopen?: IamStore) => Promise<IamStore>;
+
+function iamStoreContract(name: string, make: MakeIamStore): void {
+  describe(`IamStore contract: ${name}`, () => {
+    const stores: IamStore[] = [];
+    const fresh = async (reopen?: IamStore): Promise<IamStore> => {
+      const s = await make(reopen);
+      stores.push(s);
+      return s;
+    };
+    after(async () => {
+      for (const s of stores) await s.close().catch(() => undefined);
+    });
+
+    const domain = (id: string, name: string, createdAt = T0): Domain => ({ id, name, createdAt });
+    const user = (id: string, domainId: string, name: string, enabled = true): User => ({ id, domainId, name, passwordHash: 'scrypt$' + id, enabled, createdAt: T0 });
+    const project = (id: string, domainId: string, name: string, createdAt = T0): Project => ({ id, domainId, name, region: 'cn-north-4', createdAt });
+    const ak = (accessKey: string, userId: string, expiresAt: number | null): AccessKeyRecord => ({
+      accessKey, userId, secretWrapped: randomBytes(45), securityTokenHash: expiresAt === null ? null : 'ab'.repeat(32), expiresAt, createdAt: T0, enabled: true,
+    });
+
+    it('domains: insert, get, find by name, list; id and name are unique', async () => {
+      const s = await fresh();
+      assert.equal(await s.insertDomain(domain('d2', 'beta', T0 + 1)), true);
+      assert.equal(await s.insertDomain(domain('d1', 'alpha', T0)), true);
+      assert.deepEqual(await s.getDomain('d1'), domain('d1', 'alpha', T0));
+      assert.deepEqual(await s.findDomainByName('beta'), domain('d2', 'beta', T0 + 1));
+      assert.equal(await s.getDomain('d3'), null);
+      assert.equal(await s.findDomainByName('gamma'), null);
+      assert.equal(await s.insertDomain(domain('d1', 'other')), false, 'duplicate id');
+      assert.equal(await s.insertDomain(domain('d3', 'alpha')), false, 'duplicate name');
+      assert.deepEqual(await s.listDomains(), [domain('d1', 'alpha', T0), domain('d2', 'beta', T0 + 1)]);
+    });
+
+    it('users: insert, get, find within a domain; names are unique per domain', async () => {
+      const s = await fresh();
+      await s.insertDomain(domain('d1', 'alpha'));
+      await s.insertDomain(domain('d2', 'beta'));
+      const u1 = user('u1', 'd1', 'alice');
+      const u2 = user('u2', 'd2', 'alice', false);
+      assert.equal(await s.insertUser(u1), true);
+      assert.equal(await s.insertUser(u2), true, 'the same name in another domain');
+      assert.deepEqual(await s.getUser('u1'), u1);
+      assert.deepEqual(await s.getUser('u2'), u2);
+      assert.deepEqual(await s.findUser('d1', 'alice'), u1);
+      assert.deepEqual(await s.findUser('d2', 'alice'), u2);
+      assert.equal(await s.findUser('d1', 'bob'), null);
+      assert.equal(await s.getUser('u3'), null);
+      assert.equal(await s.insertUser(user('u3', 'd1', 'alice')), false, 'duplicate name in the domain');
+      assert.equal(await s.insertUser(user('u1', 'd1', 'carol')), false, 'duplicate id');
+      assert.equal(await s.getUser('u3'), null);
+    });
+
+    it('projects: insert, get, list by domain and name; names are unique per domain', async () => {
+      const s = await fresh();
+      await s.insertDomain(domain('d1', 'alpha'));
+      await s.insertDomain(domain('d2', 'beta'));
+      const p2 = project('p2', 'd1', 'cn-north-4_b', T0 + 2);
+      const p1 = project('p1', 'd1', 'cn-north-4', T0 + 1);
+      const p3 = project('p3', 'd2', 'cn-north-4', T0);
+      for (const p of [p2, p1, p3]) assert.equal(await s.insertProject(p), true);
+      assert.deepEqual(await s.getProject('p1'), p1);
+      assert.equal(await s.getProject('p9'), null);
+      assert.deepEqual(await s.listProjects('d1'), [p1, p2]);
+      assert.deepEqual(await s.listProjects('d1', 'cn-north-4'), [p1]);
+      assert.deepEqual(await s.listProjects('d2'), [p3]);
+      assert.deepEqual(await s.listProjects('d1', 'nope'), []);
+      assert.equal(await s.insertProject(project('p4', 'd1', 'cn-north-4')), false, 'duplicate name in the domain');
+      assert.equal(await s.insertProject(project('p1', 'd2', 'other')), false, 'duplicate id');
+    });
+
+    it('access keys: insert, get, uniqueness, and deleteExpiredAccessKeys removes only expired temporary keys', async () => {
+      const s = await fresh();
+      await s.insertDomain(domain('d1', 'alpha'));
+      await s.insertUser(user('u1', 'd1', 'alice'));
+      const permanent = ak('AK_PERMANENT', 'u1', null);
+      const expired = ak('AK_EXPIRED', 'u1', T0 + 10);
+      const live = ak('AK_LIVE', 'u1', T0 + 1000);
+      for (const k of [permanent, expired, live]) assert.equal(await s.insertAccessKey(k), true);
+      assert.deepEqual(await s.getAccessKey('AK_PERMANENT'), permanent);
+      assert.deepEqual(await s.getAccessKey('AK_LIVE'), live);
+      assert.equal(await s.getAccessKey('AK_NONE'), null);
+      assert.equal(await s.insertAccessKey(ak('AK_LIVE', 'u1', null)), false);
+      assert.deepEqual(await s.getAccessKey('AK_LIVE'), live, 'the refused insert changed nothing');
+      await s.deleteExpiredAccessKeys(T0 + 500);
+      assert.equal(await s.getAccessKey('AK_EXPIRED'), null);
+      assert.deepEqual(await s.getAccessKey('AK_PERMANENT'), permanent);
+      assert.deepEqual(await s.getAccessKey('AK_LIVE'), live);
+    });
+
+    it('revocations: isRevoked, an increasing sequence, and revokedSince excludes earlier and expired entries', async () => {
+      const s = await fresh();
+      const now = T0 + 1000;
+      assert.equal(await s.latestRevocationSeq(), 0);
+      assert.deepEqual(await s.revokedSince(0, now), []);
+      await s.revokeToken('t-live-1', now + 60_000);
+      await s.revokeToken('t-expired', now - 1);
+      await s.revokeToken('t-live-2', now + 120_000);
+      assert.equal(await s.isRevoked('t-live-1'), true);
+      assert.equal(await s.isRevoked('t-expired'), true);
+      assert.equal(await s.isRevoked('t-other'), false);
+
+      const all = await s.revokedSince(0, now);
+      assert.deepEqual(all.map((r) => r.tokenId), ['t-live-1', 't-live-2']);
+      assert.deepEqual(all.map((r) => r.expiresAt), [now + 60_000, now + 120_000]);
+      assert.ok(all[0]!.seq > 0 && all[1]!.seq > all[0]!.seq, 'sequence numbers increase');
+      const latest = await s.latestRevocationSeq();
+      assert.ok(latest >= all[1]!.seq);
+
+      assert.deepEqual((await s.revokedSince(all[0]!.seq, now)).map((r) => r.tokenId), ['t-live-2']);
+      assert.deepEqual(await s.revokedSince(latest, now), []);
+      // later on, the first token has expired too
+      assert.deepEqual((await s.revokedSince(0, now + 90_000)).map((r) => r.tokenId), ['t-live-2']);
+
+      await s.revokeToken('t-live-3', now + 1);
+      const after3 = await s.revokedSince(latest, now);
+      assert.deepEqual(after3.map((r) => r.tokenId), ['t-live-3']);
+      assert.equal(await s.latestRevocationSeq(), after3[0]!.seq);
+
+      await s.revokeToken('t-live-1', now + 60_000); // revoking twice is harmless
+      assert.equal((await s.revokedSince(0, now)).filter((r) => r.tokenId === 't-live-1').length, 1);
+    });
+
+    it('settings: putSettingIfAbsent keeps the first value', async () => {
+      const s = await fresh();
+      assert.equal(await s.getSetting('jwt-key'), null);
+      const first = randomBytes(32);
+      assert.deepEqual(await s.putSettingIfAbsent('jwt-key', first), first);
+      assert.deepEqual(await s.putSettingIfAbsent('jwt-key', randomBytes(32)), first);
+      assert.deepEqual(await s.getSetting('jwt-key'), first);
+      assert.deepEqual(await s.putSettingIfAbsent('other', Buffer.from('x')), Buffer.from('x'));
+    });
+
+    it('data survives close and reopen', async () => {
+      const s = await fresh();
+      await s.insertDomain(domain('d1', 'alpha'));
+      await s.insertUser(user('u1', 'd1', 'alice'));
+      await s.revokeToken('t1', T0 + 10);
+      const value = randomBytes(8);
+      await s.putSettingIfAbsent('k', value);
+      await s.close();
+      const again = await fresh(s);
+      assert.deepEqual(await again.getDomain('d1'), domain('d1', 'alpha'));
+      assert.deepEqual(await again.findUser('d1', 'alice'), user('u1', 'd1', 'alice'));
+      assert.equal(await again.isRevoked('t1'), true);
+      assert.deepEqual(await again.putSettingIfAbsent('k', randomBytes(8)), value);
+      assert.equal(await again.insertDomain(domain('d9', 'alpha')), false);
+    });
+  });
+}
+
+// -----------------------------------------------------------------------------------------------------------------
+// SQLite
+// -----------------------------------------------------------------------------------------------------------------
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+function tempFile(name: string): string {
+  const d = mkdtempSync(join(tmpdir(), 'strongroom-store-'));
+  dirs.push(d);
+  return join(d, name);
+}
+
+const kmsPaths = new WeakMap<KmsStore, string>();
+kmsStoreContract('SqliteKmsStore', async (reopen) => {
+  const path = reopen ? kmsPaths.get(reopen)! : tempFile('kms.db');
+  assert.ok(path);
+  const s = new SqliteKmsStore(path);
+  kmsPaths.set(s, path);
+  return s;
+});
+
+const iamPaths = new WeakMap<IamStore, string>();
+iamStoreContract('SqliteIamStore', async (reopen) => {
+  const path = reopen ? iamPaths.get(reopen)! : tempFile('iam.db');
+  assert.ok(path);
+  const s = new SqliteIamStore(path);
+  iamPaths.set(s, path);
+  return s;
+});
