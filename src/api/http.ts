@@ -38,6 +38,11 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
     requestIdHeader: false,
     return503OnClosing: true,
     exposeHeadRoutes: false,
+    // A path the router cannot even decode (bad %-escape, over-long parameter) answers like every other error.
+    frameworkErrors: (err, req, reply) => {
+      reply.header('X-Request-Id', req.id);
+      return sendError(reply, new KmsError('KMS.0201', err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path segment is too long.' : 'The path is not validly encoded.'));
+    },
   });
   const patterns: { method: string; re: RegExp }[] = [];
 
