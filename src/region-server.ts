@@ -54,7 +54,7 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
   const api: RegionApi = {
     region: o.region,
     keys: new KeyService(store, material, clock, { keyQuota: o.keyQuota }),
-    crypto: new CryptoOps(store, material),
+    crypto: new CryptoOps(store, material, clock),
     iam,
     topology: o.topology,
     clock,

@@ -882,3 +882,22 @@ test('every response, success or error, carries a distinct X-Request-Id', async 
   for (const id of ids) assert.match(id ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   assert.equal(new Set(ids).size, ids.length);
 });
+
+test('a key past its deletion date is gone before the sweep runs', async () => {
+  let now = Date.now();
+  const c = await startTestDeployment({ regions: ['cn-north-4'], clock: () => now });
+  try {
+    const keyId = (await c.kms('cn-north-4', 'create-key', { key_alias: 'unswept' })).body.key_info.key_id;
+    const cipher = (await c.kms('cn-north-4', 'encrypt-data', { key_id: keyId, plain_text: 'x' })).body.cipher_text;
+    assert.equal((await c.kms('cn-north-4', 'schedule-key-deletion', { key_id: keyId, pending_days: '7' })).status, 200);
+    now += 7 * 86_400_000;
+    expectError(await c.kms('cn-north-4', 'describe-key', { key_id: keyId }), 404, 'KMS.0207');
+    expectError(await c.kms('cn-north-4', 'cancel-key-deletion', { key_id: keyId }), 404, 'KMS.0207');
+    expectError(await c.kms('cn-north-4', 'decrypt-data', { cipher_text: cipher }), 404, 'KMS.0207');
+    const listed = await c.kms('cn-north-4', 'list-keys', { key_spec: 'ALL' });
+    assert.deepEqual(listed.body.keys, []);
+    assert.equal(listed.body.total, 0);
+  } finally {
+    await c.stop();
+  }
+});

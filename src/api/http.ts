@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods } from 'fastify';
-import { errorBody, KmsError } from '../errors.js';
+import { errorBody, KmsError, type ErrorCode } from '../errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -20,6 +20,8 @@ export const BODY_LIMIT = 64 * 1024;
 export interface HttpOptions {
   /** A pino logger config, or false for none. */
   logger: boolean | { level: string; file?: string };
+  /** The code for a body that is not JSON: KMS.0202 on KMS endpoints, IAM.0001 on IAM. */
+  malformedBody?: ErrorCode;
 }
 
 export function createHttpApp(options: HttpOptions): FastifyInstance {
@@ -67,7 +69,7 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
     }
   });
   app.addHook('preValidation', async (req) => {
-    req.json = parseJson(req.rawBody);
+    req.json = parseJson(req.rawBody, options.malformedBody ?? 'KMS.0202');
   });
 
   app.setNotFoundHandler((req, reply) => {
@@ -94,12 +96,12 @@ async function readBody(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function parseJson(raw: Buffer): unknown {
+function parseJson(raw: Buffer, malformed: ErrorCode): unknown {
   if (raw.length === 0 || raw.toString('utf8').trim() === '') return undefined;
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch {
-    throw new KmsError('KMS.0202');
+    throw new KmsError(malformed, 'The body is not valid JSON.');
   }
 }
 

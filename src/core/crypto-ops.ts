@@ -7,8 +7,8 @@ import { KmsError } from '../errors.js';
 import { AuthenticationFailed, SYMMETRIC_ENGINES } from '../crypto/symmetric.js';
 import type { KmsStore } from '../storage/kms-store.js';
 import { buildBlob, frame, parseBlob, unframe, type BlobKind } from './ciphertext.js';
-import type { CallerContext } from './context.js';
-import { assertUsable, type KeyRecord } from './key.js';
+import type { CallerContext, Clock } from './context.js';
+import { assertUsable, isDestroyed, type KeyRecord } from './key.js';
 import type { KeyMaterial } from './key-material.js';
 import { KEY_SPECS } from './key-specs.js';
 
@@ -25,6 +25,7 @@ export class CryptoOps {
   constructor(
     private readonly store: KmsStore,
     private readonly material: KeyMaterial,
+    private readonly clock: Clock,
   ) {}
 
   async encryptData(ctx: CallerContext, keyId: string, plaintext: Buffer, aad: Buffer, algorithm = 'SYMMETRIC_DEFAULT'): Promise<{ keyId: string; blob: Buffer }> {
@@ -68,7 +69,7 @@ export class CryptoOps {
 
   async #key(ctx: CallerContext, keyId: string): Promise<KeyRecord> {
     const key = await this.store.getKey(ctx.projectId, keyId);
-    if (!key) throw new KmsError('KMS.0207');
+    if (!key || isDestroyed(key, this.clock())) throw new KmsError('KMS.0207');
     return key;
   }
 

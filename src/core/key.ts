@@ -70,4 +70,7 @@ export function assertNotPendingDeletion(key: KeyRecord): void {
   if (key.state === '4') throw new KmsError('KMS.0210');
 }
 
+/** A key whose deletion date has passed is destroyed, whether or not the sweep has removed its rows yet. */
+export const isDestroyed = (key: KeyRecord, now: number): boolean => key.state === '4' && key.deletionDate !== null && key.deletionDate <= now;
+
 export const isDefaultKey = (key: KeyRecord): boolean => key.alias.endsWith('/default');

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { KmsError } from '../errors.js';
 import { DuplicateAliasError, type KmsStore } from '../storage/kms-store.js';
 import type { CallerContext, Clock } from './context.js';
-import { assertNotPendingDeletion, isDefaultKey, type KeyRecord, type KeyState } from './key.js';
+import { assertNotPendingDeletion, isDefaultKey, isDestroyed, type KeyRecord, type KeyState } from './key.js';
 import type { KeyMaterial } from './key-material.js';
 import { KEY_SPECS, isKeySpec, type KeySpec, type KeyUsage } from './key-specs.js';
 
@@ -86,12 +86,12 @@ export class KeyService {
   /** A key of the caller's project; KMS.0207 when it does not exist there. */
   async get(ctx: CallerContext, keyId: string): Promise<KeyRecord> {
     const key = await this.store.getKey(ctx.projectId, keyId);
-    if (!key) throw new KmsError('KMS.0207');
+    if (!key || isDestroyed(key, this.clock())) throw new KmsError('KMS.0207');
     return key;
   }
 
   list(ctx: CallerContext, input: ListKeysInput) {
-    return this.store.listKeys(ctx.projectId, { state: input.state, spec: input.spec }, input.offset, input.limit);
+    return this.store.listKeys(ctx.projectId, { state: input.state, spec: input.spec, aliveAt: this.clock() }, input.offset, input.limit);
   }
 
   enable(ctx: CallerContext, keyId: string): Promise<KeyRecord> {

@@ -39,7 +39,7 @@ export interface PasswordAuthInput {
   domainName: string;
   userName: string;
   password: string;
-  scope?: { projectId?: string; projectName?: string; projectDomainName?: string; projectDomainId?: string; domainId?: string; domainName?: string };
+  scope?: { project?: boolean; domain?: boolean; projectId?: string; projectName?: string; projectDomainName?: string; projectDomainId?: string; domainId?: string; domainName?: string };
 }
 
 export class IamService {
@@ -145,6 +145,12 @@ export class IamService {
       user: { id: user.id, name: user.name }, domain: { id: domain.id, name: domain.name },
     };
     const scope = input.scope;
+    if (scope?.project && scope.projectId === undefined && scope.projectName === undefined) {
+      throw new KmsError('IAM.0001', 'auth.scope.project needs an id, or a name with its domain.');
+    }
+    if (scope?.domain && scope.domainId === undefined && scope.domainName === undefined) {
+      throw new KmsError('IAM.0001', 'auth.scope.domain needs an id or a name.');
+    }
     if (scope?.projectId !== undefined || scope?.projectName !== undefined) {
       const project = scope.projectId !== undefined ? await this.store.getProject(scope.projectId) : (await this.store.listProjects(domain.id, scope.projectName)).at(0) ?? null;
       if (!project || project.domainId !== domain.id) throw new KmsError('IAM.0004', 'The project does not exist or does not belong to your account.');
@@ -168,13 +174,19 @@ export class IamService {
     return check.claims;
   }
 
-  async revokeToken(token: string): Promise<void> {
-    const claims = await this.validateToken(token);
-    await this.store.revokeToken(claims.jti, claims.exp);
+  /** Revokes a token of the caller's account, expired or not (Keystone deletes either). */
+  async revokeToken(token: string, byDomainId: string): Promise<void> {
+    const check = checkToken(token, this.#signingKey().publicKey, this.clock());
+    if (!check.ok && !check.expired) throw new KmsError('IAM.0003', 'The token is invalid.');
+    if (await this.store.isRevoked(check.claims.jti)) throw new KmsError('IAM.0003', 'The token is already revoked.');
+    if (check.claims.domain.id !== byDomainId) throw new KmsError('IAM.0004', 'Only tokens of your own account can be revoked.');
+    await this.store.revokeToken(check.claims.jti, check.claims.exp);
   }
 
+  /** Revocations after `seq`; `latest` is the sequence a follower has then seen everything up to. */
   async revocationsSince(seq: number) {
-    return { revocations: await this.store.revokedSince(seq, this.clock()), latest: await this.store.latestRevocationSeq() };
+    const revocations = await this.store.revokedSince(seq, this.clock());
+    return { revocations, latest: revocations.reduce((max, r) => Math.max(max, r.seq), seq) };
   }
 
   /**

@@ -40,7 +40,7 @@ export function issueToken(claims: TokenClaims, privatePem: string): string {
   return body + '.' + sign(null, Buffer.from(body), createPrivateKey(privatePem)).toString('base64url');
 }
 
-export type TokenCheck = { ok: true; claims: TokenClaims } | { ok: false; expired: boolean };
+export type TokenCheck = { ok: true; claims: TokenClaims } | { ok: false; expired: false } | { ok: false; expired: true; claims: TokenClaims };
 
 /** Checks signature and expiry; says nothing of revocation. */
 export function checkToken(token: string, publicKey: KeyObject | string, now: number): TokenCheck {
@@ -56,6 +56,7 @@ export function checkToken(token: string, publicKey: KeyObject | string, now: nu
   } catch {
     return { ok: false, expired: false };
   }
-  if (typeof claims.exp !== 'number' || now >= claims.exp) return { ok: false, expired: true };
+  if (typeof claims.exp !== 'number' || typeof claims.jti !== 'string') return { ok: false, expired: false };
+  if (now >= claims.exp) return { ok: false, expired: true, claims };
   return { ok: true, claims };
 }

@@ -8,6 +8,8 @@ export interface KeyFilter {
   state?: KeyState;
   /** Undefined lists every spec. */
   spec?: string;
+  /** Leaves out keys whose deletion date is at or before this time (destroyed, not yet swept). */
+  aliveAt?: number;
 }
 
 export interface KeyPage {

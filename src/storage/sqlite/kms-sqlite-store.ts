@@ -117,6 +117,7 @@ class SqliteOps implements KmsStore {
     const args: (string | number)[] = [projectId];
     if (filter.state) (where.push('state = ?'), args.push(filter.state));
     if (filter.spec) (where.push('spec = ?'), args.push(filter.spec));
+    if (filter.aliveAt !== undefined) (where.push("NOT (state = '4' AND deletion_date <= ?)"), args.push(filter.aliveAt));
     const clause = where.join(' AND ');
     const total = (this.s.db.prepare(`SELECT COUNT(*) AS n FROM keys WHERE ${clause}`).get(...args) as { n: number }).n;
     const rows = this.s.db
