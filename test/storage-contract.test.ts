@@ -42,6 +42,10 @@ function keyRecord(over: Partial<KeyRecord> = {}): KeyRecord {
     materialExpiresAt: null,
     primaryRegion: null,
     revision: 0,
+    replicas: [],
+    handoverTo: null,
+    term: 0,
+    pendingAttempt: null,
     ...over,
   };
 }
@@ -370,6 +374,76 @@ function kmsStoreContract(name: string, make: MakeKmsStore): void {
       assert.equal(await reopened.countKeys('p1'), 1);
       assert.equal((await reopened.keysDueForDeletion(T0)).length, 1);
       await assert.rejects(reopened.insertKey(keyRecord({ alias: k.alias }), null), DuplicateAliasError);
+    });
+
+    it('cross-region fields round-trip; unconfirmed replicas are never listed', async () => {
+      const s = await fresh();
+      const primary = keyRecord({ replicas: [{ region: 'cn-south-1', projectId: 'q1' }], handoverTo: 'cn-south-1', term: 2 });
+      const pending = keyRecord({ primaryRegion: 'cn-east-3', pendingAttempt: 'attempt-1' });
+      await s.insertKey(primary, versionOf(primary));
+      await s.insertKey(pending, versionOf(pending));
+      assert.deepEqual(await s.getKey('p1', primary.id), primary);
+      assert.deepEqual(await s.getKeyById(pending.id), pending);
+      assert.equal(await s.getKeyById(randomUUID()), null);
+      const page = await s.listKeys('p1', {}, 0, 10);
+      assert.deepEqual(page.keys.map((k) => k.id), [primary.id]);
+      assert.equal(page.total, 1);
+    });
+
+    it('insertVersion adds a version once; versionNumbers lists them in order', async () => {
+      const s = await fresh();
+      const k = keyRecord();
+      await s.insertKey(k, versionOf(k));
+      const v3 = versionOf(k, 3);
+      assert.equal(await s.insertVersion(v3), true);
+      assert.equal(await s.insertVersion({ ...v3, wrapped: randomBytes(61) }), false);
+      assert.deepEqual(await s.getVersion(k.id, 3), v3);
+      assert.equal(await s.insertVersion(versionOf(k, 2)), true);
+      assert.deepEqual(await s.versionNumbers(k.id), [1, 2, 3]);
+      await s.deleteKey(k.id);
+      assert.deepEqual(await s.versionNumbers(k.id), []);
+    });
+
+    it('keysDueForRotation: enabled primaries whose interval has passed, not replicas or handovers', async () => {
+      const s = await fresh();
+      const due = keyRecord({ rotationEnabled: true, rotationIntervalDays: 30, createdAt: T0 });
+      const rotatedLately = keyRecord({ rotationEnabled: true, rotationIntervalDays: 30, createdAt: T0, lastRotationAt: T0 + 20 * DAY });
+      const off = keyRecord({ rotationEnabled: false, createdAt: T0 });
+      const replica = keyRecord({ rotationEnabled: true, rotationIntervalDays: 30, primaryRegion: 'cn-south-1' });
+      const handing = keyRecord({ rotationEnabled: true, rotationIntervalDays: 30, handoverTo: 'cn-south-1' });
+      for (const k of [due, rotatedLately, off, replica, handing]) await s.insertKey(k, versionOf(k));
+      assert.deepEqual((await s.keysDueForRotation(T0 + 30 * DAY)).map((k) => k.id), [due.id]);
+      assert.deepEqual((await s.keysDueForRotation(T0 + 30 * DAY - 1)).map((k) => k.id), []);
+      assert.deepEqual((await s.keysDueForRotation(T0 + 50 * DAY)).map((k) => k.id).sort(), [due.id, rotatedLately.id].sort());
+    });
+
+    it('outbox: due messages oldest first, retries move them later, completion removes them, a rollback drops them', async () => {
+      const s = await fresh();
+      await s.enqueue({ target: 'cn-south-1', kind: 'sync', keyId: 'k1', payload: { a: 1 }, nextAttemptAt: T0 });
+      await s.enqueue({ target: 'cn-east-3', kind: 'commit', keyId: 'k2', payload: {}, nextAttemptAt: T0 + 10 });
+      let due = await s.dueMessages(T0 + 10, 10);
+      assert.deepEqual(due.map((m) => [m.target, m.kind, m.keyId, m.attempts]), [['cn-south-1', 'sync', 'k1', 0], ['cn-east-3', 'commit', 'k2', 0]]);
+      assert.deepEqual(due[0]!.payload, { a: 1 });
+      assert.equal((await s.dueMessages(T0, 10)).length, 1);
+      await s.retryMessage(due[0]!.id, T0 + 100, 'unreachable');
+      due = await s.dueMessages(T0 + 10, 10);
+      assert.deepEqual(due.map((m) => m.keyId), ['k2']);
+      const later = await s.dueMessages(T0 + 100, 10);
+      assert.deepEqual(later.map((m) => [m.keyId, m.attempts, m.lastError]), [['k1', 1, 'unreachable'], ['k2', 0, null]]);
+      await s.completeMessage(later[1]!.id);
+      assert.deepEqual((await s.dueMessages(T0 + 100, 10)).map((m) => m.keyId), ['k1']);
+      await assert.rejects(s.transaction(async (tx) => {
+        await tx.enqueue({ target: 'x', kind: 'sync', keyId: 'k3', payload: {}, nextAttemptAt: T0 });
+        throw new Error('roll back');
+      }));
+      assert.deepEqual((await s.dueMessages(T0 + 100, 10)).map((m) => m.keyId), ['k1']);
+    });
+
+    it('settings keep the first value stored', async () => {
+      const s = await fresh();
+      assert.equal(await s.getSetting('transport'), null);
+      assert.deepEqual(await s.putSettingIfAbsent('transport', Buffer.from('one')), Buffer.from('one'));
+      assert.deepEqual(await s.putSettingIfAbsent('transport', Buffer.from('two')), Buffer.from('one'));
     });
   });
 }

@@ -37,8 +37,21 @@ export interface KeyRecord {
   materialExpiresAt: number | null;
   /** Region holding the primary of a cross-region key; null for a key that was never replicated. */
   primaryRegion: string | null;
+  /** On a primary: the regions holding replicas, with the project each replica lives in. */
+  replicas: ReplicaRef[];
+  /** On a primary that is handing its role to another region: that region, until the handover resolves. */
+  handoverTo: string | null;
+  /** Counts primary-region changes; a region ignores news older than what it has seen. */
+  term: number;
+  /** On a replica created but not yet confirmed by its primary: the replicate attempt. Invisible to clients. */
+  pendingAttempt: string | null;
   /** Incremented on every update; stores refuse an update made from a stale copy. */
   revision: number;
+}
+
+export interface ReplicaRef {
+  region: string;
+  projectId: string;
 }
 
 export interface KeyVersionRecord {
@@ -72,5 +85,8 @@ export function assertNotPendingDeletion(key: KeyRecord): void {
 
 /** A key whose deletion date has passed is destroyed, whether or not the sweep has removed its rows yet. */
 export const isDestroyed = (key: KeyRecord, now: number): boolean => key.state === '4' && key.deletionDate !== null && key.deletionDate <= now;
+
+/** True when this region holds the key's primary (every key that was never replicated is its own primary). */
+export const isPrimaryIn = (key: KeyRecord, region: string): boolean => key.primaryRegion === null || key.primaryRegion === region;
 
 export const isDefaultKey = (key: KeyRecord): boolean => key.alias.endsWith('/default');

@@ -18,6 +18,19 @@ export interface KeyPage {
   total: number;
 }
 
+/** A change to deliver to another region, written in the same transaction as the change itself. */
+export interface OutboxMessage {
+  id: number;
+  /** Region to deliver to. */
+  target: string;
+  kind: string;
+  keyId: string;
+  payload: Record<string, unknown>;
+  attempts: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+}
+
 /** Raised when a key alias is already used in the account (the unique constraint of the store). */
 export class DuplicateAliasError extends Error {
   constructor() {
@@ -29,7 +42,7 @@ export class DuplicateAliasError extends Error {
 export interface KmsStore {
   /** A key of one project, or null: keys of other projects are invisible. */
   getKey(projectId: string, keyId: string): Promise<KeyRecord | null>;
-  /** Keys of a project in creation order, filtered, from `offset`, at most `limit`. */
+  /** Keys of a project in creation order, filtered, from `offset`, at most `limit`; unconfirmed replicas never. */
   listKeys(projectId: string, filter: KeyFilter, offset: number, limit: number): Promise<KeyPage>;
   countKeys(projectId: string): Promise<number>;
   /** Inserts a key with its first version (if any); throws DuplicateAliasError. */
@@ -40,6 +53,21 @@ export interface KmsStore {
    */
   updateKey(key: KeyRecord, expectedRevision: number): Promise<boolean>;
   getVersion(keyId: string, version: number): Promise<KeyVersionRecord | null>;
+  /** Adds a version; false when the key already has that version number. */
+  insertVersion(version: KeyVersionRecord): Promise<boolean>;
+  versionNumbers(keyId: string): Promise<number[]>;
+  /** A key by id alone, whatever its project (for calls between regions). */
+  getKeyById(keyId: string): Promise<KeyRecord | null>;
+  /** Primaries with rotation enabled whose interval has passed at `now`. */
+  keysDueForRotation(now: number): Promise<KeyRecord[]>;
+  enqueue(message: Omit<OutboxMessage, 'id' | 'attempts' | 'lastError'>): Promise<void>;
+  /** Messages whose next attempt is due, oldest first. */
+  dueMessages(now: number, limit: number): Promise<OutboxMessage[]>;
+  completeMessage(id: number): Promise<void>;
+  retryMessage(id: number, nextAttemptAt: number, error: string): Promise<void>;
+  getSetting(name: string): Promise<Buffer | null>;
+  /** Stores the value unless one exists; returns whichever is stored. */
+  putSettingIfAbsent(name: string, value: Buffer): Promise<Buffer>;
   /** Deletes a key, all its versions and everything attached to it. */
   deleteKey(keyId: string): Promise<void>;
   /** Keys in state 4 whose deletion date is at or before `now`. */

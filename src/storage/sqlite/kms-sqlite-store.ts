@@ -1,6 +1,6 @@
 /** The KMS store on SQLite (better-sqlite3 12.x): the embedded default, one database file per region. */
 import type { KeyRecord, KeyVersionRecord } from '../../core/key.js';
-import { DuplicateAliasError, type KeyFilter, type KeyPage, type KmsStore } from '../kms-store.js';
+import { DuplicateAliasError, type KeyFilter, type KeyPage, type KmsStore, type OutboxMessage } from '../kms-store.js';
 import { inTransaction, Lock, openDatabase, type Db } from './database.js';
 
 const MIGRATIONS = [
@@ -38,6 +38,16 @@ const MIGRATIONS = [
      created_at INTEGER NOT NULL,
      PRIMARY KEY (key_id, version)
    );`,
+  `ALTER TABLE keys ADD COLUMN replicas TEXT NOT NULL DEFAULT '[]';
+   ALTER TABLE keys ADD COLUMN handover_to TEXT;
+   ALTER TABLE keys ADD COLUMN term INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE keys ADD COLUMN pending_attempt TEXT;
+   CREATE TABLE outbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, kind TEXT NOT NULL, key_id TEXT NOT NULL,
+     payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, last_error TEXT,
+     created_at INTEGER NOT NULL);
+   CREATE INDEX outbox_due ON outbox (next_attempt_at);
+   CREATE TABLE settings (name TEXT PRIMARY KEY, value BLOB NOT NULL);`,
 ];
 
 interface KeyRow {
@@ -46,12 +56,14 @@ interface KeyRow {
   enterprise_project_id: string; keystore_id: string; current_version: number; rotation_enabled: number;
   rotation_interval_days: number; last_rotation_at: number | null; rotation_count: number;
   material_expires_at: number | null; primary_region: string | null; revision: number;
+  replicas: string; handover_to: string | null; term: number; pending_attempt: string | null;
 }
 
 const COLUMNS: readonly (keyof KeyRow)[] = [
   'id', 'project_id', 'domain_id', 'region', 'alias', 'description', 'spec', 'usage', 'origin', 'state', 'created_at',
   'deletion_date', 'enterprise_project_id', 'keystore_id', 'current_version', 'rotation_enabled', 'rotation_interval_days',
   'last_rotation_at', 'rotation_count', 'material_expires_at', 'primary_region', 'revision',
+  'replicas', 'handover_to', 'term', 'pending_attempt',
 ];
 
 function toRow(k: KeyRecord): KeyRow {
@@ -62,6 +74,7 @@ function toRow(k: KeyRecord): KeyRow {
     rotation_enabled: k.rotationEnabled ? 1 : 0, rotation_interval_days: k.rotationIntervalDays,
     last_rotation_at: k.lastRotationAt, rotation_count: k.rotationCount, material_expires_at: k.materialExpiresAt,
     primary_region: k.primaryRegion, revision: k.revision,
+    replicas: JSON.stringify(k.replicas), handover_to: k.handoverTo, term: k.term, pending_attempt: k.pendingAttempt,
   };
 }
 
@@ -74,6 +87,7 @@ function fromRow(r: KeyRow): KeyRecord {
     rotationEnabled: r.rotation_enabled === 1, rotationIntervalDays: r.rotation_interval_days,
     lastRotationAt: r.last_rotation_at, rotationCount: r.rotation_count, materialExpiresAt: r.material_expires_at,
     primaryRegion: r.primary_region, revision: r.revision,
+    replicas: JSON.parse(r.replicas) as KeyRecord['replicas'], handoverTo: r.handover_to, term: r.term, pendingAttempt: r.pending_attempt,
   };
 }
 
@@ -97,6 +111,20 @@ function prepareStatements(db: Db) {
     deleteKey: db.prepare('DELETE FROM keys WHERE id = ?'),
     countKeys: db.prepare('SELECT COUNT(*) AS n FROM keys WHERE project_id = ?'),
     dueForDeletion: db.prepare("SELECT * FROM keys WHERE state = '4' AND deletion_date <= ?"),
+    getKeyById: db.prepare('SELECT * FROM keys WHERE id = ?'),
+    insertVersionIfAbsent: db.prepare('INSERT OR IGNORE INTO key_versions (key_id, version, wrapped, created_at) VALUES (?, ?, ?, ?)'),
+    versionNumbers: db.prepare('SELECT version FROM key_versions WHERE key_id = ? ORDER BY version'),
+    dueForRotation: db.prepare(
+      `SELECT * FROM keys WHERE rotation_enabled = 1 AND pending_attempt IS NULL AND handover_to IS NULL
+         AND (primary_region IS NULL OR primary_region = region) AND state IN ('2', '3')
+         AND COALESCE(last_rotation_at, created_at) + rotation_interval_days * 86400000 <= ?`,
+    ),
+    enqueue: db.prepare('INSERT INTO outbox (target, kind, key_id, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    dueMessages: db.prepare('SELECT * FROM outbox WHERE next_attempt_at <= ? ORDER BY id LIMIT ?'),
+    completeMessage: db.prepare('DELETE FROM outbox WHERE id = ?'),
+    retryMessage: db.prepare('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?'),
+    getSetting: db.prepare('SELECT value FROM settings WHERE name = ?'),
+    putSetting: db.prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)'),
   };
 }
 type Statements = ReturnType<typeof prepareStatements>;
@@ -113,7 +141,7 @@ class SqliteOps implements KmsStore {
   }
 
   async listKeys(projectId: string, filter: KeyFilter, offset: number, limit: number): Promise<KeyPage> {
-    const where = ['project_id = ?'];
+    const where = ['project_id = ?', 'pending_attempt IS NULL'];
     const args: (string | number)[] = [projectId];
     if (filter.state) (where.push('state = ?'), args.push(filter.state));
     if (filter.spec) (where.push('spec = ?'), args.push(filter.spec));
@@ -154,6 +182,50 @@ class SqliteOps implements KmsStore {
   async getVersion(keyId: string, version: number): Promise<KeyVersionRecord | null> {
     const row = this.s.getVersion.get(keyId, version) as { key_id: string; version: number; wrapped: Buffer; created_at: number } | undefined;
     return row ? { keyId: row.key_id, version: row.version, wrapped: row.wrapped, createdAt: row.created_at } : null;
+  }
+
+  async insertVersion(v: KeyVersionRecord): Promise<boolean> {
+    return this.s.insertVersionIfAbsent.run(v.keyId, v.version, v.wrapped, v.createdAt).changes === 1;
+  }
+
+  async versionNumbers(keyId: string): Promise<number[]> {
+    return (this.s.versionNumbers.all(keyId) as { version: number }[]).map((r) => r.version);
+  }
+
+  async getKeyById(keyId: string): Promise<KeyRecord | null> {
+    const row = this.s.getKeyById.get(keyId) as KeyRow | undefined;
+    return row ? fromRow(row) : null;
+  }
+
+  async keysDueForRotation(now: number): Promise<KeyRecord[]> {
+    return (this.s.dueForRotation.all(now) as KeyRow[]).map(fromRow);
+  }
+
+  async enqueue(m: Omit<OutboxMessage, 'id' | 'attempts' | 'lastError'>): Promise<void> {
+    this.s.enqueue.run(m.target, m.kind, m.keyId, JSON.stringify(m.payload), m.nextAttemptAt, Date.now());
+  }
+
+  async dueMessages(now: number, limit: number): Promise<OutboxMessage[]> {
+    return (this.s.dueMessages.all(now, limit) as { id: number; target: string; kind: string; key_id: string; payload: string; attempts: number; next_attempt_at: number; last_error: string | null }[])
+      .map((r) => ({ id: r.id, target: r.target, kind: r.kind, keyId: r.key_id, payload: JSON.parse(r.payload) as Record<string, unknown>, attempts: r.attempts, nextAttemptAt: r.next_attempt_at, lastError: r.last_error }));
+  }
+
+  async completeMessage(id: number): Promise<void> {
+    this.s.completeMessage.run(id);
+  }
+
+  async retryMessage(id: number, nextAttemptAt: number, error: string): Promise<void> {
+    this.s.retryMessage.run(nextAttemptAt, error.slice(0, 500), id);
+  }
+
+  async getSetting(name: string): Promise<Buffer | null> {
+    const row = this.s.getSetting.get(name) as { value: Buffer } | undefined;
+    return row ? row.value : null;
+  }
+
+  async putSettingIfAbsent(name: string, value: Buffer): Promise<Buffer> {
+    this.s.putSetting.run(name, value);
+    return (await this.getSetting(name))!;
   }
 
   async deleteKey(keyId: string): Promise<void> {
@@ -199,6 +271,16 @@ export class SqliteKmsStore implements KmsStore {
   getVersion(keyId: string, version: number) { return this.#locked((o) => o.getVersion(keyId, version)); }
   deleteKey(keyId: string) { return this.#locked((o) => o.deleteKey(keyId)); }
   keysDueForDeletion(now: number) { return this.#locked((o) => o.keysDueForDeletion(now)); }
+  insertVersion(v: KeyVersionRecord) { return this.#locked((o) => o.insertVersion(v)); }
+  versionNumbers(keyId: string) { return this.#locked((o) => o.versionNumbers(keyId)); }
+  getKeyById(keyId: string) { return this.#locked((o) => o.getKeyById(keyId)); }
+  keysDueForRotation(now: number) { return this.#locked((o) => o.keysDueForRotation(now)); }
+  enqueue(m: Omit<OutboxMessage, 'id' | 'attempts' | 'lastError'>) { return this.#locked((o) => o.enqueue(m)); }
+  dueMessages(now: number, limit: number) { return this.#locked((o) => o.dueMessages(now, limit)); }
+  completeMessage(id: number) { return this.#locked((o) => o.completeMessage(id)); }
+  retryMessage(id: number, at: number, error: string) { return this.#locked((o) => o.retryMessage(id, at, error)); }
+  getSetting(name: string) { return this.#locked((o) => o.getSetting(name)); }
+  putSettingIfAbsent(name: string, value: Buffer) { return this.#locked((o) => o.putSettingIfAbsent(name, value)); }
   transaction<T>(fn: (store: KmsStore) => Promise<T>): Promise<T> { return this.#ops.transaction(fn); }
 
   async close(): Promise<void> {
