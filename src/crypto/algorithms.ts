@@ -1,0 +1,221 @@
+/**
+ * The one table from Huawei KMS algorithm names to engine calls (huawei-kms-api.md §3.2 key_spec, §3.3
+ * signing_algorithm / encryption_algorithm / mac_algorithm / key_agreement_algorithm, §4 E and F). Huawei's
+ * names appear only as keys here; the engines behind them know nothing of Huawei. Policy (which key spec may use
+ * which algorithm, key usage, KMS error codes) stays in core; this table only says what each name computes, which
+ * key family it needs and, for DIGEST messages, how long the digest must be (KMS.0329 otherwise).
+ */
+import {
+  ecdhDeriveSharedSecret,
+  ecdsaSign,
+  ecdsaSignDigest,
+  ecdsaVerify,
+  ecdsaVerifyDigest,
+  generateEcKeyPair,
+  type EcdsaHash,
+} from './ec.js';
+import { hmacSha256, hmacSha384, hmacSha512, hmacSm3, type MacEngine } from './hmac.js';
+import type { KeyPairDer, MessageType } from './pkey.js';
+import {
+  generateRsaKeyPair,
+  rsaOaepDecrypt,
+  rsaOaepEncrypt,
+  rsaOaepMaxPlaintextBytes,
+  rsaSign,
+  rsaSignDigest,
+  rsaVerify,
+  rsaVerifyDigest,
+  type RsaSignatureHash,
+  type RsaSignaturePadding,
+} from './rsa.js';
+import {
+  generateSm2KeyPair,
+  sm2Decrypt,
+  sm2DeriveSharedSecret,
+  sm2Encrypt,
+  sm2Sign,
+  sm2SignDigest,
+  sm2Verify,
+  sm2VerifyDigest,
+} from './sm2.js';
+
+export type { KeyPairDer, MessageType } from './pkey.js';
+export { DecryptionFailed } from './pkey.js';
+
+/** Which kind of key pair an algorithm needs. */
+export type KeyFamily = 'RSA' | 'EC' | 'SM2';
+
+export type SigningAlgorithm =
+  | 'RSASSA_PSS_SHA_256'
+  | 'RSASSA_PSS_SHA_384'
+  | 'RSASSA_PSS_SHA_512'
+  | 'RSASSA_PKCS1_V1_5_SHA_256'
+  | 'RSASSA_PKCS1_V1_5_SHA_384'
+  | 'RSASSA_PKCS1_V1_5_SHA_512'
+  | 'ECDSA_SHA_256'
+  | 'ECDSA_SHA_384'
+  | 'ECDSA_SHA_512'
+  | 'SM2DSA_SM3';
+
+export interface SigningAlgorithmEntry {
+  readonly family: KeyFamily;
+  readonly digest: 'sha256' | 'sha384' | 'sha512' | 'sm3';
+  /** Length a DIGEST message must have. For SM2DSA_SM3 the digest is e = SM3(Z || M) with the default ID. */
+  readonly digestBytes: number;
+  /** Signs; RangeError if a DIGEST message has the wrong length, TypeError if the key is of the wrong family. */
+  sign(privateKeyDer: Buffer, message: Buffer, messageType: MessageType): Buffer;
+  /** False for a signature that does not verify (including malformed signatures); throws only on misuse. */
+  verify(publicKeyDer: Buffer, message: Buffer, messageType: MessageType, signature: Buffer): boolean;
+}
+
+function rsaEntry(padding: RsaSignaturePadding, hash: RsaSignatureHash, digestBytes: number): SigningAlgorithmEntry {
+  return {
+    family: 'RSA',
+    digest: hash,
+    digestBytes,
+    sign: (key, message, type) =>
+      type === 'DIGEST' ? rsaSignDigest(padding, hash, key, message) : rsaSign(padding, hash, key, message),
+    verify: (key, message, type, signature) =>
+      type === 'DIGEST'
+        ? rsaVerifyDigest(padding, hash, key, message, signature)
+        : rsaVerify(padding, hash, key, message, signature),
+  };
+}
+
+function ecdsaEntry(hash: EcdsaHash, digestBytes: number): SigningAlgorithmEntry {
+  return {
+    family: 'EC',
+    digest: hash,
+    digestBytes,
+    sign: (key, message, type) =>
+      type === 'DIGEST' ? ecdsaSignDigest(hash, key, message) : ecdsaSign(hash, key, message),
+    verify: (key, message, type, signature) =>
+      type === 'DIGEST' ? ecdsaVerifyDigest(hash, key, message, signature) : ecdsaVerify(hash, key, message, signature),
+  };
+}
+
+function checkMessageType(type: MessageType): void {
+  if (type !== 'RAW' && type !== 'DIGEST') {
+    throw new TypeError(`message type must be RAW or DIGEST, got ${String(type)}`);
+  }
+}
+
+function guarded(entry: SigningAlgorithmEntry): SigningAlgorithmEntry {
+  return {
+    ...entry,
+    sign(key, message, type) {
+      checkMessageType(type);
+      return entry.sign(key, message, type);
+    },
+    verify(key, message, type, signature) {
+      checkMessageType(type);
+      return entry.verify(key, message, type, signature);
+    },
+  };
+}
+
+export const SIGNING_ALGORITHMS: Readonly<Record<SigningAlgorithm, SigningAlgorithmEntry>> = {
+  RSASSA_PSS_SHA_256: guarded(rsaEntry('pss', 'sha256', 32)),
+  RSASSA_PSS_SHA_384: guarded(rsaEntry('pss', 'sha384', 48)),
+  RSASSA_PSS_SHA_512: guarded(rsaEntry('pss', 'sha512', 64)),
+  RSASSA_PKCS1_V1_5_SHA_256: guarded(rsaEntry('pkcs1', 'sha256', 32)),
+  RSASSA_PKCS1_V1_5_SHA_384: guarded(rsaEntry('pkcs1', 'sha384', 48)),
+  RSASSA_PKCS1_V1_5_SHA_512: guarded(rsaEntry('pkcs1', 'sha512', 64)),
+  ECDSA_SHA_256: guarded(ecdsaEntry('sha256', 32)),
+  ECDSA_SHA_384: guarded(ecdsaEntry('sha384', 48)),
+  ECDSA_SHA_512: guarded(ecdsaEntry('sha512', 64)),
+  SM2DSA_SM3: guarded({
+    family: 'SM2',
+    digest: 'sm3',
+    digestBytes: 32,
+    sign: (key, message, type) => (type === 'DIGEST' ? sm2SignDigest(key, message) : sm2Sign(key, message)),
+    verify: (key, message, type, signature) =>
+      type === 'DIGEST' ? sm2VerifyDigest(key, message, signature) : sm2Verify(key, message, signature),
+  }),
+};
+
+export type AsymmetricEncryptionAlgorithm = 'RSAES_OAEP_SHA_1' | 'RSAES_OAEP_SHA_256' | 'SM2_ENCRYPT';
+
+export interface AsymmetricEncryptionEntry {
+  readonly family: KeyFamily;
+  /** Largest plaintext the public key can take (RSA: k − 2·hLen − 2; SM2: no limit of its own). */
+  maxPlaintextBytes(publicKeyDer: Buffer): number;
+  /** RangeError for a plaintext that is too long (or empty for SM2). */
+  encrypt(publicKeyDer: Buffer, plaintext: Buffer): Buffer;
+  /** Throws DecryptionFailed when the ciphertext does not decrypt. */
+  decrypt(privateKeyDer: Buffer, ciphertext: Buffer): Buffer;
+}
+
+export const ASYMMETRIC_ENCRYPTION_ALGORITHMS: Readonly<
+  Record<AsymmetricEncryptionAlgorithm, AsymmetricEncryptionEntry>
+> = {
+  RSAES_OAEP_SHA_1: {
+    family: 'RSA',
+    maxPlaintextBytes: (key) => rsaOaepMaxPlaintextBytes('sha1', key),
+    encrypt: (key, plaintext) => rsaOaepEncrypt('sha1', key, plaintext),
+    decrypt: (key, ciphertext) => rsaOaepDecrypt('sha1', key, ciphertext),
+  },
+  RSAES_OAEP_SHA_256: {
+    family: 'RSA',
+    maxPlaintextBytes: (key) => rsaOaepMaxPlaintextBytes('sha256', key),
+    encrypt: (key, plaintext) => rsaOaepEncrypt('sha256', key, plaintext),
+    decrypt: (key, ciphertext) => rsaOaepDecrypt('sha256', key, ciphertext),
+  },
+  SM2_ENCRYPT: {
+    family: 'SM2',
+    maxPlaintextBytes: () => Number.POSITIVE_INFINITY,
+    encrypt: sm2Encrypt,
+    decrypt: sm2Decrypt,
+  },
+};
+
+export type MacAlgorithm = 'HMAC_SHA_256' | 'HMAC_SHA_384' | 'HMAC_SHA_512' | 'HMAC_SM3';
+
+export interface MacAlgorithmEntry {
+  /** The HMAC key spec whose material this algorithm takes. */
+  readonly keySpec: 'HMAC_256' | 'HMAC_384' | 'HMAC_512' | 'HMAC_SM3';
+  readonly engine: MacEngine;
+}
+
+export const MAC_ALGORITHMS: Readonly<Record<MacAlgorithm, MacAlgorithmEntry>> = {
+  HMAC_SHA_256: { keySpec: 'HMAC_256', engine: hmacSha256 },
+  HMAC_SHA_384: { keySpec: 'HMAC_384', engine: hmacSha384 },
+  HMAC_SHA_512: { keySpec: 'HMAC_512', engine: hmacSha512 },
+  HMAC_SM3: { keySpec: 'HMAC_SM3', engine: hmacSm3 },
+};
+
+/** Key-pair specs (CreateKey key_spec, §3.2): how to generate each and, for curves, its ECDH ("ECDH" in §4 E 26). */
+export type KeyPairSpec = 'RSA_2048' | 'RSA_3072' | 'RSA_4096' | 'EC_P256' | 'EC_P384' | 'SECP256K1' | 'SM2';
+
+export interface KeyPairSpecEntry {
+  readonly family: KeyFamily;
+  /** Modulus length (RSA) or field size (curves) in bits. */
+  readonly bits: number;
+  generate(): KeyPairDer;
+  /** ECDH with a peer SPKI public key on the same curve; absent for RSA. TypeError for a peer key that does not fit. */
+  readonly deriveSharedSecret?: (privateKeyDer: Buffer, peerPublicKeyDer: Buffer) => Buffer;
+}
+
+const ecdh = ecdhDeriveSharedSecret;
+
+export const KEY_PAIR_SPECS: Readonly<Record<KeyPairSpec, KeyPairSpecEntry>> = {
+  RSA_2048: { family: 'RSA', bits: 2048, generate: () => generateRsaKeyPair(2048) },
+  RSA_3072: { family: 'RSA', bits: 3072, generate: () => generateRsaKeyPair(3072) },
+  RSA_4096: { family: 'RSA', bits: 4096, generate: () => generateRsaKeyPair(4096) },
+  EC_P256: { family: 'EC', bits: 256, generate: () => generateEcKeyPair('P-256'), deriveSharedSecret: ecdh },
+  EC_P384: { family: 'EC', bits: 384, generate: () => generateEcKeyPair('P-384'), deriveSharedSecret: ecdh },
+  SECP256K1: { family: 'EC', bits: 256, generate: () => generateEcKeyPair('secp256k1'), deriveSharedSecret: ecdh },
+  SM2: { family: 'SM2', bits: 256, generate: generateSm2KeyPair, deriveSharedSecret: sm2DeriveSharedSecret },
+};
+
+export function isSigningAlgorithm(name: string): name is SigningAlgorithm {
+  return Object.hasOwn(SIGNING_ALGORITHMS, name);
+}
+
+export function isAsymmetricEncryptionAlgorithm(name: string): name is AsymmetricEncryptionAlgorithm {
+  return Object.hasOwn(ASYMMETRIC_ENCRYPTION_ALGORITHMS, name);
+}
+
+export function isMacAlgorithm(name: string): name is MacAlgorithm {
+  return Object.hasOwn(MAC_ALGORITHMS, name);
+}

@@ -1,0 +1,63 @@
+/**
+ * Shared pieces of the public-key engines (rsa.ts, ec.ts, sm2.ts): the key-pair shape they return, the error a
+ * failed decryption raises, and key loading that refuses keys of the wrong kind. Keys cross the engine boundary
+ * as DER bytes: private keys as PKCS#8 PrivateKeyInfo (RFC 5208), public keys as SubjectPublicKeyInfo (RFC 5280).
+ */
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+
+/** A freshly generated key pair: PKCS#8 DER private key, SPKI DER public key. */
+export interface KeyPairDer {
+  privateKey: Buffer;
+  publicKey: Buffer;
+}
+
+/** RAW: the message itself is given and hashed by the engine. DIGEST: the caller already hashed it. */
+export type MessageType = 'RAW' | 'DIGEST';
+
+/** Thrown when a ciphertext does not decrypt under the given private key: wrong key, altered or malformed bytes. */
+export class DecryptionFailed extends Error {
+  constructor() {
+    super('ciphertext could not be decrypted with this key');
+    this.name = 'DecryptionFailed';
+  }
+}
+
+export function exportKeyPair(pair: { privateKey: KeyObject; publicKey: KeyObject }): KeyPairDer {
+  return {
+    privateKey: pair.privateKey.export({ format: 'der', type: 'pkcs8' }),
+    publicKey: pair.publicKey.export({ format: 'der', type: 'spki' }),
+  };
+}
+
+export function checkBytes(value: unknown, name: string): asserts value is Buffer {
+  if (!Buffer.isBuffer(value)) throw new TypeError(`${name} must be a Buffer`);
+}
+
+/**
+ * Loads a PKCS#8 DER private key and checks node's key type ('rsa' or 'ec'). An SM2-curve key loaded from DER has
+ * no node type at all (OpenSSL 3 makes it an "SM2" key), so it never passes for 'ec'.
+ */
+export function loadPrivateKey(der: Buffer, type: 'rsa' | 'ec'): KeyObject {
+  checkBytes(der, 'privateKeyDer');
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } catch {
+    throw new TypeError('privateKeyDer is not a PKCS#8 DER private key');
+  }
+  if (key.asymmetricKeyType !== type) throw new TypeError(`privateKeyDer is not an ${type.toUpperCase()} key`);
+  return key;
+}
+
+/** Loads an SPKI DER public key and checks node's key type, as loadPrivateKey does. */
+export function loadPublicKey(der: Buffer, type: 'rsa' | 'ec', name = 'publicKeyDer'): KeyObject {
+  checkBytes(der, name);
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: der, format: 'der', type: 'spki' });
+  } catch {
+    throw new TypeError(`${name} is not an SPKI DER public key`);
+  }
+  if (key.asymmetricKeyType !== type) throw new TypeError(`${name} is not an ${type.toUpperCase()} key`);
+  return key;
+}
