@@ -20,6 +20,9 @@ export interface DeploymentFile {
   internal_secret: string;
   /** Keys a project may hold in one region. */
   key_quota: number;
+  /** Optional tuning: timeout of region-to-region calls, longest outbox backoff (milliseconds). */
+  peer_timeout_ms?: number;
+  outbox_max_backoff_ms?: number;
 }
 
 export const deploymentPath = (dir: string) => join(dir, 'deployment.json');
@@ -64,6 +67,8 @@ export function planDeployment(dir: string, input: PlanInput): DeploymentFile {
     iam: { port: input.basePort, endpoint: url(input.basePort) },
     regions: input.regions.map((id, i) => ({ id, port: input.basePort + 1 + i, endpoint: url(input.basePort + 1 + i) })),
     ...(previous?.replication ? { replication: previous.replication } : {}),
+    ...(previous?.peer_timeout_ms ? { peer_timeout_ms: previous.peer_timeout_ms } : {}),
+    ...(previous?.outbox_max_backoff_ms ? { outbox_max_backoff_ms: previous.outbox_max_backoff_ms } : {}),
     internal_secret: previous?.internal_secret ?? randomBytes(32).toString('hex'),
     key_quota: input.keyQuota ?? previous?.key_quota ?? 10000,
   };

@@ -27,3 +27,13 @@ export function verifyInternal(secret: Buffer, header: string | undefined, metho
   const expected = Buffer.from(mac(secret, node, date, method, url, body));
   return timingSafeEqual(expected, Buffer.from(signature)) ? node : null;
 }
+
+/** Authenticates an internal response: HMAC-SHA256(secret, "response" ‖ answering node ‖ SHA-256(body)). */
+export function responseSignature(secret: Buffer, node: string, body: Buffer): string {
+  return createHmac('sha256', secret).update(['response', node, createHash('sha256').update(body).digest('hex')].join('\n')).digest('hex');
+}
+
+export function responseVerifies(secret: Buffer, node: string, body: Buffer, signature: string | null): boolean {
+  if (!signature || !/^[0-9a-f]{64}$/.test(signature)) return false;
+  return timingSafeEqual(Buffer.from(responseSignature(secret, node, body)), Buffer.from(signature));
+}

@@ -13,6 +13,12 @@ import type { Clock } from './core/context.js';
 import { CryptoOps } from './core/crypto-ops.js';
 import { KeyMaterial } from './core/key-material.js';
 import { KeyService } from './core/keys.js';
+import { ReplicationService } from './core/replication.js';
+import { RotationService } from './core/rotation.js';
+import { internalRoutes } from './api/kms/internal.js';
+import { multiRegionRoutes } from './api/kms/multi-region.js';
+import { rotationRoutes } from './api/kms/rotation.js';
+import { PeerClient } from './regions/peer-client.js';
 import { LocalFileRootKey } from './keystore/local-file.js';
 import { IamClient } from './regions/iam-client.js';
 import type { Topology } from './regions/topology.js';
@@ -33,6 +39,13 @@ export interface RegionServerOptions {
   /** How often keys past their deletion date are destroyed. */
   deletionSweepMs?: number;
   revocationPollMs?: number;
+  /** Timeout of each call to another region (default 5 s). */
+  peerTimeoutMs?: number;
+  /** How often the outbox is delivered (default 500 ms) and its longest backoff (default 30 s). */
+  outboxIntervalMs?: number;
+  outboxMaxBackoffMs?: number;
+  /** How often keys due for rotation are rotated (default 60 s). */
+  rotationCheckMs?: number;
 }
 
 export interface RunningServer {
@@ -41,7 +54,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startRegion(o: RegionServerOptions): Promise<RunningServer & { api: RegionApi }> {
+export async function startRegion(o: RegionServerOptions): Promise<RunningServer & { api: RegionApi & { replication: ReplicationService; rotation: RotationService } }> {
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const clock = o.clock ?? Date.now;
   const store = new SqliteKmsStore(join(o.dataDir, 'kms.db'));
@@ -51,13 +64,23 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
     endpoint: o.iamEndpoint, secret: o.internalSecret, nodeId: o.region,
     pollMs: o.revocationPollMs ?? 1000, timeoutMs: 5000, maxStalenessMs: 30_000, clock,
   });
-  const api: RegionApi = {
+  const peers = new PeerClient({ self: o.region, topology: o.topology, secret: o.internalSecret, timeoutMs: o.peerTimeoutMs ?? 5000 });
+  const replication = new ReplicationService(store, material, rootKey, peers, iam, clock, {
+    region: o.region,
+    targets: (r) => o.topology.replicaTargets(r),
+    maxBackoffMs: o.outboxMaxBackoffMs ?? 30_000,
+    handoverWaitMs: 2 * (o.peerTimeoutMs ?? 5000),
+  });
+  await replication.init();
+  const api = {
     region: o.region,
     keys: new KeyService(store, material, clock, { keyQuota: o.keyQuota }),
-    crypto: new CryptoOps(store, material, clock),
+    crypto: new CryptoOps(store, material, clock, (key) => replication.pullFromPrimary(key)),
     iam,
     topology: o.topology,
     clock,
+    replication,
+    rotation: new RotationService(store, material, replication, clock),
   };
   const app = createHttpApp({ logger: o.logger });
   versionRoutes(app);
@@ -65,11 +88,26 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
   smallDataRoutes(app, api);
   dataKeyRoutes(app, api);
   regionRoutes(app, api);
+  rotationRoutes(app, api);
+  multiRegionRoutes(app, api);
+  internalRoutes(app, { region: o.region, topology: o.topology, secret: o.internalSecret, replication });
 
   await iam.start();
   const sweep = setInterval(() => void api.keys.destroyDueKeys().catch((err) => app.log.error({ err }, 'deletion sweep failed')), o.deletionSweepMs ?? 60_000);
   sweep.unref();
   await api.keys.destroyDueKeys();
+  const background = (name: string, ms: number, work: () => Promise<unknown>) => {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      work().catch((err) => app.log.error({ err }, `${name} failed`)).finally(() => (running = false));
+    }, ms);
+    timer.unref();
+    return timer;
+  };
+  const outbox = background('outbox delivery', o.outboxIntervalMs ?? 500, () => replication.deliverDue());
+  const rotation = background('scheduled rotation', o.rotationCheckMs ?? 60_000, () => api.rotation.rotateDue());
   const url = await app.listen({ host: o.host, port: o.port });
   return {
     app,
@@ -77,6 +115,8 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
     url,
     async close() {
       clearInterval(sweep);
+      clearInterval(outbox);
+      clearInterval(rotation);
       iam.stop();
       await app.close();
       await store.close();

@@ -107,6 +107,7 @@ async function main(argv: string[]): Promise<void> {
       const server = await startRegion({
         region: r.id, dataDir: regionDir(dataDir, r.id), topology: topologyOf(d), iamEndpoint: d.iam.endpoint,
         internalSecret: Buffer.from(d.internal_secret, 'hex'), keyQuota: d.key_quota, host: d.host, port: r.port, logger: { level: 'info' },
+        peerTimeoutMs: d.peer_timeout_ms, outboxMaxBackoffMs: d.outbox_max_backoff_ms,
       });
       return serveUntilSignal(server);
     }

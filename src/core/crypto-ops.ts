@@ -26,6 +26,8 @@ export class CryptoOps {
     private readonly store: KmsStore,
     private readonly material: KeyMaterial,
     private readonly clock: Clock,
+    /** Asks the primary for versions a replica does not hold yet; absent in single-region use. */
+    private readonly fetchMissingVersions?: (key: KeyRecord) => Promise<void>,
   ) {}
 
   async encryptData(ctx: CallerContext, keyId: string, plaintext: Buffer, aad: Buffer, algorithm = 'SYMMETRIC_DEFAULT'): Promise<{ keyId: string; blob: Buffer }> {
@@ -69,7 +71,7 @@ export class CryptoOps {
 
   async #key(ctx: CallerContext, keyId: string): Promise<KeyRecord> {
     const key = await this.store.getKey(ctx.projectId, keyId);
-    if (!key || isDestroyed(key, this.clock())) throw new KmsError('KMS.0207');
+    if (!key || key.pendingAttempt !== null || isDestroyed(key, this.clock())) throw new KmsError('KMS.0207');
     return key;
   }
 
@@ -104,7 +106,12 @@ export class CryptoOps {
     }
     const key = await this.#encryptionKey(ctx, parsed.keyId, algorithm);
     if (KEY_SPECS[key.spec].algorithm !== parsed.algorithm) throw new KmsError('KMS.2201', 'The ciphertext does not match the key type.');
-    const material = await this.material.unwrapped(key.id, parsed.version);
+    let material = await this.material.unwrapped(key.id, parsed.version);
+    if (!material && parsed.version > key.currentVersion && this.fetchMissingVersions) {
+      // A ciphertext made in another region after a rotation this replica has not heard of yet.
+      await this.fetchMissingVersions(key);
+      material = await this.material.unwrapped(key.id, parsed.version);
+    }
     if (!material) throw new KmsError('KMS.2201', `The key has no version ${parsed.version}.`);
     let framed: Buffer;
     try {

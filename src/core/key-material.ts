@@ -26,10 +26,15 @@ export class KeyMaterial {
   async newVersion(keyId: string, version: number, bytes: number, now: number): Promise<KeyVersionRecord> {
     const material = randomBytes(bytes);
     try {
-      return { keyId, version, wrapped: await this.rootKey.wrap(material, wrapContext(keyId, version)), createdAt: now };
+      return { ...(await this.wrap(keyId, version, material)), createdAt: now };
     } finally {
       material.fill(0);
     }
+  }
+
+  /** Wraps given material (received from another region) for storage as one version. */
+  async wrap(keyId: string, version: number, material: Buffer): Promise<Omit<KeyVersionRecord, 'createdAt'>> {
+    return { keyId, version, wrapped: await this.rootKey.wrap(material, wrapContext(keyId, version)) };
   }
 
   /** The unwrapped material of one version, or null when the store has no such version. */

@@ -87,7 +87,7 @@ export class KeyService {
   /** A key of the caller's project; KMS.0207 when it does not exist there. */
   async get(ctx: CallerContext, keyId: string): Promise<KeyRecord> {
     const key = await this.store.getKey(ctx.projectId, keyId);
-    if (!key || isDestroyed(key, this.clock())) throw new KmsError('KMS.0207');
+    if (!key || key.pendingAttempt !== null || isDestroyed(key, this.clock())) throw new KmsError('KMS.0207');
     return key;
   }
 
@@ -114,6 +114,9 @@ export class KeyService {
     return this.#mutate(ctx, keyId, (key) => {
       if (key.state === '4') throw new KmsError('KMS.1402');
       if (isDefaultKey(key)) throw new KmsError('KMS.0211');
+      if (key.replicas.length > 0) {
+        throw new KmsError('KMS.0308', `The key has replicas in ${key.replicas.map((r) => r.region).join(', ')}: schedule their deletion first, or move the primary.`);
+      }
       return { ...key, state: '4', deletionDate: this.clock() + pendingDays * DAY_MS };
     });
   }
@@ -154,6 +157,10 @@ export class KeyService {
         const current = await tx.getKey(key.projectId, key.id);
         if (!current || current.state !== '4' || current.deletionDate === null || current.deletionDate > now) return false;
         await tx.deleteKey(key.id);
+        if (current.primaryRegion !== null && current.primaryRegion !== current.region) {
+          // A destroyed replica leaves its primary's replica list.
+          await tx.enqueue({ target: current.primaryRegion, kind: 'detach', keyId: key.id, payload: {}, nextAttemptAt: now });
+        }
         return true;
       });
       if (!gone) continue;

@@ -90,6 +90,13 @@ export class IamClient {
     })) as VerifiedSignature;
   }
 
+  /** Which account owns a project and in which region it lives (for replicate's target project). */
+  async project(projectId: string): Promise<{ domainId: string; region: string } | null> {
+    if (!/^[0-9a-zA-Z_-]{1,64}$/.test(projectId)) return null;
+    const { project } = (await this.#call('GET', `/internal/v1/projects/${projectId}`)) as { project: { domain_id: string; region: string } | null };
+    return project && { domainId: project.domain_id, region: project.region };
+  }
+
   async #call(method: string, url: string, payload?: unknown): Promise<unknown> {
     const body = payload === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(payload));
     let res: Response;

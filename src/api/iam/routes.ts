@@ -189,6 +189,10 @@ export function iamRoutes(app: FastifyInstance, api: IamApi): void {
       }
     });
     internal.get('/internal/v1/token-key', async () => ({ public_key: iam.tokenPublicKeyPem }));
+    internal.get('/internal/v1/projects/:project_id', async (req) => {
+      const p = await iam.getProject((req.params as { project_id: string }).project_id);
+      return { project: p && { id: p.id, domain_id: p.domainId, region: p.region } };
+    });
     internal.get('/internal/v1/revocations', async (req) => {
       const after = optionalInteger(req.query as Body, 'after', { code: 'IAM.0001', min: 0 }) ?? 0;
       return iam.revocationsSince(after);
