@@ -46,6 +46,8 @@ function keyRecord(over: Partial<KeyRecord> = {}): KeyRecord {
     handoverTo: null,
     term: 0,
     pendingAttempt: null,
+    publicKey: null,
+    materialFingerprint: null,
     ...over,
   };
 }
@@ -78,6 +80,7 @@ function kmsStoreContract(name: string, make: MakeKmsStore): void {
         projectId: 'p1', spec: 'SM4', state: '4', deletionDate: T0 + 7 * DAY, rotationEnabled: true, rotationIntervalDays: 30,
         lastRotationAt: T0 + 5, rotationCount: 3, materialExpiresAt: T0 + 9, primaryRegion: 'cn-south-1', origin: 'external',
         currentVersion: 4, revision: 7, description: 'ünïcødé "quoted"', enterpriseProjectId: 'ep', keystoreId: 'ks',
+        publicKey: randomBytes(91), materialFingerprint: 'fp',
       });
       await s.insertKey(plain, versionOf(plain));
       await s.insertKey(full, null);

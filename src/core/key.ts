@@ -45,6 +45,13 @@ export interface KeyRecord {
   term: number;
   /** On a replica created but not yet confirmed by its primary: the replicate attempt. Invisible to clients. */
   pendingAttempt: string | null;
+  /** Public half (SPKI DER) of an asymmetric key; null for symmetric and HMAC keys and before import. */
+  publicKey: Buffer | null;
+  /**
+   * For imported material: a keyed fingerprint of it, kept after the material is deleted so that a re-import must
+   * bring the same material (KMS.2606). Null for KMS-generated keys.
+   */
+  materialFingerprint: string | null;
   /** Incremented on every update; stores refuse an update made from a stale copy. */
   revision: number;
 }

@@ -67,7 +67,7 @@ export class KeyService {
       deletionDate: null, enterpriseProjectId: input.enterpriseProjectId ?? '0', keystoreId,
       currentVersion: origin === 'kms' ? 1 : 0, rotationEnabled: false, rotationIntervalDays: 365, lastRotationAt: null,
       rotationCount: 0, materialExpiresAt: null, primaryRegion: null, revision: 0,
-      replicas: [], handoverTo: null, term: 0, pendingAttempt: null,
+      replicas: [], handoverTo: null, term: 0, pendingAttempt: null, publicKey: null, materialFingerprint: null,
     };
     const firstVersion = origin === 'kms' ? await this.material.newVersion(id, 1, info.materialBytes!, now) : null;
     await this.store.transaction(async (tx) => {

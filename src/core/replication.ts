@@ -32,6 +32,8 @@ export interface KeySnapshot {
   materialExpiresAt: number | null;
   primaryRegion: string;
   term: number;
+  /** Base64 SPKI DER of an asymmetric key, or null. */
+  publicKey: string | null;
   versions: { version: number; createdAt: number; sealed: string }[];
 }
 
@@ -236,6 +238,7 @@ export class ReplicationService {
       rotationEnabled: s.rotationEnabled, rotationIntervalDays: s.rotationIntervalDays, lastRotationAt: s.lastRotationAt,
       rotationCount: s.rotationCount, materialExpiresAt: s.materialExpiresAt, primaryRegion: from, revision: 0,
       replicas: [], handoverTo: null, term: s.term, pendingAttempt: body.attempt,
+      publicKey: s.publicKey === null ? null : Buffer.from(s.publicKey, 'base64'), materialFingerprint: null,
     };
     try {
       await this.store.transaction(async (tx) => {
@@ -279,6 +282,7 @@ export class ReplicationService {
         rotationEnabled: s.rotationEnabled, rotationIntervalDays: s.rotationIntervalDays, lastRotationAt: s.lastRotationAt,
         rotationCount: s.rotationCount, materialExpiresAt: s.materialExpiresAt, primaryRegion: s.primaryRegion, term: s.term,
         replicas: s.primaryRegion === this.o.region ? current.replicas : [], handoverTo: null,
+        publicKey: s.publicKey === null ? null : Buffer.from(s.publicKey, 'base64'),
       };
       if (!(await tx.updateKey(next, current.revision))) throw new Error('concurrent change, retried by the sender');
     });
@@ -387,7 +391,7 @@ export class ReplicationService {
       keyId: key.id, spec: key.spec, usage: key.usage, origin: key.origin, createdAt: key.createdAt, currentVersion: key.currentVersion,
       rotationEnabled: key.rotationEnabled, rotationIntervalDays: key.rotationIntervalDays, lastRotationAt: key.lastRotationAt,
       rotationCount: key.rotationCount, materialExpiresAt: key.materialExpiresAt, primaryRegion: key.primaryRegion ?? this.o.region,
-      term: key.term, versions,
+      term: key.term, publicKey: key.publicKey === null ? null : key.publicKey.toString('base64'), versions,
     };
   }
 

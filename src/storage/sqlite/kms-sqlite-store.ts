@@ -48,6 +48,11 @@ const MIGRATIONS = [
      created_at INTEGER NOT NULL);
    CREATE INDEX outbox_due ON outbox (next_attempt_at);
    CREATE TABLE settings (name TEXT PRIMARY KEY, value BLOB NOT NULL);`,
+  `ALTER TABLE keys ADD COLUMN public_key BLOB;
+   ALTER TABLE keys ADD COLUMN material_fingerprint TEXT;
+   CREATE TABLE import_parameters (
+     key_id TEXT PRIMARY KEY REFERENCES keys (id) ON DELETE CASCADE, token_id TEXT NOT NULL,
+     wrapping_algorithm TEXT NOT NULL, wrapping_key BLOB NOT NULL, expires_at INTEGER NOT NULL);`,
 ];
 
 interface KeyRow {
@@ -57,13 +62,14 @@ interface KeyRow {
   rotation_interval_days: number; last_rotation_at: number | null; rotation_count: number;
   material_expires_at: number | null; primary_region: string | null; revision: number;
   replicas: string; handover_to: string | null; term: number; pending_attempt: string | null;
+  public_key: Buffer | null; material_fingerprint: string | null;
 }
 
 const COLUMNS: readonly (keyof KeyRow)[] = [
   'id', 'project_id', 'domain_id', 'region', 'alias', 'description', 'spec', 'usage', 'origin', 'state', 'created_at',
   'deletion_date', 'enterprise_project_id', 'keystore_id', 'current_version', 'rotation_enabled', 'rotation_interval_days',
   'last_rotation_at', 'rotation_count', 'material_expires_at', 'primary_region', 'revision',
-  'replicas', 'handover_to', 'term', 'pending_attempt',
+  'replicas', 'handover_to', 'term', 'pending_attempt', 'public_key', 'material_fingerprint',
 ];
 
 function toRow(k: KeyRecord): KeyRow {
@@ -75,6 +81,7 @@ function toRow(k: KeyRecord): KeyRow {
     last_rotation_at: k.lastRotationAt, rotation_count: k.rotationCount, material_expires_at: k.materialExpiresAt,
     primary_region: k.primaryRegion, revision: k.revision,
     replicas: JSON.stringify(k.replicas), handover_to: k.handoverTo, term: k.term, pending_attempt: k.pendingAttempt,
+    public_key: k.publicKey, material_fingerprint: k.materialFingerprint,
   };
 }
 
@@ -88,6 +95,7 @@ function fromRow(r: KeyRow): KeyRecord {
     lastRotationAt: r.last_rotation_at, rotationCount: r.rotation_count, materialExpiresAt: r.material_expires_at,
     primaryRegion: r.primary_region, revision: r.revision,
     replicas: JSON.parse(r.replicas) as KeyRecord['replicas'], handoverTo: r.handover_to, term: r.term, pendingAttempt: r.pending_attempt,
+    publicKey: r.public_key, materialFingerprint: r.material_fingerprint,
   };
 }
 
