@@ -15,6 +15,8 @@ import { KeyMaterial } from './core/key-material.js';
 import { KeyService } from './core/keys.js';
 import { ReplicationService } from './core/replication.js';
 import { RotationService } from './core/rotation.js';
+import { AsymmetricOps } from './core/asymmetric-ops.js';
+import { signVerifyRoutes } from './api/kms/sign-verify.js';
 import { internalRoutes } from './api/kms/internal.js';
 import { multiRegionRoutes } from './api/kms/multi-region.js';
 import { rotationRoutes } from './api/kms/rotation.js';
@@ -54,7 +56,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startRegion(o: RegionServerOptions): Promise<RunningServer & { api: RegionApi & { replication: ReplicationService; rotation: RotationService } }> {
+export async function startRegion(o: RegionServerOptions): Promise<RunningServer & { api: RegionApi & { replication: ReplicationService; rotation: RotationService; asymmetric: AsymmetricOps } }> {
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const clock = o.clock ?? Date.now;
   const store = new SqliteKmsStore(join(o.dataDir, 'kms.db'));
@@ -81,6 +83,7 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
     clock,
     replication,
     rotation: new RotationService(store, material, replication, clock),
+    asymmetric: new AsymmetricOps(store, material, clock),
   };
   const app = createHttpApp({ logger: o.logger });
   versionRoutes(app);
@@ -89,6 +92,7 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
   dataKeyRoutes(app, api);
   regionRoutes(app, api);
   rotationRoutes(app, api);
+  signVerifyRoutes(app, api);
   multiRegionRoutes(app, api);
   internalRoutes(app, { region: o.region, topology: o.topology, secret: o.internalSecret, replication });
 

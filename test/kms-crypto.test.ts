@@ -293,7 +293,7 @@ describe('cross-key and cross-type ciphertexts', () => {
     const enc = await ok(kms('encrypt-data', { key_id: aes, plain_text: 'mine' }));
     expectError(await kms('decrypt-data', { cipher_text: enc.cipher_text, key_id: aes2 }), 400, 'KMS.2201');
     expectError(await kms('decrypt-data', { cipher_text: enc.cipher_text, key_id: sm4 }), 400, 'KMS.2201');
-    expectError(await kms('decrypt-data', { cipher_text: enc.cipher_text, key_id: '00000000-0000-4000-8000-000000000000' }), 400, 'KMS.2201');
+    expectError(await kms('decrypt-data', { cipher_text: enc.cipher_text, key_id: '00000000-0000-4000-8000-000000000000' }), 404, 'KMS.0207');
     const smEnc = await ok(kms('encrypt-data', { key_id: sm4, plain_text: 'sm' }));
     expectError(await viaToken('decrypt-data', { cipher_text: smEnc.cipher_text, key_id: aes }), 400, 'KMS.2201');
   });
@@ -347,7 +347,9 @@ describe('encrypt-data / decrypt-data request errors', () => {
   test('encryption_algorithm RSAES_OAEP_SHA_256 on a symmetric key is KMS.2105; an unknown algorithm is KMS.0308', async () => {
     expectError(await kms('encrypt-data', { key_id: aes, plain_text: 'p', encryption_algorithm: 'RSAES_OAEP_SHA_256' }), 400, 'KMS.2105');
     expectError(await kms('encrypt-data', { key_id: sm4, plain_text: 'p', encryption_algorithm: 'SM2_ENCRYPT' }), 400, 'KMS.2105');
-    expectError(await kms('decrypt-data', { cipher_text: cipher, encryption_algorithm: 'RSAES_OAEP_SHA_256' }), 400, 'KMS.2105');
+    expectError(await kms('decrypt-data', { cipher_text: cipher, key_id: aes, encryption_algorithm: 'RSAES_OAEP_SHA_256' }), 400, 'KMS.2105');
+    // Without key_id, an asymmetric algorithm means an asymmetric ciphertext, which needs its key named.
+    expectError(await kms('decrypt-data', { cipher_text: cipher, encryption_algorithm: 'RSAES_OAEP_SHA_256' }), 400, 'KMS.0204');
     expectError(await kms('encrypt-data', { key_id: aes, plain_text: 'p', encryption_algorithm: 'AES_GCM' }), 400, 'KMS.0308');
     expectError(await kms('encrypt-data', { key_id: aes, plain_text: 'p', encryption_algorithm: 'symmetric_default' }), 400, 'KMS.0308');
     expectError(await kms('decrypt-data', { cipher_text: cipher, encryption_algorithm: 'FOO' }), 400, 'KMS.0308');

@@ -2,11 +2,14 @@
 // which include node's own OpenSSL headers. Nothing is downloaded: if npm's `nodedir` is not set, the install
 // prefix of this node (where include/node/ lives) is passed instead. node-gyp is npm's bundled copy.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
+// `--if-needed`: nothing to do when the addon is newer than its source (npm start runs this every time).
+const built = join(here, 'build', 'Release', 'sm2.node');
+if (process.argv.includes('--if-needed') && existsSync(built) && statSync(built).mtimeMs > statSync(join(here, 'sm2.c')).mtimeMs) process.exit(0);
 const nodedir = process.env.npm_config_nodedir || resolve(process.execPath, '..', '..');
 const headers = join(nodedir, 'include', 'node');
 if (!existsSync(join(headers, 'node_api.h')) || !existsSync(join(headers, 'openssl', 'evp.h'))) {

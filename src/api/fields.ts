@@ -98,3 +98,9 @@ export function hexBytes(value: string, name: string, code: ErrorCode): Buffer {
 }
 
 export const upperHex = (b: Buffer): string => b.toString('hex').toUpperCase();
+
+/** Decodes strict Base64 (padded, standard alphabet); `code` when it is not. */
+export function base64Bytes(value: string, name: string, code: ErrorCode): Buffer {
+  if (value.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) throw new KmsError(code, `${name} must be Base64.`);
+  return Buffer.from(value, 'base64');
+}

@@ -5,6 +5,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { KmsError } from '../errors.js';
 import { AuthenticationFailed, SYMMETRIC_ENGINES } from '../crypto/symmetric.js';
+import { ASYMMETRIC_ENCRYPTION_ALGORITHMS, DecryptionFailed, KEY_PAIR_SPECS, type AsymmetricEncryptionAlgorithm, type KeyPairSpec } from '../crypto/algorithms.js';
 import type { KmsStore } from '../storage/kms-store.js';
 import { buildBlob, frame, parseBlob, unframe, type BlobKind } from './ciphertext.js';
 import type { CallerContext, Clock } from './context.js';
@@ -30,25 +31,72 @@ export class CryptoOps {
     private readonly fetchMissingVersions?: (key: KeyRecord) => Promise<void>,
   ) {}
 
+  /** Symmetric keys seal a self-describing blob; RSA and SM2 keys return the raw OAEP / GM/T 0009 ciphertext. */
   async encryptData(ctx: CallerContext, keyId: string, plaintext: Buffer, aad: Buffer, algorithm = 'SYMMETRIC_DEFAULT'): Promise<{ keyId: string; blob: Buffer }> {
-    const key = await this.#encryptionKey(ctx, keyId, algorithm);
-    return { keyId: key.id, blob: await this.#seal('data', key, plaintext, aad) };
+    const key = await this.#encryptionKey(ctx, keyId, algorithm, true);
+    if (KEY_SPECS[key.spec].kind === 'symmetric') return { keyId: key.id, blob: await this.#seal('data', key, plaintext, aad) };
+    if (aad.length > 0) throw new KmsError('KMS.0308', 'Additional authenticated data applies to symmetric keys only.');
+    const entry = ASYMMETRIC_ENCRYPTION_ALGORITHMS[algorithm as AsymmetricEncryptionAlgorithm];
+    const max = entry.maxPlaintextBytes(key.publicKey!);
+    if (plaintext.length > max) throw new KmsError('KMS.2108', `${algorithm} with this key takes at most ${max} bytes.`);
+    return { keyId: key.id, blob: entry.encrypt(key.publicKey!, plaintext) };
   }
 
+  /** A symmetric blob names its key; an asymmetric ciphertext needs `expectedKeyId` and its algorithm. */
   async decryptData(ctx: CallerContext, blob: Buffer, aad: Buffer, expectedKeyId?: string, algorithm = 'SYMMETRIC_DEFAULT'): Promise<{ keyId: string; plaintext: Buffer }> {
+    if (expectedKeyId !== undefined) {
+      const key = await this.#key(ctx, expectedKeyId);
+      if (KEY_SPECS[key.spec].kind === 'asymmetric') return this.#decryptAsymmetric(ctx, key, blob, aad, algorithm);
+    } else if (algorithm !== 'SYMMETRIC_DEFAULT') {
+      throw new KmsError('KMS.0204', 'key_id is required to decrypt an asymmetric ciphertext.');
+    }
     return this.#open('data', ctx, blob, aad, expectedKeyId, algorithm);
+  }
+
+  async #decryptAsymmetric(ctx: CallerContext, key: KeyRecord, blob: Buffer, aad: Buffer, algorithm: string): Promise<{ keyId: string; plaintext: Buffer }> {
+    await this.#encryptionKey(ctx, key.id, algorithm, true);
+    if (aad.length > 0) throw new KmsError('KMS.0308', 'Additional authenticated data applies to symmetric keys only.');
+    const privateKey = await this.material.unwrapped(key.id, key.currentVersion);
+    if (!privateKey) throw new KmsError('KMS.0103', 'The key material is missing.');
+    try {
+      return { keyId: key.id, plaintext: ASYMMETRIC_ENCRYPTION_ALGORITHMS[algorithm as AsymmetricEncryptionAlgorithm].decrypt(privateKey, blob) };
+    } catch (err) {
+      if (err instanceof DecryptionFailed || err instanceof RangeError) {
+        throw algorithm === 'SM2_ENCRYPT' ? new KmsError('KMS.2201', 'The ciphertext does not decrypt with this SM2 key.') : new KmsError('KMS.0311');
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * A data key pair: a fresh RSA or EC/SM2 key pair, its private key sealed under a symmetric key (a Base64
+   * encrypt-data ciphertext, so decrypt-data returns the PKCS#8 DER) and, if asked, also in plaintext.
+   */
+  async createDataKeyPair(ctx: CallerContext, keyId: string, pair: KeyPairSpec, withPlaintext: boolean, aad: Buffer) {
+    const key = await this.#encryptionKey(ctx, keyId, 'SYMMETRIC_DEFAULT', false);
+    const generated = KEY_PAIR_SPECS[pair].generate();
+    try {
+      return {
+        keyId: key.id,
+        publicKey: generated.publicKey,
+        privateKeyCiphertext: await this.#seal('data', key, generated.privateKey, aad),
+        privateKeyPlaintext: withPlaintext ? Buffer.from(generated.privateKey) : undefined,
+      };
+    } finally {
+      generated.privateKey.fill(0);
+    }
   }
 
   /** A new data key of `bytes` random bytes, returned in plaintext and sealed under the key. */
   async createDataKey(ctx: CallerContext, keyId: string, bytes: number, aad: Buffer): Promise<{ keyId: string; plaintext: Buffer; blob: Buffer }> {
-    const key = await this.#encryptionKey(ctx, keyId);
+    const key = await this.#encryptionKey(ctx, keyId, 'SYMMETRIC_DEFAULT', false);
     const plaintext = randomBytes(bytes);
     return { keyId: key.id, plaintext, blob: await this.#seal('datakey', key, plaintext, aad) };
   }
 
   /** Seals a caller's data key after checking the digest Huawei requires after it (KMS.2103). */
   async encryptDataKey(ctx: CallerContext, keyId: string, dataKey: Buffer, digest: Buffer, aad: Buffer): Promise<{ keyId: string; blob: Buffer }> {
-    const key = await this.#encryptionKey(ctx, keyId);
+    const key = await this.#encryptionKey(ctx, keyId, 'SYMMETRIC_DEFAULT', false);
     const expected = dekDigest(key, dataKey);
     if (digest.length !== expected.length || !timingSafeEqual(digest, expected)) {
       throw new KmsError('KMS.2103', `The last 32 bytes of plain_text must be the ${KEY_SPECS[key.spec].dekDigest === 'sm3' ? 'SM3' : 'SHA-256'} digest of the data key.`);
@@ -75,16 +123,26 @@ export class CryptoOps {
     return key;
   }
 
-  /** Loads a key for symmetric encryption and checks its kind, usage, algorithm and state. */
-  async #encryptionKey(ctx: CallerContext, keyId: string, algorithm = 'SYMMETRIC_DEFAULT'): Promise<KeyRecord> {
+  /**
+   * Loads a key for encryption and checks its kind, usage, algorithm and state. Data keys and data key pairs are
+   * sealed under symmetric keys only (`asymmetricAllowed` false).
+   */
+  async #encryptionKey(ctx: CallerContext, keyId: string, algorithm: string, asymmetricAllowed: boolean): Promise<KeyRecord> {
     const key = await this.#key(ctx, keyId);
     const info = KEY_SPECS[key.spec];
     if (info.kind === 'hmac') throw new KmsError('KMS.0341');
+    if (info.kind === 'asymmetric') {
+      if (!asymmetricAllowed) throw new KmsError('KMS.0325', 'Data keys are protected by symmetric keys (AES_256 or SM4).');
+      if (!info.encryption) throw new KmsError('KMS.1114', `${key.spec} keys do not encrypt.`);
+    }
     if (key.usage === 'SIGN_VERIFY') throw new KmsError('KMS.0335');
+    if (key.usage !== 'ENCRYPT_DECRYPT') throw new KmsError('KMS.0308', `Keys with key_usage ${key.usage} do not encrypt.`);
     if (info.kind === 'symmetric' && algorithm !== 'SYMMETRIC_DEFAULT') {
       throw new KmsError('KMS.2105', `Symmetric keys encrypt with SYMMETRIC_DEFAULT, not ${algorithm}.`);
     }
-    if (info.kind !== 'symmetric') throw new KmsError('KMS.0308', `key_spec ${key.spec} cannot encrypt in this Strongroom version.`);
+    if (info.kind === 'asymmetric' && !(info.encryption as readonly string[]).includes(algorithm)) {
+      throw new KmsError('KMS.2106', `${key.spec} keys encrypt with ${info.encryption!.join(' or ')}, not ${algorithm}.`);
+    }
     assertUsable(key);
     return key;
   }
@@ -104,7 +162,7 @@ export class CryptoOps {
     if (expectedKeyId !== undefined && expectedKeyId !== parsed.keyId) {
       throw new KmsError('KMS.2201', 'The ciphertext was made with another key than key_id.');
     }
-    const key = await this.#encryptionKey(ctx, parsed.keyId, algorithm);
+    const key = await this.#encryptionKey(ctx, parsed.keyId, algorithm, false);
     if (KEY_SPECS[key.spec].algorithm !== parsed.algorithm) throw new KmsError('KMS.2201', 'The ciphertext does not match the key type.');
     let material = await this.material.unwrapped(key.id, parsed.version);
     if (!material && parsed.version > key.currentVersion && this.fetchMissingVersions) {

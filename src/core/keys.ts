@@ -9,6 +9,7 @@ import type { CallerContext, Clock } from './context.js';
 import { assertNotPendingDeletion, isDefaultKey, isDestroyed, type KeyRecord, type KeyState } from './key.js';
 import type { KeyMaterial } from './key-material.js';
 import { KEY_SPECS, isKeySpec, type KeySpec, type KeyUsage } from './key-specs.js';
+import { KEY_PAIR_SPECS as KEY_PAIRS } from '../crypto/algorithms.js';
 
 const DAY_MS = 86_400_000;
 
@@ -69,7 +70,18 @@ export class KeyService {
       rotationCount: 0, materialExpiresAt: null, primaryRegion: null, revision: 0,
       replicas: [], handoverTo: null, term: 0, pendingAttempt: null, publicKey: null, materialFingerprint: null,
     };
-    const firstVersion = origin === 'kms' ? await this.material.newVersion(id, 1, info.materialBytes!, now) : null;
+    let firstVersion = null;
+    if (origin === 'kms' && info.pair) {
+      const pair = KEY_PAIRS[info.pair].generate();
+      key.publicKey = pair.publicKey;
+      try {
+        firstVersion = { ...(await this.material.wrap(id, 1, pair.privateKey)), createdAt: now };
+      } finally {
+        pair.privateKey.fill(0);
+      }
+    } else if (origin === 'kms') {
+      firstVersion = await this.material.newVersion(id, 1, info.materialBytes!, now);
+    }
     await this.store.transaction(async (tx) => {
       if ((await tx.countKeys(ctx.projectId)) >= this.options.keyQuota) {
         throw new KmsError('KMS.1105', `The project already holds its quota of ${this.options.keyQuota} keys.`);

@@ -6,7 +6,7 @@
 import { KmsError } from '../errors.js';
 import type { KmsStore } from '../storage/kms-store.js';
 import type { CallerContext, Clock } from './context.js';
-import { assertUsable, isDefaultKey, type KeyRecord } from './key.js';
+import { assertUsable, isDefaultKey, isDestroyed, type KeyRecord } from './key.js';
 import type { KeyMaterial } from './key-material.js';
 import { KEY_SPECS } from './key-specs.js';
 import type { ReplicationService } from './replication.js';
@@ -57,7 +57,7 @@ export class RotationService {
 
   async status(ctx: CallerContext, keyId: string): Promise<RotationStatus> {
     const key = await this.store.getKey(ctx.projectId, keyId);
-    if (!key || key.pendingAttempt !== null) throw new KmsError('KMS.0207');
+    if (!key || key.pendingAttempt !== null || isDestroyed(key, this.clock())) throw new KmsError('KMS.0207');
     return { enabled: key.rotationEnabled, intervalDays: key.rotationIntervalDays, lastRotationAt: key.lastRotationAt, rotations: key.rotationCount };
   }
 

@@ -1,6 +1,7 @@
 /** Data keys and random bytes (huawei-kms-api.md §4 D 18–21, G 29): hex in, uppercase hex out. */
 import type { FastifyInstance } from 'fastify';
 import { DATAKEY_SPECS } from '../../core/key-specs.js';
+import type { KeyPairSpec } from '../../crypto/algorithms.js';
 import { KmsError } from '../../errors.js';
 import { hexBytes, keyIdField, optionalInteger, optionalString, requiredInteger, requiredString, upperHex, type Body } from '../fields.js';
 import { requestAad } from './small-data.js';
@@ -48,6 +49,26 @@ export function dataKeyRoutes(app: FastifyInstance, api: RegionApi): void {
     const out = await api.crypto.decryptDataKey(ctx, keyId, blob, length, requestAad(body));
     return { data_key: upperHex(out.plaintext), datakey_length: String(out.plaintext.length), datakey_dgst: upperHex(out.digest) };
   });
+
+  const pairRoute = (name: string, specs: Readonly<Record<string, KeyPairSpec | null>>) =>
+    kmsPost(app, api, name, async (ctx, body) => {
+      const keyId = keyIdField(body);
+      const keySpec = requiredString(body, 'key_spec', { oneOf: Object.keys(specs) });
+      const pair = specs[keySpec];
+      if (!pair) throw new KmsError('KMS.0308', `key_spec ${keySpec} is not supported by this Strongroom version.`);
+      const withPlainText = body.with_plain_text ?? true;
+      if (typeof withPlainText !== 'boolean') throw new KmsError('KMS.0308', 'with_plain_text must be a boolean.');
+      const out = await api.crypto.createDataKeyPair(ctx, keyId, pair, withPlainText, requestAad(body));
+      return {
+        key_id: out.keyId,
+        key_spec: keySpec,
+        public_key: out.publicKey.toString('base64'),
+        private_key_cipher_text: out.privateKeyCiphertext.toString('base64'),
+        ...(out.privateKeyPlaintext ? { private_key_plain_text: out.privateKeyPlaintext.toString('base64') } : {}),
+      };
+    });
+  pairRoute('create-rsa-datakey-pair', { RSA_2048: 'RSA_2048', RSA_3072: 'RSA_3072', RSA_4096: 'RSA_4096' });
+  pairRoute('create-ec-datakey-pair', { ECC_NIST_P256: 'EC_P256', ECC_NIST_P384: 'EC_P384', ECC_NIST_P521: null, ECC_SECG_P256K1: 'SECP256K1', SM2: 'SM2' });
 
   kmsPost(app, api, 'gen-random', async (_ctx, body) => {
     const bits = requiredInteger(body, 'random_data_length', { code: 'KMS.1801' });
