@@ -15,6 +15,18 @@ import { KEY_SPECS } from './key-specs.js';
 
 export const ENCRYPTION_ALGORITHMS = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2_ENCRYPT'] as const;
 
+export interface ReEncryptInput {
+  blob: Buffer;
+  sourceKeyId?: string;
+  sourceAad: Buffer;
+  sourceAlgorithm: string;
+  destinationKeyId: string;
+  destinationAad: Buffer;
+  destinationAlgorithm: string;
+  /** Set for data key ciphertexts: the byte length of the data key. */
+  dataKeyBytes?: number;
+}
+
 export interface DecryptedDataKey {
   keyId: string;
   plaintext: Buffer;
@@ -84,6 +96,33 @@ export class CryptoOps {
       };
     } finally {
       generated.privateKey.fill(0);
+    }
+  }
+
+  /**
+   * re-encrypt: decrypts under the source key and encrypts under the destination key inside the server, so the
+   * plaintext never leaves it. An encrypt-data ciphertext becomes one again; a data key ciphertext (when
+   * `dataKeyBytes` is given) becomes a data key ciphertext of a symmetric destination key.
+   */
+  async reEncrypt(ctx: CallerContext, input: ReEncryptInput): Promise<{ keyId: string; sourceKeyId: string; blob: Buffer }> {
+    if (input.dataKeyBytes !== undefined) {
+      if (input.destinationAlgorithm !== 'SYMMETRIC_DEFAULT') throw new KmsError('KMS.2105', 'A data key is re-encrypted under a symmetric key only.');
+      const sourceKeyId = input.sourceKeyId ?? parseBlob(input.blob, 'datakey')?.keyId;
+      if (sourceKeyId === undefined) throw new KmsError('KMS.2201', 'It is not a data key ciphertext.');
+      const { plaintext } = await this.decryptDataKey(ctx, sourceKeyId, input.blob, input.dataKeyBytes, input.sourceAad);
+      try {
+        const destination = await this.#encryptionKey(ctx, input.destinationKeyId, 'SYMMETRIC_DEFAULT', false);
+        return { keyId: destination.id, sourceKeyId, blob: await this.#seal('datakey', destination, plaintext, input.destinationAad) };
+      } finally {
+        plaintext.fill(0);
+      }
+    }
+    const { keyId: sourceKeyId, plaintext } = await this.decryptData(ctx, input.blob, input.sourceAad, input.sourceKeyId, input.sourceAlgorithm);
+    try {
+      const out = await this.encryptData(ctx, input.destinationKeyId, plaintext, input.destinationAad, input.destinationAlgorithm);
+      return { keyId: out.keyId, sourceKeyId, blob: out.blob };
+    } finally {
+      plaintext.fill(0);
     }
   }
 

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { associatedData, ENCRYPTION_ALGORITHMS } from '../../core/crypto-ops.js';
 import { KmsError } from '../../errors.js';
-import { keyIdField, optionalKeyId, optionalObject, optionalString, requiredString, type Body } from '../fields.js';
+import { hexBytes, keyIdField, optionalInteger, optionalKeyId, optionalObject, optionalString, requiredString, upperHex, type Body } from '../fields.js';
 import { kmsPost, type RegionApi } from './routes.js';
 
 const CIPHERTEXT_RE = /^[0-9a-zA-Z+/=]{128,5648}$/;
@@ -16,6 +16,35 @@ export function requestAad(body: Body, aadField = 'additional_authenticated_data
 }
 
 export function smallDataRoutes(app: FastifyInstance, api: RegionApi): void {
+  kmsPost(app, api, 're-encrypt', async (ctx, body) => {
+    const cipherText = requiredString(body, 'cipher_text', { code: 'KMS.2201', maxBytes: 8192 });
+    const destinationKeyId = keyIdField(body, 'destination_key_id');
+    const sourceKeyId = optionalKeyId(body, 'source_key_id');
+    const sourceAlgorithm = optionalString(body, 'source_encryption_algorithm', { oneOf: ENCRYPTION_ALGORITHMS }) ?? 'SYMMETRIC_DEFAULT';
+    const destinationAlgorithm = optionalString(body, 'destination_encryption_algorithm', { oneOf: ENCRYPTION_ALGORITHMS }) ?? 'SYMMETRIC_DEFAULT';
+    const dataKeyBytes = optionalInteger(body, 'datakey_cipher_length', { code: 'KMS.0308', min: 1, max: 1024 });
+    const blob = dataKeyBytes === undefined
+      ? Buffer.from(requiredString(body, 'cipher_text', { code: 'KMS.2201', pattern: CIPHERTEXT_RE }), 'base64')
+      : hexBytes(cipherText, 'cipher_text', 'KMS.2201');
+    const out = await api.crypto.reEncrypt(ctx, {
+      blob, sourceKeyId, sourceAlgorithm, destinationKeyId, destinationAlgorithm, dataKeyBytes,
+      sourceAad: associatedData(optionalString(body, 'source_additional_authenticated_data', { maxBytes: 128 }), undefined),
+      destinationAad: associatedData(optionalString(body, 'destination_additional_authenticated_data', { maxBytes: 128 }), undefined),
+    });
+    return {
+      key_id: out.keyId,
+      source_key_id: out.sourceKeyId,
+      source_encryption_algorithm: sourceAlgorithm,
+      destination_encryption_algorithm: destinationAlgorithm,
+      cipher_text: dataKeyBytes === undefined ? out.blob.toString('base64') : upperHex(out.blob),
+    };
+  });
+
+  kmsPost(app, api, 'create-pin', async (_ctx, body) => {
+    optionalString(body, 'pin_type', { oneOf: ['CipherText', 'PlainText'] });
+    throw new KmsError('KMS.0340', 'PINs belong to the dedicated HSM card clusters of Huawei\'s level-4 assessment scenario; a Strongroom deployment has none.');
+  });
+
   kmsPost(app, api, 'encrypt-data', async (ctx, body) => {
     const keyId = keyIdField(body);
     const plainText = requiredString(body, 'plain_text', { code: 'KMS.2101', minBytes: 1, maxBytes: 4096 });
