@@ -86,6 +86,13 @@ test('start, use, stop, restart and scan the data for plaintext', async () => {
     const dk = await kms('create-datakey', { key_id: keyId });
     secretsToFind.push(Buffer.from(dk.body.plain_text, 'hex'), Buffer.from(dk.body.plain_text));
   }
+  // Private keys of key pairs and HMAC keys are scanned for too.
+  const pairKeys: string[] = [];
+  for (const [spec, usage] of [['EC_P256', 'SIGN_VERIFY'], ['SM2', 'ENCRYPT_DECRYPT'], ['HMAC_256', 'GENERATE_VERIFY_MAC']]) {
+    const created = await kms('create-key', { key_alias: `deploy-${spec}`, key_spec: spec, key_usage: usage });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    pairKeys.push(created.body.key_info.key_id);
+  }
   // A token works in the region too (the region checks it with IAM's public key).
   const tok = await passwordToken(boot.iam_endpoint, { domain: boot.domain_name, name: boot.user_name, password: boot.password }, { project: { id: r0.project_id } });
   assert.equal(tok.status, 201);
@@ -113,7 +120,7 @@ test('start, use, stop, restart and scan the data for plaintext', async () => {
   const store = new SqliteKmsStore(join(dir, 'regions', r0.id, 'kms.db'));
   const rootKey = new LocalFileRootKey(join(dir, 'regions', r0.id, 'master.key'));
   const material = new KeyMaterial(store, rootKey);
-  for (const m of made) {
+  for (const m of [...made, ...pairKeys.map((keyId) => ({ keyId }))]) {
     const key = (await material.unwrapped(m.keyId, 1))!;
     assert.ok(key.length >= 16);
     secretsToFind.push(Buffer.from(key), Buffer.from(key.toString('hex')), Buffer.from(key.toString('hex').toUpperCase()), Buffer.from(key.toString('base64')));
