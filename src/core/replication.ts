@@ -18,20 +18,10 @@ import { isDefaultKey, isDestroyed, isPrimaryIn, type KeyRecord, type ReplicaRef
 import type { KeyMaterial } from './key-material.js';
 
 /** Shared properties of a key and its sealed versions, as one region sends them to another. */
-export interface KeySnapshot {
+export interface KeySnapshot
+  extends Pick<KeyRecord, 'spec' | 'usage' | 'origin' | 'createdAt' | 'currentVersion' | 'rotationEnabled' | 'rotationIntervalDays' | 'lastRotationAt' | 'rotationCount' | 'materialExpiresAt' | 'term'> {
   keyId: string;
-  spec: KeyRecord['spec'];
-  usage: KeyRecord['usage'];
-  origin: KeyRecord['origin'];
-  createdAt: number;
-  currentVersion: number;
-  rotationEnabled: boolean;
-  rotationIntervalDays: number;
-  lastRotationAt: number | null;
-  rotationCount: number;
-  materialExpiresAt: number | null;
   primaryRegion: string;
-  term: number;
   /** Base64 SPKI DER of an asymmetric key, or null. */
   publicKey: string | null;
   versions: { version: number; createdAt: number; sealed: string }[];
