@@ -6,6 +6,7 @@
 import { createPublicKey } from 'node:crypto';
 import { KmsError } from '../errors.js';
 import { KEY_PAIR_SPECS, MAC_ALGORITHMS, SIGNING_ALGORITHMS, type MacAlgorithm, type MessageType, type SigningAlgorithm } from '../crypto/algorithms.js';
+import { readEcSpki } from '../crypto/der.js';
 import type { KmsStore } from '../storage/kms-store.js';
 import type { CallerContext, Clock } from './context.js';
 import { assertUsable, isDestroyed, type KeyRecord } from './key.js';
@@ -56,6 +57,7 @@ export class AsymmetricOps {
     assertUsable(key);
     try {
       createPublicKey({ key: peerSpki, format: 'der', type: 'spki' });
+      readEcSpki(peerSpki); // the whole value is one EC SubjectPublicKeyInfo: OpenSSL alone ignores trailing bytes
     } catch {
       throw new KmsError('KMS.0308', 'public_key must be the Base64 of a DER SubjectPublicKeyInfo.');
     }
