@@ -11,6 +11,7 @@ import { smallDataRoutes } from './api/kms/small-data.js';
 import { versionRoutes } from './api/kms/versions.js';
 import type { Clock } from './core/context.js';
 import { CryptoOps } from './core/crypto-ops.js';
+import { KeyImportService } from './core/key-import.js';
 import { KeyMaterial } from './core/key-material.js';
 import { KeyService } from './core/keys.js';
 import { ReplicationService } from './core/replication.js';
@@ -18,6 +19,7 @@ import { RotationService } from './core/rotation.js';
 import { AsymmetricOps } from './core/asymmetric-ops.js';
 import { signVerifyRoutes } from './api/kms/sign-verify.js';
 import { internalRoutes } from './api/kms/internal.js';
+import { keyImportRoutes } from './api/kms/key-import.js';
 import { multiRegionRoutes } from './api/kms/multi-region.js';
 import { rotationRoutes } from './api/kms/rotation.js';
 import { PeerClient } from './regions/peer-client.js';
@@ -38,7 +40,7 @@ export interface RegionServerOptions {
   port: number;
   logger: boolean | { level: string; file?: string };
   clock?: Clock;
-  /** How often keys past their deletion date are destroyed. */
+  /** How often keys past their deletion date are destroyed and expired imported material is deleted. */
   deletionSweepMs?: number;
   revocationPollMs?: number;
   /** Timeout of each call to another region (default 5 s). */
@@ -56,7 +58,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startRegion(o: RegionServerOptions): Promise<RunningServer & { api: RegionApi & { replication: ReplicationService; rotation: RotationService; asymmetric: AsymmetricOps } }> {
+export async function startRegion(o: RegionServerOptions): Promise<RunningServer & { api: RegionApi & { replication: ReplicationService; rotation: RotationService; asymmetric: AsymmetricOps; imports: KeyImportService } }> {
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const clock = o.clock ?? Date.now;
   const store = new SqliteKmsStore(join(o.dataDir, 'kms.db'));
@@ -74,6 +76,8 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
     handoverWaitMs: 2 * (o.peerTimeoutMs ?? 5000),
   });
   await replication.init();
+  const imports = new KeyImportService(store, material, rootKey, clock);
+  await imports.init();
   const api = {
     region: o.region,
     keys: new KeyService(store, material, clock, { keyQuota: o.keyQuota }),
@@ -84,6 +88,7 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
     replication,
     rotation: new RotationService(store, material, replication, clock),
     asymmetric: new AsymmetricOps(store, material, clock),
+    imports,
   };
   const app = createHttpApp({ logger: o.logger });
   versionRoutes(app);
@@ -94,12 +99,18 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
   rotationRoutes(app, api);
   signVerifyRoutes(app, api);
   multiRegionRoutes(app, api);
+  keyImportRoutes(app, api);
   internalRoutes(app, { region: o.region, topology: o.topology, secret: o.internalSecret, replication });
 
   await iam.start();
-  const sweep = setInterval(() => void api.keys.destroyDueKeys().catch((err) => app.log.error({ err }, 'deletion sweep failed')), o.deletionSweepMs ?? 60_000);
+  // The deletion sweep: keys past their deletion date are destroyed, expired imported material is deleted.
+  const sweep = setInterval(() => {
+    void api.keys.destroyDueKeys().catch((err) => app.log.error({ err }, 'deletion sweep failed'))
+      .then(() => imports.expireMaterial()).catch((err) => app.log.error({ err }, 'imported material expiry failed'));
+  }, o.deletionSweepMs ?? 60_000);
   sweep.unref();
   await api.keys.destroyDueKeys();
+  await imports.expireMaterial();
   const background = (name: string, ms: number, work: () => Promise<unknown>) => {
     let running = false;
     const timer = setInterval(() => {

@@ -448,6 +448,101 @@ function kmsStoreContract(name: string, make: MakeKmsStore): void {
       assert.deepEqual(await s.putSettingIfAbsent('transport', Buffer.from('one')), Buffer.from('one'));
       assert.deepEqual(await s.putSettingIfAbsent('transport', Buffer.from('two')), Buffer.from('one'));
     });
+
+    it('import parameters: put, get, a new put replaces the old, delete; another key is untouched', async () => {
+      const s = await fresh();
+      const k = keyRecord({ origin: 'external', state: '5', currentVersion: 0 });
+      const other = keyRecord({ origin: 'external', state: '5', currentVersion: 0 });
+      await s.insertKey(k, null);
+      await s.insertKey(other, null);
+      assert.equal(await s.getImportParameters(k.id), null);
+      const first = { keyId: k.id, tokenId: 'aa', wrappingAlgorithm: 'RSAES_OAEP_SHA_256', wrappingKey: randomBytes(80), expiresAt: T0 + DAY };
+      await s.putImportParameters(first);
+      const got = await s.getImportParameters(k.id);
+      assert.deepEqual(got, first);
+      assert.ok(Buffer.isBuffer(got!.wrappingKey));
+      const second = { ...first, tokenId: 'bb', wrappingAlgorithm: 'SM2_ENCRYPT', wrappingKey: randomBytes(70), expiresAt: T0 + 2 * DAY };
+      await s.putImportParameters(second);
+      assert.deepEqual(await s.getImportParameters(k.id), second);
+      const otherParams = { ...first, keyId: other.id, tokenId: 'cc' };
+      await s.putImportParameters(otherParams);
+      await s.deleteImportParameters(k.id);
+      assert.equal(await s.getImportParameters(k.id), null);
+      assert.deepEqual(await s.getImportParameters(other.id), otherParams);
+      await s.deleteImportParameters(k.id); // deleting none is not an error
+    });
+
+    it('import parameters: deleteExpiredImportParameters removes those expired at or before now; deleteKey removes them too', async () => {
+      const s = await fresh();
+      const keys = [keyRecord({ state: '5' }), keyRecord({ state: '5' }), keyRecord({ state: '5' })];
+      for (const k of keys) await s.insertKey(k, null);
+      const at = [T0 - 1, T0, T0 + 1];
+      for (let i = 0; i < 3; i++) {
+        await s.putImportParameters({ keyId: keys[i]!.id, tokenId: `t${i}`, wrappingAlgorithm: 'RSAES_OAEP_SHA_256', wrappingKey: randomBytes(8), expiresAt: at[i]! });
+      }
+      assert.equal(await s.deleteExpiredImportParameters(T0), 2);
+      assert.equal(await s.getImportParameters(keys[0]!.id), null);
+      assert.equal(await s.getImportParameters(keys[1]!.id), null);
+      assert.notEqual(await s.getImportParameters(keys[2]!.id), null);
+      assert.equal(await s.deleteExpiredImportParameters(T0), 0);
+      await s.deleteKey(keys[2]!.id);
+      assert.equal(await s.getImportParameters(keys[2]!.id), null);
+    });
+
+    it('import parameters written in a rolled-back transaction are not stored; a delete there is undone', async () => {
+      const s = await fresh();
+      const k = keyRecord({ state: '5' });
+      await s.insertKey(k, null);
+      const params = { keyId: k.id, tokenId: 'a', wrappingAlgorithm: 'RSAES_OAEP_SHA_256', wrappingKey: randomBytes(8), expiresAt: T0 };
+      await assert.rejects(s.transaction(async (tx) => {
+        await tx.putImportParameters(params);
+        throw new Error('roll back');
+      }));
+      assert.equal(await s.getImportParameters(k.id), null);
+      await s.putImportParameters(params);
+      await assert.rejects(s.transaction(async (tx) => {
+        await tx.deleteImportParameters(k.id);
+        await tx.deleteVersions(k.id);
+        throw new Error('roll back');
+      }));
+      assert.deepEqual(await s.getImportParameters(k.id), params);
+    });
+
+    it('deleteVersions removes every version of one key and keeps the key and the other keys\' versions', async () => {
+      const s = await fresh();
+      const k = keyRecord();
+      const keep = keyRecord();
+      await s.insertKey(k, versionOf(k));
+      await s.insertVersion(versionOf(k, 2));
+      await s.insertKey(keep, versionOf(keep));
+      await s.deleteVersions(k.id);
+      assert.deepEqual(await s.versionNumbers(k.id), []);
+      assert.equal(await s.getVersion(k.id, 1), null);
+      assert.deepEqual(await s.getKey('p1', k.id), k);
+      assert.deepEqual(await s.versionNumbers(keep.id), [1]);
+      const v1 = versionOf(k);
+      assert.equal(await s.insertVersion(v1), true, 'version 1 can be stored again');
+      assert.deepEqual(await s.getVersion(k.id, 1), v1);
+      await s.deleteVersions(randomUUID()); // a key without versions is not an error
+    });
+
+    it('keysWithExpiredMaterial: states 2 and 3 whose material expires at or before now; not 4 or 5, not unset, not unconfirmed replicas', async () => {
+      const s = await fresh();
+      const now = T0 + 10 * DAY;
+      const past = keyRecord({ origin: 'external', materialExpiresAt: now - 1 });
+      const exact = keyRecord({ origin: 'external', state: '3', materialExpiresAt: now, projectId: 'p2' });
+      const future = keyRecord({ origin: 'external', materialExpiresAt: now + 1 });
+      const never = keyRecord({ origin: 'external', materialExpiresAt: null });
+      const pendingDeletion = keyRecord({ origin: 'external', state: '4', deletionDate: now + DAY, materialExpiresAt: now - 1 });
+      const pendingImport = keyRecord({ origin: 'external', state: '5', currentVersion: 0, materialExpiresAt: now - 1 });
+      const unconfirmed = keyRecord({ origin: 'external', materialExpiresAt: now - 1, primaryRegion: 'cn-south-1', pendingAttempt: 'a1' });
+      for (const k of [past, exact, future, never, pendingDeletion, pendingImport, unconfirmed]) await s.insertKey(k, null);
+      const due = await s.keysWithExpiredMaterial(now);
+      assert.deepEqual(due.map((k) => k.id).sort(), [past.id, exact.id].sort());
+      assert.deepEqual(due.find((k) => k.id === exact.id), exact);
+      assert.deepEqual(await s.keysWithExpiredMaterial(now - DAY), []);
+      assert.equal((await s.keysWithExpiredMaterial(now + 1)).length, 3);
+    });
   });
 }
 

@@ -7,6 +7,7 @@
  */
 import {
   ecdhDeriveSharedSecret,
+  ecKeyPairFromPrivate,
   ecdsaSign,
   ecdsaSignDigest,
   ecdsaVerify,
@@ -18,6 +19,7 @@ import { hmacSha256, hmacSha384, hmacSha512, hmacSm3, type MacEngine } from './h
 import type { KeyPairDer, MessageType } from './pkey.js';
 import {
   generateRsaKeyPair,
+  rsaKeyPairFromPrivate,
   rsaOaepDecrypt,
   rsaOaepEncrypt,
   rsaOaepMaxPlaintextBytes,
@@ -31,6 +33,7 @@ import {
 import {
   generateSm2KeyPair,
   sm2Decrypt,
+  sm2KeyPairFromPrivate,
   sm2DeriveSharedSecret,
   sm2Encrypt,
   sm2Sign,
@@ -192,6 +195,11 @@ export interface KeyPairSpecEntry {
   /** Modulus length (RSA) or field size (curves) in bits. */
   readonly bits: number;
   generate(): KeyPairDer;
+  /**
+   * An existing PKCS#8 DER private key of this spec (imported key material), re-encoded, with its SPKI public key;
+   * TypeError when it is not a private key of this spec.
+   */
+  fromPrivateKey(privateKeyDer: Buffer): KeyPairDer;
   /** ECDH with a peer SPKI public key on the same curve; absent for RSA. TypeError for a peer key that does not fit. */
   readonly deriveSharedSecret?: (privateKeyDer: Buffer, peerPublicKeyDer: Buffer) => Buffer;
 }
@@ -199,13 +207,13 @@ export interface KeyPairSpecEntry {
 const ecdh = ecdhDeriveSharedSecret;
 
 export const KEY_PAIR_SPECS: Readonly<Record<KeyPairSpec, KeyPairSpecEntry>> = {
-  RSA_2048: { family: 'RSA', bits: 2048, generate: () => generateRsaKeyPair(2048) },
-  RSA_3072: { family: 'RSA', bits: 3072, generate: () => generateRsaKeyPair(3072) },
-  RSA_4096: { family: 'RSA', bits: 4096, generate: () => generateRsaKeyPair(4096) },
-  EC_P256: { family: 'EC', bits: 256, generate: () => generateEcKeyPair('P-256'), deriveSharedSecret: ecdh },
-  EC_P384: { family: 'EC', bits: 384, generate: () => generateEcKeyPair('P-384'), deriveSharedSecret: ecdh },
-  SECP256K1: { family: 'EC', bits: 256, generate: () => generateEcKeyPair('secp256k1'), deriveSharedSecret: ecdh },
-  SM2: { family: 'SM2', bits: 256, generate: generateSm2KeyPair, deriveSharedSecret: sm2DeriveSharedSecret },
+  RSA_2048: { family: 'RSA', bits: 2048, generate: () => generateRsaKeyPair(2048), fromPrivateKey: (der) => rsaKeyPairFromPrivate(2048, der) },
+  RSA_3072: { family: 'RSA', bits: 3072, generate: () => generateRsaKeyPair(3072), fromPrivateKey: (der) => rsaKeyPairFromPrivate(3072, der) },
+  RSA_4096: { family: 'RSA', bits: 4096, generate: () => generateRsaKeyPair(4096), fromPrivateKey: (der) => rsaKeyPairFromPrivate(4096, der) },
+  EC_P256: { family: 'EC', bits: 256, generate: () => generateEcKeyPair('P-256'), fromPrivateKey: (der) => ecKeyPairFromPrivate('P-256', der), deriveSharedSecret: ecdh },
+  EC_P384: { family: 'EC', bits: 384, generate: () => generateEcKeyPair('P-384'), fromPrivateKey: (der) => ecKeyPairFromPrivate('P-384', der), deriveSharedSecret: ecdh },
+  SECP256K1: { family: 'EC', bits: 256, generate: () => generateEcKeyPair('secp256k1'), fromPrivateKey: (der) => ecKeyPairFromPrivate('secp256k1', der), deriveSharedSecret: ecdh },
+  SM2: { family: 'SM2', bits: 256, generate: generateSm2KeyPair, fromPrivateKey: sm2KeyPairFromPrivate, deriveSharedSecret: sm2DeriveSharedSecret },
 };
 
 export function isSigningAlgorithm(name: string): name is SigningAlgorithm {

@@ -10,7 +10,7 @@
  */
 import { diffieHellman, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { nativeAddon, PADDING } from './native.js';
-import { checkBytes, exportKeyPair, loadPrivateKey, loadPublicKey, type KeyPairDer } from './pkey.js';
+import { checkBytes, exportKeyPair, keyPairOf, loadPrivateKey, loadPublicKey, type KeyPairDer } from './pkey.js';
 
 export type EcCurve = 'P-256' | 'P-384' | 'secp256k1';
 export type EcdsaHash = 'sha256' | 'sha384' | 'sha512';
@@ -52,6 +52,16 @@ export function generateEcKeyPair(curve: EcCurve): KeyPairDer {
   const named = OPENSSL_CURVE[curve];
   if (named === undefined) throw new TypeError(`unsupported EC curve ${String(curve)}`);
   return exportKeyPair(generateKeyPairSync('ec', { namedCurve: named }));
+}
+
+/**
+ * An existing PKCS#8 DER private key on `curve` (an imported one), re-encoded, with its public key; TypeError when
+ * it is not an EC key on that curve.
+ */
+export function ecKeyPairFromPrivate(curve: EcCurve, privateKeyDer: Buffer): KeyPairDer {
+  const key = ecPrivate(privateKeyDer);
+  if (ecCurveOf(key) !== curve) throw new TypeError(`privateKeyDer is not a ${curve} key`);
+  return keyPairOf(key);
 }
 
 /** ECDSA over a RAW message, hashed with `hash`; DER signature. */

@@ -29,6 +29,11 @@ export function exportKeyPair(pair: { privateKey: KeyObject; publicKey: KeyObjec
   };
 }
 
+/** The DER pair of a private key: itself as PKCS#8 and its public half, derived from it, as SPKI. */
+export function keyPairOf(privateKey: KeyObject): KeyPairDer {
+  return exportKeyPair({ privateKey, publicKey: createPublicKey(privateKey) });
+}
+
 export function checkBytes(value: unknown, name: string): asserts value is Buffer {
   if (!Buffer.isBuffer(value)) throw new TypeError(`${name} must be a Buffer`);
 }

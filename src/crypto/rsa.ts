@@ -20,7 +20,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { nativeAddon, PADDING, PSS_SALT } from './native.js';
-import { checkBytes, DecryptionFailed, exportKeyPair, loadPrivateKey, loadPublicKey, type KeyPairDer } from './pkey.js';
+import { checkBytes, DecryptionFailed, exportKeyPair, keyPairOf, loadPrivateKey, loadPublicKey, type KeyPairDer } from './pkey.js';
 
 export type RsaSignatureHash = 'sha256' | 'sha384' | 'sha512';
 export type RsaOaepHash = 'sha1' | 'sha256';
@@ -55,6 +55,16 @@ function checkDigest(hash: RsaSignatureHash, digest: Buffer): void {
 export function generateRsaKeyPair(bits: RsaKeySize): KeyPairDer {
   if (!RSA_KEY_SIZES.includes(bits)) throw new RangeError(`RSA key size must be 2048, 3072 or 4096, got ${bits}`);
   return exportKeyPair(generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 65537 }));
+}
+
+/**
+ * An existing PKCS#8 DER RSA private key of `bits` (an imported one), re-encoded, with its public key; TypeError
+ * when it is not an RSA key of that size.
+ */
+export function rsaKeyPairFromPrivate(bits: RsaKeySize, privateKeyDer: Buffer): KeyPairDer {
+  const key = loadPrivateKey(privateKeyDer, 'rsa');
+  if (rsaModulusBits(key) !== bits) throw new TypeError(`privateKeyDer is not a ${bits}-bit RSA key`);
+  return keyPairOf(key);
 }
 
 /** Modulus size in bits of an RSA public or private key. */

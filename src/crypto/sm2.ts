@@ -9,10 +9,10 @@
  * Z = SM3(ENTL || ID || a || b || xG || yG || xA || yA) is also computed here, from the standard's constants, so
  * callers can produce the DIGEST form themselves. Every primitive is OpenSSL's.
  */
-import { createECDH, createHash, ECDH, generateKeyPairSync } from 'node:crypto';
+import { createECDH, createHash, createPrivateKey, ECDH, generateKeyPairSync } from 'node:crypto';
 import { EC_PUBLIC_KEY_OID, readEcPkcs8, readEcSpki } from './der.js';
 import { NATIVE_DECRYPT_ERROR, nativeAddon, PADDING } from './native.js';
-import { checkBytes, DecryptionFailed, exportKeyPair, type KeyPairDer } from './pkey.js';
+import { checkBytes, DecryptionFailed, exportKeyPair, keyPairOf, type KeyPairDer } from './pkey.js';
 
 /** The default distinguishing ID of GM/T 0009-2012 §10. */
 export const SM2_DEFAULT_ID = '1234567812345678';
@@ -66,6 +66,24 @@ export function generateSm2KeyPair(): KeyPairDer {
   // node makes an 'ec' key on the SM2 curve; its PKCS#8/SPKI DER (id-ecPublicKey + the SM2 curve OID) is what
   // OpenSSL, the openssl command and other SM2 implementations read as an SM2 key.
   return exportKeyPair(generateKeyPairSync('ec', { namedCurve: 'SM2' }));
+}
+
+/**
+ * An existing PKCS#8 DER SM2 private key (id-ecPublicKey on the SM2 curve, an imported one), re-encoded, with its
+ * public key; TypeError when it is not one.
+ */
+export function sm2KeyPairFromPrivate(privateKeyDer: Buffer): KeyPairDer {
+  checkBytes(privateKeyDer, 'privateKeyDer');
+  let pair: KeyPairDer;
+  try {
+    const parsed = readEcPkcs8(privateKeyDer);
+    if (parsed.algorithm !== EC_PUBLIC_KEY_OID || parsed.curve !== SM2_CURVE_OID) throw new TypeError('not SM2');
+    pair = keyPairOf(createPrivateKey({ key: privateKeyDer, format: 'der', type: 'pkcs8' }));
+  } catch {
+    throw new TypeError('privateKeyDer is not a PKCS#8 DER SM2 private key');
+  }
+  sm2Point(pair.publicKey, 'publicKeyDer'); // the derived public key is on the SM2 curve
+  return pair;
 }
 
 /** Z = SM3(ENTL || ID || a || b || xG || yG || xA || yA) (GB/T 32918.2 §5.5). */

@@ -31,6 +31,22 @@ export interface OutboxMessage {
   lastError: string | null;
 }
 
+/**
+ * What get-parameters-for-import leaves behind for one key (huawei-kms-api.md §4 I 36): the private half of the
+ * wrapping key pair, already wrapped by the root key, and the import token it answers to. At most one per key.
+ */
+export interface ImportParametersRecord {
+  keyId: string;
+  /** Identifies the import token these parameters answer to (hex). */
+  tokenId: string;
+  /** Huawei's wrapping_algorithm name. */
+  wrappingAlgorithm: string;
+  /** PKCS#8 DER private wrapping key, wrapped by the root key; never stored unwrapped. */
+  wrappingKey: Buffer;
+  /** Epoch milliseconds after which the token and the key are no longer accepted. */
+  expiresAt: number;
+}
+
 /** Raised when a key alias is already used in the account (the unique constraint of the store). */
 export class DuplicateAliasError extends Error {
   constructor() {
@@ -72,6 +88,17 @@ export interface KmsStore {
   deleteKey(keyId: string): Promise<void>;
   /** Keys in state 4 whose deletion date is at or before `now`. */
   keysDueForDeletion(now: number): Promise<KeyRecord[]>;
+  /** Deletes every version of a key, leaving the key itself (its imported material is gone). */
+  deleteVersions(keyId: string): Promise<void>;
+  /** Keys in state 2 or 3 whose imported material expires at or before `now`; unconfirmed replicas never. */
+  keysWithExpiredMaterial(now: number): Promise<KeyRecord[]>;
+  /** Stores the import parameters of a key, replacing any it had. */
+  putImportParameters(parameters: ImportParametersRecord): Promise<void>;
+  getImportParameters(keyId: string): Promise<ImportParametersRecord | null>;
+  /** Deletes the import parameters of a key (none is not an error). */
+  deleteImportParameters(keyId: string): Promise<void>;
+  /** Deletes every import parameters record whose expiry is at or before `now`; returns how many. */
+  deleteExpiredImportParameters(now: number): Promise<number>;
   /** Runs `fn` in one transaction: all of its writes land, or none. */
   transaction<T>(fn: (store: KmsStore) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -1,6 +1,6 @@
 /** The KMS store on SQLite (better-sqlite3 12.x): the embedded default, one database file per region. */
 import type { KeyRecord, KeyVersionRecord } from '../../core/key.js';
-import { DuplicateAliasError, type KeyFilter, type KeyPage, type KmsStore, type OutboxMessage } from '../kms-store.js';
+import { DuplicateAliasError, type ImportParametersRecord, type KeyFilter, type KeyPage, type KmsStore, type OutboxMessage } from '../kms-store.js';
 import { inTransaction, Lock, openDatabase, type Db } from './database.js';
 
 const MIGRATIONS = [
@@ -133,6 +133,17 @@ function prepareStatements(db: Db) {
     retryMessage: db.prepare('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?'),
     getSetting: db.prepare('SELECT value FROM settings WHERE name = ?'),
     putSetting: db.prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)'),
+    expiredMaterial: db.prepare(
+      `SELECT * FROM keys WHERE state IN ('2', '3') AND pending_attempt IS NULL
+         AND material_expires_at IS NOT NULL AND material_expires_at <= ?`,
+    ),
+    putImportParameters: db.prepare(
+      `INSERT OR REPLACE INTO import_parameters (key_id, token_id, wrapping_algorithm, wrapping_key, expires_at)
+         VALUES (?, ?, ?, ?, ?)`,
+    ),
+    getImportParameters: db.prepare('SELECT * FROM import_parameters WHERE key_id = ?'),
+    deleteImportParameters: db.prepare('DELETE FROM import_parameters WHERE key_id = ?'),
+    deleteExpiredImportParameters: db.prepare('DELETE FROM import_parameters WHERE expires_at <= ?'),
   };
 }
 type Statements = ReturnType<typeof prepareStatements>;
@@ -247,6 +258,35 @@ class SqliteOps implements KmsStore {
     return (this.s.dueForDeletion.all(now) as KeyRow[]).map(fromRow);
   }
 
+  async deleteVersions(keyId: string): Promise<void> {
+    this.s.deleteVersions.run(keyId);
+  }
+
+  async keysWithExpiredMaterial(now: number): Promise<KeyRecord[]> {
+    return (this.s.expiredMaterial.all(now) as KeyRow[]).map(fromRow);
+  }
+
+  async putImportParameters(p: ImportParametersRecord): Promise<void> {
+    this.s.putImportParameters.run(p.keyId, p.tokenId, p.wrappingAlgorithm, p.wrappingKey, p.expiresAt);
+  }
+
+  async getImportParameters(keyId: string): Promise<ImportParametersRecord | null> {
+    const row = this.s.getImportParameters.get(keyId) as
+      | { key_id: string; token_id: string; wrapping_algorithm: string; wrapping_key: Buffer; expires_at: number }
+      | undefined;
+    return row
+      ? { keyId: row.key_id, tokenId: row.token_id, wrappingAlgorithm: row.wrapping_algorithm, wrappingKey: row.wrapping_key, expiresAt: row.expires_at }
+      : null;
+  }
+
+  async deleteImportParameters(keyId: string): Promise<void> {
+    this.s.deleteImportParameters.run(keyId);
+  }
+
+  async deleteExpiredImportParameters(now: number): Promise<number> {
+    return this.s.deleteExpiredImportParameters.run(now).changes;
+  }
+
   transaction<T>(fn: (store: KmsStore) => Promise<T>): Promise<T> {
     return this.onTransaction(fn);
   }
@@ -289,6 +329,12 @@ export class SqliteKmsStore implements KmsStore {
   retryMessage(id: number, at: number, error: string) { return this.#locked((o) => o.retryMessage(id, at, error)); }
   getSetting(name: string) { return this.#locked((o) => o.getSetting(name)); }
   putSettingIfAbsent(name: string, value: Buffer) { return this.#locked((o) => o.putSettingIfAbsent(name, value)); }
+  deleteVersions(keyId: string) { return this.#locked((o) => o.deleteVersions(keyId)); }
+  keysWithExpiredMaterial(now: number) { return this.#locked((o) => o.keysWithExpiredMaterial(now)); }
+  putImportParameters(p: ImportParametersRecord) { return this.#locked((o) => o.putImportParameters(p)); }
+  getImportParameters(keyId: string) { return this.#locked((o) => o.getImportParameters(keyId)); }
+  deleteImportParameters(keyId: string) { return this.#locked((o) => o.deleteImportParameters(keyId)); }
+  deleteExpiredImportParameters(now: number) { return this.#locked((o) => o.deleteExpiredImportParameters(now)); }
   transaction<T>(fn: (store: KmsStore) => Promise<T>): Promise<T> { return this.#ops.transaction(fn); }
 
   async close(): Promise<void> {
