@@ -552,6 +552,9 @@ describe('with a clock the test moves', () => {
     assert.equal(await decrypt(cipher, c), 'expiring');
 
     now = expiresSeconds * 1000; // exactly the expiry: due
+    // Refused at once, before the sweep has run.
+    expectError(await c.kms(R, 'encrypt-data', { key_id: keyId, plain_text: 'x' }), 400, 'KMS.0310');
+    expectError(await c.kms(R, 'decrypt-data', { cipher_text: cipher }), 400, 'KMS.0310');
     assert.deepEqual(await imports.expireMaterial(), [keyId]);
     const expired = ok(await c.kms(R, 'describe-key', { key_id: keyId })).key_info;
     assert.equal(expired.key_state, '5');

@@ -41,7 +41,7 @@ export class AsymmetricOps {
     const kind = KEY_SPECS[key.spec].kind;
     if (kind === 'symmetric') throw new KmsError('KMS.0331', 'Symmetric keys have no public key.');
     if (kind === 'hmac') throw new KmsError('KMS.0341', 'HMAC keys have no public key.');
-    assertUsable(key);
+    assertUsable(key, this.clock());
     return { keyId: key.id, spki: key.publicKey! };
   }
 
@@ -54,7 +54,7 @@ export class AsymmetricOps {
     const derive = info.pair && KEY_PAIR_SPECS[info.pair].deriveSharedSecret;
     if (!derive) throw new KmsError('KMS.0325', `${key.spec} keys cannot agree on keys.`);
     if (key.usage !== 'KEY_AGREEMENT') throw new KmsError('KMS.0308', 'Only keys created with key_usage KEY_AGREEMENT derive shared secrets.');
-    assertUsable(key);
+    assertUsable(key, this.clock());
     try {
       createPublicKey({ key: peerSpki, format: 'der', type: 'spki' });
       readEcSpki(peerSpki); // the whole value is one EC SubjectPublicKeyInfo: OpenSSL alone ignores trailing bytes
@@ -93,7 +93,7 @@ export class AsymmetricOps {
     if (key.usage === 'ENCRYPT_DECRYPT') throw new KmsError('KMS.0334');
     if (key.usage !== 'SIGN_VERIFY') throw new KmsError('KMS.0308', `Keys with key_usage ${key.usage} do not sign.`);
     if (!info.signing?.includes(algorithm)) throw new KmsError('KMS.0332', `${key.spec} keys sign with ${info.signing?.join(', ')}.`);
-    assertUsable(key);
+    assertUsable(key, this.clock());
     const digestBytes = SIGNING_ALGORITHMS[algorithm].digestBytes;
     if (type === 'DIGEST' && message.length !== digestBytes) {
       throw new KmsError('KMS.0329', `A ${algorithm} digest has ${digestBytes} bytes, not ${message.length}.`);
@@ -107,7 +107,7 @@ export class AsymmetricOps {
     if (info.kind === 'symmetric') throw new KmsError('KMS.0331', 'Only HMAC keys make MACs.');
     if (info.kind === 'asymmetric') throw new KmsError('KMS.0325', 'Only HMAC keys make MACs.');
     if (info.mac !== algorithm) throw new KmsError('KMS.0332', `${key.spec} keys use ${info.mac}, not ${algorithm}.`);
-    assertUsable(key);
+    assertUsable(key, this.clock());
     return key;
   }
 

@@ -182,7 +182,7 @@ export class CryptoOps {
     if (info.kind === 'asymmetric' && !(info.encryption as readonly string[]).includes(algorithm)) {
       throw new KmsError('KMS.2106', `${key.spec} keys encrypt with ${info.encryption!.join(' or ')}, not ${algorithm}.`);
     }
-    assertUsable(key);
+    assertUsable(key, this.clock());
     return key;
   }
 

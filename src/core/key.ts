@@ -69,8 +69,14 @@ export interface KeyVersionRecord {
   createdAt: number;
 }
 
-/** Checks that a key may be used for cryptography (state 2), with Huawei's code for each other state. */
-export function assertUsable(key: KeyRecord): void {
+/**
+ * Checks that a key may be used for cryptography (state 2), with Huawei's code for each other state. Imported
+ * material past its expiry counts as gone at once (the sweep then moves the key to state 5).
+ */
+export function assertUsable(key: KeyRecord, now: number): void {
+  if (key.materialExpiresAt !== null && key.materialExpiresAt <= now && key.state !== '4') {
+    throw new KmsError('KMS.0310', 'The imported key material has expired: import key material again.');
+  }
   switch (key.state) {
     case '2':
       return;

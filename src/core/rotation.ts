@@ -66,7 +66,7 @@ export class RotationService {
     for (;;) {
       const key = await this.replication.assertPrimary(ctx, keyId);
       assertRotatable(key);
-      assertUsable(key);
+      assertUsable(key, this.clock());
       const rotated = await this.#rotate(key);
       if (rotated) return rotated;
     }
