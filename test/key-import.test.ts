@@ -7,6 +7,10 @@
  * every refusal by its exact status and code.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   constants,
   createCipheriv,
@@ -578,4 +582,38 @@ describe('with a clock the test moves', () => {
     assert.deepEqual(await imports.expireMaterial(), [keyId]);
     assert.equal(await state(keyId, c), '5');
   });
+});
+
+describe('interop: keys made by openssl, imported, then openssl signs and Strongroom verifies', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'strongroom-byok-openssl-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir });
+  const cases = [
+    { spec: 'EC_P256', genpkey: ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'], algorithm: 'ECDSA_SHA_256', sign: ['dgst', '-sha256', '-sign', 'key.pem', '-out', 'sig.bin', 'msg.bin'] },
+    { spec: 'RSA_2048', genpkey: ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'], algorithm: 'RSASSA_PKCS1_V1_5_SHA_256', sign: ['dgst', '-sha256', '-sign', 'key.pem', '-out', 'sig.bin', 'msg.bin'] },
+    {
+      spec: 'SM2', genpkey: ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:SM2'], algorithm: 'SM2DSA_SM3',
+      sign: ['pkeyutl', '-sign', '-inkey', 'key.pem', '-rawin', '-digest', 'sm3', '-pkeyopt', 'distid:1234567812345678', '-in', 'msg.bin', '-out', 'sig.bin'],
+    },
+  ];
+  for (const c of cases) {
+    test(`${c.spec}: ${c.algorithm} signatures made by openssl verify through the API`, async () => {
+      run('genpkey', ...c.genpkey, '-out', 'key.pem');
+      const pkcs8 = run('pkcs8', '-topk8', '-nocrypt', '-in', 'key.pem', '-outform', 'DER');
+      const keyId = await externalKey(c.spec, { key_usage: 'SIGN_VERIFY' });
+      ok(await d.kms(R, 'import-key-material', await asymmetricBody(keyId, pkcs8)));
+      const message = Buffer.from(`signed by openssl with ${c.spec}`);
+      writeFileSync(join(dir, 'msg.bin'), message);
+      run(...c.sign);
+      const signature = readFileSync(join(dir, 'sig.bin')).toString('base64');
+      const body = { key_id: keyId, signing_algorithm: c.algorithm, message_type: 'RAW', message: message.toString('base64') };
+      assert.equal(ok(await d.kms(R, 'verify', { ...body, signature })).signature_valid, 'true');
+      const other = { ...body, message: Buffer.from('another message').toString('base64') };
+      assert.equal(ok(await d.kms(R, 'verify', { ...other, signature })).signature_valid, 'false');
+      // The public key Strongroom derived is openssl's.
+      const pem = ok(await d.kms(R, 'get-publickey', { key_id: keyId })).public_key as string;
+      const fromOpenssl = run('pkey', '-in', 'key.pem', '-pubout', '-outform', 'DER');
+      assert.deepEqual(createPublicKey(pem).export({ type: 'spki', format: 'der' }), fromOpenssl);
+    });
+  }
 });
