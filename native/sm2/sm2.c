@@ -13,8 +13,12 @@
  * Keys arrive as DER: private keys as PKCS#8 PrivateKeyInfo, public keys as X.509 SubjectPublicKeyInfo. OpenSSL 3
  * decodes an id-ecPublicKey key on the SM2 curve (1.2.156.10197.1.301) as its own "SM2" key type, which is what
  * selects the SM2 signature/encryption code; callers name the key type they expect and anything else is refused.
+ * Decoding DER is by far the slowest step of an operation in OpenSSL 3.0, so a key can also be parsed once with
+ * loadPrivateKey/loadPublicKey into a key handle (a napi external owning the EVP_PKEY) that every operation takes
+ * in place of the DER bytes; the type and private/public checks are made again on every use of a handle.
  *
- * Errors: TypeError for arguments that are not byte arrays, keys that do not parse or are of the wrong type;
+ * Errors: TypeError for arguments that are not byte arrays, keys that do not parse or are of the wrong type, key
+ * handles of the wrong kind (public for private or the reverse);
  * RangeError for a digest whose length does not match the digest algorithm; Error with code
  * ERR_STRONGROOM_DECRYPT for a ciphertext that does not decrypt; Error with code ERR_STRONGROOM_OPENSSL for any
  * other OpenSSL failure. Verification returns false rather than throwing. The OpenSSL error queue is shared with
@@ -27,6 +31,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if OPENSSL_VERSION_NUMBER < 0x30000000L
@@ -90,12 +95,32 @@ static int get_int(napi_env env, napi_value v, int32_t *out, const char *name) {
   return 0;
 }
 
-/* Parses PKCS#8 (private) or SPKI (public) DER, refusing trailing bytes and keys that are not of `type`. */
-static EVP_PKEY *load_key(napi_env env, napi_value v, int private_key, const char *type) {
+/*
+ * A parsed key, owned by the napi external that loadPrivateKey/loadPublicKey return. private_key says which
+ * loader made it, so a public key's handle is never taken where a private key is asked for (nor the reverse,
+ * which DER would refuse as well). Externals carry KEY_HANDLE_TAG, so one made by other native code is refused.
+ */
+typedef struct {
+  EVP_PKEY *pkey;
+  int private_key;
+} key_handle;
+
+static const napi_type_tag KEY_HANDLE_TAG = {0x7374726f6e67726fULL, 0x6f6d2d6b65793031ULL};
+
+/* Finalizer of a handle's external: runs when the handle is garbage-collected. EVP_PKEY_free clears secrets. */
+static void free_handle(napi_env env, void *data, void *hint) {
+  key_handle *handle = data;
+  (void)env;
+  (void)hint;
+  EVP_PKEY_free(handle->pkey);
+  free(handle);
+}
+
+/* Parses PKCS#8 (private) or SPKI (public) DER, refusing trailing bytes. */
+static EVP_PKEY *parse_der(napi_env env, napi_value v, int private_key) {
   bytes b;
   const unsigned char *p;
   EVP_PKEY *pkey = NULL;
-  char msg[128];
   if (!get_bytes(env, v, &b, private_key ? "privateKeyDer" : "publicKeyDer")) return NULL;
   p = b.data;
   if (private_key) {
@@ -109,17 +134,48 @@ static EVP_PKEY *load_key(napi_env env, napi_value v, int private_key, const cha
       pkey = NULL;
     }
   }
-  if (pkey == NULL) {
+  if (pkey == NULL)
     fail(env, KIND_TYPE, NULL, private_key ? "not a PKCS#8 DER private key" : "not an SPKI DER public key");
-    return NULL;
-  }
-  if (!EVP_PKEY_is_a(pkey, type)) {
-    EVP_PKEY_free(pkey);
-    snprintf(msg, sizeof msg, "key is not an %s key", type);
-    napi_throw_type_error(env, NULL, msg);
-    return NULL;
-  }
   return pkey;
+}
+
+/* The key of a handle, with a new reference for the caller; NULL (TypeError thrown) if v is not a handle of ours. */
+static EVP_PKEY *handle_key(napi_env env, napi_value v, int private_key) {
+  bool ours = false;
+  key_handle *handle = NULL;
+  if (napi_check_object_type_tag(env, v, &KEY_HANDLE_TAG, &ours) != napi_ok || !ours ||
+      napi_get_value_external(env, v, (void **)&handle) != napi_ok || handle == NULL) {
+    napi_throw_type_error(env, NULL, "key must be DER bytes or a key handle of this addon");
+    return NULL;
+  }
+  if (handle->private_key != private_key) {
+    napi_throw_type_error(env, NULL, private_key ? "the key handle holds a public key, not a private key"
+                                                 : "the key handle holds a private key, not a public key");
+    return NULL;
+  }
+  EVP_PKEY_up_ref(handle->pkey);
+  return handle->pkey;
+}
+
+/* Consumes pkey when it is not of `type` (TypeError thrown, NULL returned); returns it otherwise. */
+static EVP_PKEY *check_type(napi_env env, EVP_PKEY *pkey, const char *type) {
+  char msg[128];
+  if (pkey == NULL || EVP_PKEY_is_a(pkey, type)) return pkey;
+  EVP_PKEY_free(pkey);
+  snprintf(msg, sizeof msg, "key is not an %s key", type);
+  napi_throw_type_error(env, NULL, msg);
+  return NULL;
+}
+
+/*
+ * The key argument of an operation, DER (parsed now) or a handle, refusing keys that are not of `type`. The caller
+ * owns one reference and frees it with EVP_PKEY_free.
+ */
+static EVP_PKEY *load_key(napi_env env, napi_value v, int private_key, const char *type) {
+  napi_valuetype vt;
+  if (napi_typeof(env, v, &vt) == napi_ok && vt == napi_external)
+    return check_type(env, handle_key(env, v, private_key), type);
+  return check_type(env, parse_der(env, v, private_key), type);
 }
 
 static napi_value to_buffer(napi_env env, const unsigned char *data, size_t len) {
@@ -154,7 +210,7 @@ static napi_value to_bool(napi_env env, int value) {
  * refuses it once Z is computed).
  */
 static napi_value sm2_message_op(napi_env env, napi_callback_info info, int sign) {
-  /* sign: (privateKeyDer, message, id) — verify: (publicKeyDer, message, id, signature) */
+  /* sign: (privateKey, message, id) — verify: (publicKey, message, id, signature); keys as DER or handles */
   size_t argc = 4;
   napi_value argv[4];
   bytes msg, id, sig = {NULL, 0};
@@ -200,7 +256,7 @@ EXPORT(Sm2Verify, sm2_message_op(env, info, 0))
  * expected length and, for RSA, the DigestInfo (PKCS#1 v1.5) or the PSS hash and MGF1 hash. padding is 0 for
  * EC/SM2, RSA_PKCS1_PADDING (1) or RSA_PKCS1_PSS_PADDING (6); saltLen is passed to OpenSSL for PSS only
  * (-1 = digest length, -2 = recover on verify).
- * Arguments: (keyDer, keyType, digestName, padding, saltLen, digest[, signature]).
+ * Arguments: (key, keyType, digestName, padding, saltLen, digest[, signature]); the key as DER or a handle.
  */
 static napi_value digest_op(napi_env env, napi_callback_info info, int sign) {
   size_t argc = 7;
@@ -268,7 +324,8 @@ EXPORT(VerifyDigest, digest_op(env, info, 0))
 
 /*
  * SM2 encryption (GB/T 32918.4 with SM3, OpenSSL's default for SM2 keys). Output/input is the GM/T 0009 ASN.1
- * SEQUENCE, i.e. C1 (as two INTEGERs), C3 = SM3(x2 || M || y2), C2. Arguments: (keyDer, data).
+ * SEQUENCE, i.e. C1 (as two INTEGERs), C3 = SM3(x2 || M || y2), C2. Arguments: (key, data); the key as DER or a
+ * handle.
  */
 static napi_value sm2_cipher_op(napi_env env, napi_callback_info info, int encrypt) {
   size_t argc = 2;
@@ -308,6 +365,46 @@ static napi_value sm2_cipher_op(napi_env env, napi_callback_info info, int encry
 EXPORT(Sm2Encrypt, sm2_cipher_op(env, info, 1))
 EXPORT(Sm2Decrypt, sm2_cipher_op(env, info, 0))
 
+/*
+ * loadPrivateKey(der, keyType) / loadPublicKey(der, keyType): the DER key parsed once, checked to be of keyType
+ * ('RSA', 'EC', 'SM2'), returned as a key handle for the operations above.
+ */
+static napi_value load_handle(napi_env env, napi_callback_info info, int private_key) {
+  size_t argc = 2;
+  napi_value argv[2], out;
+  char type[16];
+  EVP_PKEY *pkey;
+  key_handle *handle;
+
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2) {
+    napi_throw_type_error(env, NULL, "expected 2 arguments");
+    return NULL;
+  }
+  if (!get_string(env, argv[1], type, sizeof type, "keyType")) return NULL;
+  if ((pkey = check_type(env, parse_der(env, argv[0], private_key), type)) == NULL) return NULL;
+  if ((handle = malloc(sizeof *handle)) == NULL) {
+    EVP_PKEY_free(pkey);
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  handle->pkey = pkey;
+  handle->private_key = private_key;
+  if (napi_create_external(env, handle, free_handle, NULL, &out) != napi_ok) {
+    free_handle(env, handle, NULL); /* no finalizer was attached */
+    napi_throw_error(env, NULL, "could not create a key handle");
+    return NULL;
+  }
+  /* from here on the external owns the handle: its finalizer frees it even if tagging fails */
+  if (napi_type_tag_object(env, out, &KEY_HANDLE_TAG) != napi_ok) {
+    napi_throw_error(env, NULL, "could not tag a key handle");
+    return NULL;
+  }
+  return out;
+}
+
+EXPORT(LoadPrivateKey, load_handle(env, info, 1))
+EXPORT(LoadPublicKey, load_handle(env, info, 0))
+
 /* Which OpenSSL this addon is running on (it must be node's: the symbols resolve against the node binary). */
 static napi_value OpensslVersion(napi_env env, napi_callback_info info) {
   napi_value out;
@@ -324,6 +421,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"verifyDigest", NULL, VerifyDigest, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sm2Encrypt", NULL, Sm2Encrypt, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sm2Decrypt", NULL, Sm2Decrypt, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"loadPrivateKey", NULL, LoadPrivateKey, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"loadPublicKey", NULL, LoadPublicKey, NULL, NULL, NULL, napi_enumerable, NULL},
       {"opensslVersion", NULL, OpensslVersion, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

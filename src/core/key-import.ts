@@ -17,6 +17,7 @@
  *   using the RSA private key"); a failed SM2 unwrap is KMS.0308, since that text names RSA. KMS.2605 is kept for
  *   the token itself: malformed, forged, superseded by newer parameters, or already used.
  */
+import { forgetParsedKeys } from '../crypto/key-cache.js';
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { KmsError } from '../errors.js';
 import {
@@ -324,6 +325,7 @@ function importedKeyPair(spec: KeySpec, pairSpec: KeyPairSpec, temporaryKey: Buf
     }
     throw err;
   } finally {
+    forgetParsedKeys(der); // the probe signature parsed it; a refused import must leave no parsed copy behind
     der.fill(0);
   }
 }

@@ -3,6 +3,7 @@
  * use. Unwrapped versions are kept in a small bounded cache so the hot path does not unwrap on every request.
  */
 import { randomBytes } from 'node:crypto';
+import { forgetParsedKeys } from '../crypto/key-cache.js';
 import type { RootKey } from '../keystore/root-key.js';
 import type { KmsStore } from '../storage/kms-store.js';
 import type { KeyVersionRecord } from './key.js';
@@ -60,7 +61,11 @@ export class KeyMaterial {
   }
 
   #evict(id: string): void {
-    this.#cache.get(id)?.fill(0);
+    const material = this.#cache.get(id);
+    if (material) {
+      forgetParsedKeys(material); // the public-key engines' parsed copies of a private key go with it
+      material.fill(0);
+    }
     this.#cache.delete(id);
   }
 }

@@ -9,7 +9,7 @@
  * Every primitive is OpenSSL's.
  */
 import { diffieHellman, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { nativeAddon, PADDING } from './native.js';
+import { nativeAddon, nativePrivateKey, nativePublicKey, PADDING } from './native.js';
 import { checkBytes, exportKeyPair, keyPairOf, loadPrivateKey, loadPublicKey, type KeyPairDer } from './pkey.js';
 
 export type EcCurve = 'P-256' | 'P-384' | 'secp256k1';
@@ -94,16 +94,19 @@ function checkDigest(hash: EcdsaHash, digest: Buffer): void {
 export function ecdsaSignDigest(hash: EcdsaHash, privateKeyDer: Buffer, digest: Buffer): Buffer {
   checkHash(hash);
   checkDigest(hash, digest);
-  ecPrivate(privateKeyDer);
-  return nativeAddon().signDigest(privateKeyDer, 'EC', OPENSSL_DIGEST[hash], PADDING.none, 0, digest);
+  checkBytes(privateKeyDer, 'privateKeyDer');
+  // the RAW path's key checks run before the addon parses the key; a cached handle passed them for these bytes
+  const key = nativePrivateKey(privateKeyDer, 'EC', () => ecPrivate(privateKeyDer));
+  return nativeAddon().signDigest(key, 'EC', OPENSSL_DIGEST[hash], PADDING.none, 0, digest);
 }
 
 export function ecdsaVerifyDigest(hash: EcdsaHash, publicKeyDer: Buffer, digest: Buffer, signature: Buffer): boolean {
   checkHash(hash);
   checkDigest(hash, digest);
   checkBytes(signature, 'signature');
-  ecPublic(publicKeyDer);
-  return nativeAddon().verifyDigest(publicKeyDer, 'EC', OPENSSL_DIGEST[hash], PADDING.none, 0, digest, signature);
+  checkBytes(publicKeyDer, 'publicKeyDer');
+  const key = nativePublicKey(publicKeyDer, 'EC', () => ecPublic(publicKeyDer));
+  return nativeAddon().verifyDigest(key, 'EC', OPENSSL_DIGEST[hash], PADDING.none, 0, digest, signature);
 }
 
 /**

@@ -4,6 +4,7 @@
  * as DER bytes: private keys as PKCS#8 PrivateKeyInfo (RFC 5208), public keys as SubjectPublicKeyInfo (RFC 5280).
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { ParsedKeyCache } from './key-cache.js';
 
 /** A freshly generated key pair: PKCS#8 DER private key, SPKI DER public key. */
 export interface KeyPairDer {
@@ -38,31 +39,39 @@ export function checkBytes(value: unknown, name: string): asserts value is Buffe
   if (!Buffer.isBuffer(value)) throw new TypeError(`${name} must be a Buffer`);
 }
 
+/** KeyObjects parsed by loadPrivateKey/loadPublicKey, by SHA-256 of the DER and what was checked (key-cache.ts). */
+const keyObjects = new ParsedKeyCache<KeyObject>();
+
 /**
  * Loads a PKCS#8 DER private key and checks node's key type ('rsa' or 'ec'). An SM2-curve key loaded from DER has
- * no node type at all (OpenSSL 3 makes it an "SM2" key), so it never passes for 'ec'.
+ * no node type at all (OpenSSL 3 makes it an "SM2" key), so it never passes for 'ec'. Keys used more than once are
+ * served from a bounded in-memory cache of parsed keys; only keys that passed these checks are cached.
  */
 export function loadPrivateKey(der: Buffer, type: 'rsa' | 'ec'): KeyObject {
   checkBytes(der, 'privateKeyDer');
-  let key: KeyObject;
-  try {
-    key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-  } catch {
-    throw new TypeError('privateKeyDer is not a PKCS#8 DER private key');
-  }
-  if (key.asymmetricKeyType !== type) throw new TypeError(`privateKeyDer is not an ${type.toUpperCase()} key`);
-  return key;
+  return keyObjects.get(der, `private ${type}`, () => {
+    let key: KeyObject;
+    try {
+      key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    } catch {
+      throw new TypeError('privateKeyDer is not a PKCS#8 DER private key');
+    }
+    if (key.asymmetricKeyType !== type) throw new TypeError(`privateKeyDer is not an ${type.toUpperCase()} key`);
+    return key;
+  });
 }
 
-/** Loads an SPKI DER public key and checks node's key type, as loadPrivateKey does. */
+/** Loads an SPKI DER public key and checks node's key type, as loadPrivateKey does (and cached the same way). */
 export function loadPublicKey(der: Buffer, type: 'rsa' | 'ec', name = 'publicKeyDer'): KeyObject {
   checkBytes(der, name);
-  let key: KeyObject;
-  try {
-    key = createPublicKey({ key: der, format: 'der', type: 'spki' });
-  } catch {
-    throw new TypeError(`${name} is not an SPKI DER public key`);
-  }
-  if (key.asymmetricKeyType !== type) throw new TypeError(`${name} is not an ${type.toUpperCase()} key`);
-  return key;
+  return keyObjects.get(der, `public ${type}`, () => {
+    let key: KeyObject;
+    try {
+      key = createPublicKey({ key: der, format: 'der', type: 'spki' });
+    } catch {
+      throw new TypeError(`${name} is not an SPKI DER public key`);
+    }
+    if (key.asymmetricKeyType !== type) throw new TypeError(`${name} is not an ${type.toUpperCase()} key`);
+    return key;
+  });
 }

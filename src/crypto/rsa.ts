@@ -19,7 +19,7 @@ import {
   verify,
   type KeyObject,
 } from 'node:crypto';
-import { nativeAddon, PADDING, PSS_SALT } from './native.js';
+import { nativeAddon, nativePrivateKey, nativePublicKey, PADDING, PSS_SALT } from './native.js';
 import { checkBytes, DecryptionFailed, exportKeyPair, keyPairOf, loadPrivateKey, loadPublicKey, type KeyPairDer } from './pkey.js';
 
 export type RsaSignatureHash = 'sha256' | 'sha384' | 'sha512';
@@ -123,9 +123,11 @@ export function rsaSignDigest(
 ): Buffer {
   checkHash(hash);
   checkDigest(hash, digest);
-  loadPrivateKey(privateKeyDer, 'rsa'); // same key checks and messages as the RAW path
+  checkBytes(privateKeyDer, 'privateKeyDer');
+  // same key checks and messages as the RAW path, made before the addon parses the key (a cached handle passed them)
+  const key = nativePrivateKey(privateKeyDer, 'RSA', () => loadPrivateKey(privateKeyDer, 'rsa'));
   const mode = padding === 'pss' ? PADDING.pss : PADDING.pkcs1;
-  return nativeAddon().signDigest(privateKeyDer, 'RSA', OPENSSL_DIGEST[hash], mode, PSS_SALT.digest, digest);
+  return nativeAddon().signDigest(key, 'RSA', OPENSSL_DIGEST[hash], mode, PSS_SALT.digest, digest);
 }
 
 export function rsaVerifyDigest(
@@ -138,9 +140,10 @@ export function rsaVerifyDigest(
   checkHash(hash);
   checkDigest(hash, digest);
   checkBytes(signature, 'signature');
-  loadPublicKey(publicKeyDer, 'rsa');
+  checkBytes(publicKeyDer, 'publicKeyDer');
+  const key = nativePublicKey(publicKeyDer, 'RSA', () => loadPublicKey(publicKeyDer, 'rsa'));
   const mode = padding === 'pss' ? PADDING.pss : PADDING.pkcs1;
-  return nativeAddon().verifyDigest(publicKeyDer, 'RSA', OPENSSL_DIGEST[hash], mode, PSS_SALT.auto, digest, signature);
+  return nativeAddon().verifyDigest(key, 'RSA', OPENSSL_DIGEST[hash], mode, PSS_SALT.auto, digest, signature);
 }
 
 function checkOaepHash(hash: string): asserts hash is RsaOaepHash {

@@ -11,7 +11,7 @@
  */
 import { createECDH, createHash, createPrivateKey, ECDH, generateKeyPairSync } from 'node:crypto';
 import { EC_PUBLIC_KEY_OID, readEcPkcs8, readEcSpki } from './der.js';
-import { NATIVE_DECRYPT_ERROR, nativeAddon, PADDING } from './native.js';
+import { NATIVE_DECRYPT_ERROR, nativeAddon, nativePrivateKey, nativePublicKey, PADDING } from './native.js';
 import { checkBytes, DecryptionFailed, exportKeyPair, keyPairOf, type KeyPairDer } from './pkey.js';
 
 /** The default distinguishing ID of GM/T 0009-2012 §10. */
@@ -104,7 +104,8 @@ export function sm2MessageDigest(publicKeyDer: Buffer, message: Buffer, id: Buff
 /** SM2 signature over a RAW message with the given distinguishing ID. */
 export function sm2Sign(privateKeyDer: Buffer, message: Buffer, id: Buffer | string = SM2_DEFAULT_ID): Buffer {
   checkBytes(message, 'message');
-  return nativeAddon().sm2Sign(privateKeyDer, message, idBytes(id));
+  const ident = idBytes(id);
+  return nativeAddon().sm2Sign(nativePrivateKey(privateKeyDer, 'SM2'), message, ident);
 }
 
 export function sm2Verify(
@@ -115,33 +116,35 @@ export function sm2Verify(
 ): boolean {
   checkBytes(message, 'message');
   checkBytes(signature, 'signature');
-  return nativeAddon().sm2Verify(publicKeyDer, message, idBytes(id), signature);
+  const ident = idBytes(id);
+  return nativeAddon().sm2Verify(nativePublicKey(publicKeyDer, 'SM2'), message, ident, signature);
 }
 
 /** SM2 signature over e = SM3(Z || M) computed by the caller (32 bytes). */
 export function sm2SignDigest(privateKeyDer: Buffer, e: Buffer): Buffer {
   checkE(e);
-  return nativeAddon().signDigest(privateKeyDer, 'SM2', 'SM3', PADDING.none, 0, e);
+  return nativeAddon().signDigest(nativePrivateKey(privateKeyDer, 'SM2'), 'SM2', 'SM3', PADDING.none, 0, e);
 }
 
 export function sm2VerifyDigest(publicKeyDer: Buffer, e: Buffer, signature: Buffer): boolean {
   checkE(e);
   checkBytes(signature, 'signature');
-  return nativeAddon().verifyDigest(publicKeyDer, 'SM2', 'SM3', PADDING.none, 0, e, signature);
+  return nativeAddon().verifyDigest(nativePublicKey(publicKeyDer, 'SM2'), 'SM2', 'SM3', PADDING.none, 0, e, signature);
 }
 
 /** SM2 encryption; the plaintext must not be empty (GB/T 32918.4 needs klen > 0). */
 export function sm2Encrypt(publicKeyDer: Buffer, plaintext: Buffer): Buffer {
   checkBytes(plaintext, 'plaintext');
   if (plaintext.length === 0) throw new RangeError('SM2 cannot encrypt an empty plaintext');
-  return nativeAddon().sm2Encrypt(publicKeyDer, plaintext);
+  return nativeAddon().sm2Encrypt(nativePublicKey(publicKeyDer, 'SM2'), plaintext);
 }
 
 /** SM2 decryption; throws DecryptionFailed for a wrong key, a failed C3 check or malformed ASN.1. */
 export function sm2Decrypt(privateKeyDer: Buffer, ciphertext: Buffer): Buffer {
   checkBytes(ciphertext, 'ciphertext');
+  const key = nativePrivateKey(privateKeyDer, 'SM2'); // a key that does not load is misuse (TypeError), not a failed decryption
   try {
-    return nativeAddon().sm2Decrypt(privateKeyDer, ciphertext);
+    return nativeAddon().sm2Decrypt(key, ciphertext);
   } catch (err) {
     mapDecryptError(err);
   }
