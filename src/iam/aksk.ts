@@ -129,10 +129,21 @@ export type PrecheckResult = { ok: true; auth: ParsedAuthorization; candidates: 
  * Everything that can be checked without the secret key: header syntax, `x-sdk-date` signed and within the
  * allowed skew. Returns the candidate strings to sign.
  */
-export function precheck(req: SignedRequest, now: number): PrecheckResult {
+export function precheck(req: SignedRequest, now: number, options: { unsignedPayload?: boolean } = {}): PrecheckResult {
   const header = headerValue(req.headers, 'authorization');
   const auth = parseAuthorization(header);
   if (!auth) return { ok: false, reason: 'the Authorization header is not a valid SDK-HMAC-SHA256 signature' };
+  // X-Sdk-Content-Sha256 stands in for the body hash: it must be signed, and unless it is UNSIGNED-PAYLOAD it
+  // must be the body's hash, or a body could be swapped under a valid signature.
+  const contentSha = headerValue(req.headers, 'x-sdk-content-sha256');
+  if (contentSha) {
+    if (!auth.signedHeaders.includes('x-sdk-content-sha256')) return { ok: false, reason: 'x-sdk-content-sha256 must be a signed header' };
+    if (contentSha === 'UNSIGNED-PAYLOAD') {
+      if (options.unsignedPayload === false && req.body.length > 0) return { ok: false, reason: 'this API needs the body signed (no UNSIGNED-PAYLOAD)' };
+    } else if (contentSha.toLowerCase() !== createHash('sha256').update(req.body).digest('hex') && !(req.body.length === 0 && contentSha === EMPTY_HASH)) {
+      return { ok: false, reason: 'X-Sdk-Content-Sha256 is not the hash of the body' };
+    }
+  }
   if (!auth.signedHeaders.includes('x-sdk-date')) return { ok: false, reason: 'x-sdk-date must be a signed header' };
   const date = parseSdkDate(headerValue(req.headers, 'x-sdk-date'));
   if (date === null) return { ok: false, reason: 'X-Sdk-Date must be YYYYMMDDTHHMMSSZ' };

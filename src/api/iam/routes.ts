@@ -80,7 +80,7 @@ export function iamRoutes(app: FastifyInstance, api: IamApi): void {
     const authorization = header(req, 'authorization');
     if (authorization?.startsWith('SDK-HMAC-SHA256')) {
       const [path, query = ''] = req.url.split('?', 2) as [string, string?];
-      const pre = precheck({ method: req.method, path, query, headers: req.headers, body: req.rawBody }, Date.now());
+      const pre = precheck({ method: req.method, path, query, headers: req.headers, body: req.rawBody }, Date.now(), { unsignedPayload: false });
       if (!pre.ok) throw new KmsError('APIGW.0301', `The request signature is invalid: ${pre.reason}.`);
       return iam.verifySignature(pre.auth.accessKey, pre.candidates, pre.auth.signature, header(req, 'x-security-token'));
     }

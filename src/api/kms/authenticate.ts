@@ -22,7 +22,7 @@ export async function authenticate(req: FastifyRequest, iam: IamClient, region: 
       throw new KmsError('APIGW.0301', 'Only the SDK-HMAC-SHA256 signature algorithm is supported.');
     }
     const [path, query = ''] = req.url.split('?', 2) as [string, string?];
-    const pre = precheck({ method: req.method, path, query, headers: req.headers, body: req.rawBody }, now);
+    const pre = precheck({ method: req.method, path, query, headers: req.headers, body: req.rawBody }, now, { unsignedPayload: false });
     if (!pre.ok) throw new KmsError('APIGW.0301', `The request signature is invalid: ${pre.reason}.`);
     const xProject = header(req, 'x-project-id');
     if (xProject !== undefined && xProject !== projectId) throw new KmsError('KMS.0321', 'X-Project-Id differs from the project in the URL.');
