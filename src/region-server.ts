@@ -76,7 +76,7 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
     handoverWaitMs: 2 * (o.peerTimeoutMs ?? 5000),
   });
   await replication.init();
-  const imports = new KeyImportService(store, material, rootKey, clock);
+  const imports = new KeyImportService(store, material, rootKey, clock, (tx, key) => replication.syncReplicas(tx, key));
   await imports.init();
   const api = {
     region: o.region,

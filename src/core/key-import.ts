@@ -87,6 +87,8 @@ export class KeyImportService {
     private readonly material: KeyMaterial,
     private readonly rootKey: RootKey,
     private readonly clock: Clock,
+    /** Queues the new material for the key's replicas (in the import's own transaction). */
+    private readonly syncReplicas: (tx: KmsStore, key: KeyRecord) => Promise<void> = async () => undefined,
   ) {}
 
   /** Loads this region's import secret, creating it (wrapped by the root key) at first start. */
@@ -182,6 +184,7 @@ export class KeyImportService {
           if (!(await tx.updateKey(next, key.revision))) return null;
           if (!(await tx.insertVersion(version))) throw new Error(`key ${key.id} already has a version 1`);
           await tx.deleteImportParameters(key.id); // the token is single-use
+          await this.syncReplicas(tx, next); // a re-import after expiry reaches replicas as well
           return { ...next, revision: key.revision + 1 };
         });
         if (!saved) continue; // the key changed meanwhile: check it again

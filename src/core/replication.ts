@@ -88,6 +88,10 @@ export interface ReplicationOptions {
 }
 
 const TRANSPORT_SETTING = 'transport_key';
+/** A pending replica whose primary went silent this long may be replaced by a new attempt. */
+const STALE_ATTEMPT_MS = 10 * 60_000;
+
+class RevisionConflict extends Error {}
 const sealContext = (keyId: string, version: number, region: string) => Buffer.from(`strongroom replica\0${keyId}\0${version}\0${region}`);
 
 export class ReplicationService {
@@ -136,6 +140,7 @@ export class ReplicationService {
     if (project.region !== input.region) throw new KmsError('KMS.0306', `replica_project_id belongs to region ${project.region}, not ${input.region}.`);
 
     const attempt = randomUUID();
+    await this.deliverDue(input.region); // aborts of earlier failed attempts reach the target first
     try {
       const snapshot = await this.#snapshot(key, input.region);
       await this.peers.prepare(input.region, {
@@ -215,12 +220,16 @@ export class ReplicationService {
       throw new KmsError('KMS.0306', `${from} may not replicate keys to ${this.o.region}.`);
     }
     const existing = await this.store.getKeyById(s.keyId);
+    const now = this.clock();
     if (existing && existing.pendingAttempt === null) {
       if (existing.primaryRegion === from) return; // an earlier attempt was committed: nothing to do
       throw new KmsError('KMS.0308', `Key ${s.keyId} already exists in ${this.o.region}.`);
     }
+    if (existing && existing.pendingAttempt !== body.attempt && now - existing.createdAt < STALE_ATTEMPT_MS) {
+      // Another attempt is under way (or its abort has not arrived yet): replacing it would lose whichever commits.
+      throw new KmsError('KMS.0308', `Another replicate of this key to ${this.o.region} is in progress; try again shortly.`);
+    }
     const versions = await this.#openVersions(s);
-    const now = this.clock();
     const key: KeyRecord = {
       id: s.keyId, projectId: body.projectId, domainId: body.domainId, region: this.o.region, alias: body.alias,
       description: body.description, spec: s.spec, usage: s.usage, origin: s.origin, state: '2', createdAt: now,
@@ -267,8 +276,11 @@ export class ReplicationService {
       const current = await tx.getKeyById(s.keyId);
       if (!current || s.term < current.term) return;
       for (const v of versions) await tx.insertVersion(v);
+      const currentVersion = Math.max(current.currentVersion, s.currentVersion);
       const next: KeyRecord = {
-        ...current, spec: s.spec, usage: s.usage, origin: s.origin, currentVersion: Math.max(current.currentVersion, s.currentVersion),
+        ...current, spec: s.spec, usage: s.usage, origin: s.origin, currentVersion,
+        // Material arriving for a replica without any (imported material re-imported on the primary) enables it.
+        state: current.state === '5' && currentVersion > 0 ? '2' : current.state,
         rotationEnabled: s.rotationEnabled, rotationIntervalDays: s.rotationIntervalDays, lastRotationAt: s.lastRotationAt,
         rotationCount: s.rotationCount, materialExpiresAt: s.materialExpiresAt, primaryRegion: s.primaryRegion, term: s.term,
         replicas: s.primaryRegion === this.o.region ? current.replicas : [], handoverTo: null,
@@ -323,8 +335,10 @@ export class ReplicationService {
         await this.#deliver(m);
         await this.store.completeMessage(m.id);
       } catch (err) {
-        if (err instanceof PeerError && err.kind === 'refused') {
-          await this.store.completeMessage(m.id); // the peer will never accept it; retrying cannot help
+        if (err instanceof PeerError && err.kind === 'refused' && err.refusal && err.refusal.status === 400) {
+          // The peer will never accept it (authentication and not-found answers are retried instead).
+          await this.store.completeMessage(m.id);
+          if (m.kind === 'promote') await this.#mutate(m.keyId, (k) => (k.handoverTo === m.target ? { ...k, handoverTo: null } : k));
           continue;
         }
         const backoff = Math.min(this.o.maxBackoffMs, 250 * 2 ** Math.min(m.attempts, 16));
@@ -372,8 +386,8 @@ export class ReplicationService {
     const recipient = transportKey ?? (await this.peers.transportKey(region));
     const versions: KeySnapshot['versions'] = [];
     for (const version of await this.store.versionNumbers(key.id)) {
-      const material = await this.material.unwrapped(key.id, version);
       const record = await this.store.getVersion(key.id, version);
+      const material = await this.material.unwrapped(key.id, version);
       if (!material || !record) continue;
       versions.push({ version, createdAt: record.createdAt, sealed: sealFor(recipient, material, sealContext(key.id, version, region)).toString('base64') });
     }
@@ -421,11 +435,16 @@ export class ReplicationService {
   async #mutatePrimary(ctx: CallerContext, keyId: string, change: (k: KeyRecord, tx: KmsStore) => Promise<KeyRecord>): Promise<KeyRecord> {
     for (;;) {
       const key = await this.#primaryKey(ctx, keyId);
-      const done = await this.store.transaction(async (tx) => {
-        const next = await change(key, tx);
-        return (await tx.updateKey(next, key.revision)) ? { ...next, revision: key.revision + 1 } : null;
-      });
-      if (done) return done;
+      try {
+        return await this.store.transaction(async (tx) => {
+          const next = await change(key, tx);
+          // A lost race must roll back what `change` queued in the outbox too: throw, never just return.
+          if (!(await tx.updateKey(next, key.revision))) throw new RevisionConflict();
+          return { ...next, revision: key.revision + 1 };
+        });
+      } catch (err) {
+        if (!(err instanceof RevisionConflict)) throw err;
+      }
     }
   }
 

@@ -64,7 +64,13 @@ export class PeerClient implements PeerRegions {
     } catch (err) {
       const name = (err as Error).name;
       if (name === 'TimeoutError' || name === 'AbortError') throw new PeerError('timeout', `no answer within ${this.o.timeoutMs} ms`);
-      throw new PeerError('unreachable', `cannot be reached (${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message})`);
+      const cause = (err as Error).cause as (Error & { code?: string }) | undefined;
+      // Only a connection that never opened proves the request was not received; anything else (a reset after
+      // the request was sent) may have been acted on, and callers treat it like a timeout.
+      if (cause?.code && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(cause.code)) {
+        throw new PeerError('unreachable', `cannot be reached (${cause.message})`);
+      }
+      throw new PeerError('timeout', `the connection failed before an answer (${cause?.message ?? (err as Error).message})`);
     }
     if (!responseVerifies(this.o.secret, region, text, res.headers.get('x-strongroom-signature'))) {
       throw new PeerError('unreachable', `answered ${res.status} without a valid deployment signature`);
