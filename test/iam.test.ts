@@ -462,9 +462,9 @@ describe('temporary access keys: POST /v3.0/OS-CREDENTIAL/securitytokens', () =>
     assert.match(created.body.key_info.key_id, KEY_ID);
     const enc = await signedRequest(d.endpoint('cn-north-4'), temp, P, 'POST', `/v1.0/${P}/kms/encrypt-data`, { key_id: created.body.key_info.key_id, plain_text: 'temporary' });
     assert.equal(enc.status, 200, JSON.stringify(enc.body));
-    // The user's project in another region works too (the key is the user's, not the token's project).
+    // The token was scoped to the cn-north-4 project: the temporary key reaches no further.
     const S = d.projectId('cn-south-1');
-    assert.equal((await signedRequest(d.endpoint('cn-south-1'), temp, S, 'POST', `/v1.0/${S}/kms/list-keys`, {})).status, 200);
+    expectError(await signedRequest(d.endpoint('cn-south-1'), temp, S, 'POST', `/v1.0/${S}/kms/list-keys`, {}), 403, 'KMS.0306');
 
     // Without the security token, or with a wrong one: refused.
     expectError(await signedRequest(d.endpoint('cn-north-4'), { ak: temp.ak, sk: temp.sk }, P, 'POST', `/v1.0/${P}/kms/list-keys`, {}), 401, 'APIGW.0301');

@@ -569,6 +569,7 @@ function iamStoreContract(name: string, make: MakeIamStore): void {
     const project = (id: string, domainId: string, name: string, createdAt = T0): Project => ({ id, domainId, name, region: 'cn-north-4', createdAt });
     const ak = (accessKey: string, userId: string, expiresAt: number | null): AccessKeyRecord => ({
       accessKey, userId, secretWrapped: randomBytes(45), securityTokenHash: expiresAt === null ? null : 'ab'.repeat(32), expiresAt, createdAt: T0, enabled: true,
+      sourceTokenId: expiresAt === null ? null : 'token-' + accessKey, projectId: expiresAt === null ? null : 'p-' + accessKey,
     });
 
     it('domains: insert, get, find by name, list; id and name are unique', async () => {

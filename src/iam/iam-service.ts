@@ -20,6 +20,10 @@ export interface Principal {
   method: 'token' | 'aksk';
   /** For tokens: the project the token is scoped to (if any). */
   tokenProject?: { id: string; name: string; region: string };
+  /** For tokens: the token's id and expiry (temporary keys issued for it inherit both). */
+  token?: { id: string; expiresAt: number };
+  /** For temporary keys issued for a project-scoped token: the only project they may act on. */
+  scopeProjectId?: string;
   /** For temporary access keys: their expiry. */
   expiresAt?: number;
 }
@@ -108,25 +112,26 @@ export class IamService {
 
   /** A permanent access key pair; the secret is returned once and stored only wrapped. */
   async createAccessKey(userId: string): Promise<{ accessKey: string; secretKey: string }> {
-    return this.#newAccessKey(userId, null, null);
+    return this.#newAccessKey(userId, null, null, null, null);
   }
 
   /** A temporary access key with its security token (POST /v3.0/OS-CREDENTIAL/securitytokens). */
-  async createTemporaryKey(userId: string, durationSeconds: number): Promise<{ accessKey: string; secretKey: string; securityToken: string; expiresAt: number }> {
+  async createTemporaryKey(userId: string, durationSeconds: number, token: { id: string; expiresAt: number; projectId: string | null }): Promise<{ accessKey: string; secretKey: string; securityToken: string; expiresAt: number }> {
     const securityToken = randomBytes(48).toString('base64url');
-    const expiresAt = this.clock() + durationSeconds * 1000;
-    const pair = await this.#newAccessKey(userId, sha256(securityToken), expiresAt);
+    // A temporary key never outlives, nor reaches further than, the token it was issued for.
+    const expiresAt = Math.min(this.clock() + durationSeconds * 1000, token.expiresAt);
+    const pair = await this.#newAccessKey(userId, sha256(securityToken), expiresAt, token.id, token.projectId);
     await this.store.deleteExpiredAccessKeys(this.clock());
     return { ...pair, securityToken, expiresAt };
   }
 
-  async #newAccessKey(userId: string, securityTokenHash: string | null, expiresAt: number | null) {
+  async #newAccessKey(userId: string, securityTokenHash: string | null, expiresAt: number | null, sourceTokenId: string | null, projectId: string | null) {
     for (;;) {
       const accessKey = randomString(20, AK_ALPHABET);
       const secretKey = randomString(40, SK_ALPHABET);
       const inserted = await this.store.insertAccessKey({
         accessKey, userId, secretWrapped: await this.rootKey.wrap(Buffer.from(secretKey), akContext(accessKey)),
-        securityTokenHash, expiresAt, createdAt: this.clock(), enabled: true,
+        securityTokenHash, expiresAt, createdAt: this.clock(), enabled: true, sourceTokenId, projectId,
       });
       if (inserted) return { accessKey, secretKey };
     }
@@ -203,12 +208,18 @@ export class IamService {
         throw new KmsError('APIGW.0301', 'A temporary access key needs its X-Security-Token.');
       }
     }
+    if (record.sourceTokenId !== null && (await this.store.isRevoked(record.sourceTokenId))) {
+      throw new KmsError('APIGW.0301', 'The token this temporary access key was issued for has been revoked.');
+    }
     const secret = (await this.rootKey.unwrap(record.secretWrapped, akContext(accessKey))).toString('utf8');
     if (!signatureMatches(secret, candidates, signature)) throw new KmsError('APIGW.0301', 'The signature does not match.');
     const user = await this.store.getUser(record.userId);
     const domain = user ? await this.store.getDomain(user.domainId) : null;
     if (!user || !domain || !user.enabled) throw new KmsError('APIGW.0301', 'The access key has no active user.');
-    return { user: { id: user.id, name: user.name }, domain: { id: domain.id, name: domain.name }, method: 'aksk', expiresAt: record.expiresAt ?? undefined };
+    return {
+      user: { id: user.id, name: user.name }, domain: { id: domain.id, name: domain.name }, method: 'aksk',
+      expiresAt: record.expiresAt ?? undefined, ...(record.projectId !== null ? { scopeProjectId: record.projectId } : {}),
+    };
   }
 
   #signingKey() {

@@ -13,6 +13,9 @@ export interface AccessKeyRecord {
   expiresAt: number | null;
   createdAt: number;
   enabled: boolean;
+  /** Temporary keys: the token they were issued for (revoking it revokes them) and the project it was scoped to. */
+  sourceTokenId: string | null;
+  projectId: string | null;
 }
 export interface RevokedToken { seq: number; tokenId: string; expiresAt: number }
 

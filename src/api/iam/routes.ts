@@ -87,7 +87,7 @@ export function iamRoutes(app: FastifyInstance, api: IamApi): void {
     const token = header(req, 'x-auth-token');
     if (!token) throw new KmsError('APIGW.0301', 'Send an X-Auth-Token or sign the request with an access key.');
     const claims = await iam.validateToken(token);
-    return { user: claims.user, domain: claims.domain, method: 'token', tokenProject: claims.project };
+    return { user: claims.user, domain: claims.domain, method: 'token', tokenProject: claims.project, token: { id: claims.jti, expiresAt: claims.exp } };
   }
 
   app.get('/', async (req) => ({
@@ -177,7 +177,7 @@ export function iamRoutes(app: FastifyInstance, api: IamApi): void {
     if (!Array.isArray(methods) || !methods.includes('token')) throw new KmsError('IAM.0001', 'auth.identity.methods must be ["token"].');
     if (me.method !== 'token') throw new KmsError('IAM.0004', 'Temporary access keys are issued for a token (X-Auth-Token).');
     const duration = optionalInteger((at(identity, 'token') ?? {}) as Body, 'duration_seconds', { code: 'IAM.0001', min: 900, max: 86400 }) ?? 900;
-    const t = await iam.createTemporaryKey(me.user.id, duration);
+    const t = await iam.createTemporaryKey(me.user.id, duration, { id: me.token!.id, expiresAt: me.token!.expiresAt, projectId: me.tokenProject?.id ?? null });
     return reply.code(201).send({ credential: { access: t.accessKey, secret: t.secretKey, securitytoken: t.securityToken, expires_at: keystoneTime(t.expiresAt) } });
   });
 
@@ -203,7 +203,8 @@ export function iamRoutes(app: FastifyInstance, api: IamApi): void {
       if (!Array.isArray(candidates) || candidates.length > 8 || !candidates.every((c) => typeof c === 'string')) throw new KmsError('IAM.0001');
       const principal = await iam.verifySignature(String(b.access_key), candidates as string[], String(b.signature), typeof b.security_token === 'string' ? b.security_token : undefined);
       const project = typeof b.project_id === 'string' ? await iam.getProject(b.project_id) : null;
-      const owned = project && project.domainId === principal.domain.id ? project : null;
+      const inScope = principal.scopeProjectId === undefined || principal.scopeProjectId === project?.id;
+      const owned = project && project.domainId === principal.domain.id && inScope ? project : null;
       return { principal, project: owned && { id: owned.id, name: owned.name, region: owned.region, domainId: owned.domainId } };
     });
   });

@@ -15,17 +15,19 @@ const MIGRATIONS = [
      security_token_hash TEXT, expires_at INTEGER, created_at INTEGER NOT NULL, enabled INTEGER NOT NULL);
    CREATE TABLE revoked_tokens (seq INTEGER PRIMARY KEY AUTOINCREMENT, token_id TEXT NOT NULL UNIQUE, expires_at INTEGER NOT NULL);
    CREATE TABLE settings (name TEXT PRIMARY KEY, value BLOB NOT NULL);`,
+  `ALTER TABLE access_keys ADD COLUMN source_token_id TEXT;
+   ALTER TABLE access_keys ADD COLUMN project_id TEXT;`,
 ];
 
 interface UserRow { id: string; domain_id: string; name: string; password_hash: string; enabled: number; created_at: number }
 interface ProjectRow { id: string; domain_id: string; name: string; region: string; created_at: number }
-interface AccessKeyRow { access_key: string; user_id: string; secret_wrapped: Buffer; security_token_hash: string | null; expires_at: number | null; created_at: number; enabled: number }
+interface AccessKeyRow { access_key: string; user_id: string; secret_wrapped: Buffer; security_token_hash: string | null; expires_at: number | null; created_at: number; enabled: number; source_token_id: string | null; project_id: string | null }
 
 const user = (r: UserRow): User => ({ id: r.id, domainId: r.domain_id, name: r.name, passwordHash: r.password_hash, enabled: r.enabled === 1, createdAt: r.created_at });
 const project = (r: ProjectRow): Project => ({ id: r.id, domainId: r.domain_id, name: r.name, region: r.region, createdAt: r.created_at });
 const accessKey = (r: AccessKeyRow): AccessKeyRecord => ({
   accessKey: r.access_key, userId: r.user_id, secretWrapped: r.secret_wrapped, securityTokenHash: r.security_token_hash,
-  expiresAt: r.expires_at, createdAt: r.created_at, enabled: r.enabled === 1,
+  expiresAt: r.expires_at, createdAt: r.created_at, enabled: r.enabled === 1, sourceTokenId: r.source_token_id, projectId: r.project_id,
 });
 
 function unique(err: unknown): boolean {
@@ -82,8 +84,8 @@ export class SqliteIamStore implements IamStore {
 
   async insertAccessKey(k: AccessKeyRecord): Promise<boolean> {
     return this.#insert(
-      'INSERT INTO access_keys (access_key, user_id, secret_wrapped, security_token_hash, expires_at, created_at, enabled) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      k.accessKey, k.userId, k.secretWrapped, k.securityTokenHash, k.expiresAt, k.createdAt, k.enabled ? 1 : 0,
+      'INSERT INTO access_keys (access_key, user_id, secret_wrapped, security_token_hash, expires_at, created_at, enabled, source_token_id, project_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      k.accessKey, k.userId, k.secretWrapped, k.securityTokenHash, k.expiresAt, k.createdAt, k.enabled ? 1 : 0, k.sourceTokenId, k.projectId,
     );
   }
   async getAccessKey(ak: string): Promise<AccessKeyRecord | null> {
