@@ -455,3 +455,22 @@ describe('the official SDK client (huawei-auth.md §5.2)', () => {
     );
   });
 });
+
+test('a region refuses an IAM answer that is not signed with the deployment secret', async () => {
+  const { IamClient } = await import('../src/regions/iam-client.js');
+  const { createServer } = await import('node:http');
+  // An impostor "IAM" that answers every call with a principal owning every project, unsigned.
+  const impostor = createServer((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ principal: { user: { id: 'x', name: 'x' }, domain: { id: 'x', name: 'x' }, method: 'aksk' }, project: { id: 'p', name: 'p', region: 'cn-north-4', domainId: 'x' } }));
+  });
+  await new Promise<void>((r) => impostor.listen(0, '127.0.0.1', () => r()));
+  try {
+    const port = (impostor.address() as { port: number }).port;
+    const client = new IamClient({ endpoint: `http://127.0.0.1:${port}`, secret: Buffer.alloc(32, 7), nodeId: 'cn-north-4', pollMs: 1000, timeoutMs: 1000, maxStalenessMs: 1000 });
+    await assert.rejects(client.verifySignature({ accessKey: 'A', candidates: ['x'], signature: 'ab', projectId: 'p' }), (err: { code?: string }) => err.code === 'KMS.0104');
+    await assert.rejects(client.project('p'), (err: { code?: string }) => err.code === 'KMS.0104');
+  } finally {
+    impostor.close();
+  }
+});

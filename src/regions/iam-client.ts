@@ -5,7 +5,7 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { KmsError } from '../errors.js';
-import { internalAuthorization } from '../internal-auth.js';
+import { internalAuthorization, responseVerifies } from '../internal-auth.js';
 import { checkToken, type TokenClaims } from '../iam/tokens.js';
 import type { Principal } from '../iam/iam-service.js';
 
@@ -113,7 +113,16 @@ export class IamClient {
     } catch {
       throw new KmsError('KMS.0104', 'IAM cannot be reached.');
     }
-    const data = (await res.json().catch(() => ({}))) as { error?: { error_code: string; error_msg: string } };
+    const text = Buffer.from(await res.arrayBuffer().catch(() => new ArrayBuffer(0)));
+    if (!responseVerifies(this.options.secret, 'iam', text, res.headers.get('x-strongroom-signature'))) {
+      throw new KmsError('KMS.0104', `IAM answered ${res.status} without a valid deployment signature.`);
+    }
+    let data: { error?: { error_code: string; error_msg: string } } = {};
+    try {
+      data = JSON.parse(text.toString('utf8'));
+    } catch {
+      throw new KmsError('KMS.0104', 'IAM answered something that is not JSON.');
+    }
     if (!res.ok) {
       const code = data.error?.error_code;
       if (code === 'APIGW.0301' || code === 'APIGW.0307') throw new KmsError(code, data.error?.error_msg.replace(/^[^.]*\.\s*/, ''));

@@ -7,7 +7,7 @@ import { KmsError } from '../../errors.js';
 import { precheck } from '../../iam/aksk.js';
 import type { IamService, Principal } from '../../iam/iam-service.js';
 import type { TokenClaims } from '../../iam/tokens.js';
-import { verifyInternal } from '../../internal-auth.js';
+import { responseSignature, verifyInternal } from '../../internal-auth.js';
 import type { Topology } from '../../regions/topology.js';
 import { optionalInteger, type Body } from '../fields.js';
 
@@ -183,6 +183,12 @@ export function iamRoutes(app: FastifyInstance, api: IamApi): void {
 
   // Internal API: only Strongroom's own regions, authenticated with the deployment secret.
   app.register(async (internal) => {
+    // Answers are signed too, so a region never acts on an answer that did not come from IAM.
+    internal.addHook('onSend', async (_req, reply, payload) => {
+      const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.isBuffer(payload) ? payload : Buffer.alloc(0);
+      reply.header('x-strongroom-signature', responseSignature(api.internalSecret, 'iam', body));
+      return body;
+    });
     internal.addHook('preHandler', async (req) => {
       if (!verifyInternal(api.internalSecret, header(req, 'authorization'), req.method, req.url, req.rawBody)) {
         throw new KmsError('KMS.0306', 'Internal API: the caller is not a node of this deployment.');
