@@ -152,6 +152,17 @@ export class CryptoOps {
     return { keyId, plaintext, digest: dekDigest(key, plaintext) };
   }
 
+  /** At most one pull from the primary per key per second, so forged version numbers cannot flood the primary. */
+  #mayPull(keyId: string): boolean {
+    const now = Date.now();
+    if (now - (this.#lastPull.get(keyId) ?? 0) < 1000) return false;
+    this.#lastPull.set(keyId, now);
+    if (this.#lastPull.size > 10_000) this.#lastPull.delete(this.#lastPull.keys().next().value as string);
+    return true;
+  }
+
+  readonly #lastPull = new Map<string, number>();
+
   random(bytes: number): Buffer {
     return randomBytes(bytes);
   }
@@ -204,7 +215,7 @@ export class CryptoOps {
     const key = await this.#encryptionKey(ctx, parsed.keyId, algorithm, false);
     if (KEY_SPECS[key.spec].algorithm !== parsed.algorithm) throw new KmsError('KMS.2201', 'The ciphertext does not match the key type.');
     let material = await this.material.unwrapped(key.id, parsed.version);
-    if (!material && parsed.version > key.currentVersion && this.fetchMissingVersions) {
+    if (!material && parsed.version > key.currentVersion && this.fetchMissingVersions && this.#mayPull(key.id)) {
       // A ciphertext made in another region after a rotation this replica has not heard of yet.
       await this.fetchMissingVersions(key);
       material = await this.material.unwrapped(key.id, parsed.version);
