@@ -6,6 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods } from 'fastify';
 import { errorBody, KmsError, type ErrorCode } from '../errors.js';
+import { precheck } from '../iam/aksk.js';
+import { responseSignature } from '../internal-auth.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -120,3 +122,29 @@ export function sendError(reply: FastifyReply, err: KmsError): FastifyReply {
 }
 
 export type Method = HTTPMethods;
+
+/** One value of a request header (the first, if it was sent several times). */
+export function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * The checks of an SDK-HMAC-SHA256 signature that need no secret key (aksk.ts), on this request's raw path, query,
+ * headers and body; KMS and IAM bodies must be signed. APIGW.0301 when they fail.
+ */
+export function signatureCandidates(req: FastifyRequest, now: number) {
+  const [path, query = ''] = req.url.split('?', 2) as [string, string?];
+  const pre = precheck({ method: req.method, path, query, headers: req.headers, body: req.rawBody }, now, { unsignedPayload: false });
+  if (!pre.ok) throw new KmsError('APIGW.0301', `The request signature is invalid: ${pre.reason}.`);
+  return pre;
+}
+
+/** Signs every answer of an internal API with the deployment secret, as `node` (internal-auth.ts). */
+export function signAnswers(instance: FastifyInstance, secret: Buffer, node: string): void {
+  instance.addHook('onSend', async (_req, reply, payload) => {
+    const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.isBuffer(payload) ? payload : Buffer.alloc(0);
+    reply.header('x-strongroom-signature', responseSignature(secret, node, body));
+    return body;
+  });
+}

@@ -4,10 +4,10 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KmsError } from '../../errors.js';
-import { precheck } from '../../iam/aksk.js';
 import type { IamService, Principal } from '../../iam/iam-service.js';
 import type { TokenClaims } from '../../iam/tokens.js';
-import { responseSignature, verifyInternal } from '../../internal-auth.js';
+import { verifyInternal } from '../../internal-auth.js';
+import { header, signAnswers, signatureCandidates } from '../http.js';
 import type { Topology } from '../../regions/topology.js';
 import { optionalInteger, type Body } from '../fields.js';
 
@@ -18,11 +18,6 @@ export interface IamApi {
   internalSecret: Buffer;
   iamEndpoint: string;
 }
-
-const header = (req: FastifyRequest, name: string): string | undefined => {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-};
 
 /** Keystone's timestamp form: UTC with microseconds. */
 const keystoneTime = (ms: number): string => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
@@ -79,9 +74,7 @@ export function iamRoutes(app: FastifyInstance, api: IamApi): void {
   async function caller(req: FastifyRequest): Promise<Principal> {
     const authorization = header(req, 'authorization');
     if (authorization?.startsWith('SDK-HMAC-SHA256')) {
-      const [path, query = ''] = req.url.split('?', 2) as [string, string?];
-      const pre = precheck({ method: req.method, path, query, headers: req.headers, body: req.rawBody }, Date.now(), { unsignedPayload: false });
-      if (!pre.ok) throw new KmsError('APIGW.0301', `The request signature is invalid: ${pre.reason}.`);
+      const pre = signatureCandidates(req, Date.now());
       return iam.verifySignature(pre.auth.accessKey, pre.candidates, pre.auth.signature, header(req, 'x-security-token'));
     }
     const token = header(req, 'x-auth-token');
@@ -184,11 +177,7 @@ export function iamRoutes(app: FastifyInstance, api: IamApi): void {
   // Internal API: only Strongroom's own regions, authenticated with the deployment secret.
   app.register(async (internal) => {
     // Answers are signed too, so a region never acts on an answer that did not come from IAM.
-    internal.addHook('onSend', async (_req, reply, payload) => {
-      const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.isBuffer(payload) ? payload : Buffer.alloc(0);
-      reply.header('x-strongroom-signature', responseSignature(api.internalSecret, 'iam', body));
-      return body;
-    });
+    signAnswers(internal, api.internalSecret, 'iam');
     internal.addHook('preHandler', async (req) => {
       if (!verifyInternal(api.internalSecret, header(req, 'authorization'), req.method, req.url, req.rawBody)) {
         throw new KmsError('KMS.0306', 'Internal API: the caller is not a node of this deployment.');

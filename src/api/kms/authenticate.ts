@@ -7,13 +7,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { CallerContext } from '../../core/context.js';
 import { KmsError } from '../../errors.js';
-import { precheck } from '../../iam/aksk.js';
+import { header, signatureCandidates } from '../http.js';
 import type { IamClient } from '../../regions/iam-client.js';
-
-function header(req: FastifyRequest, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
 
 export async function authenticate(req: FastifyRequest, iam: IamClient, region: string, projectId: string, now: number): Promise<CallerContext> {
   const authorization = header(req, 'authorization');
@@ -21,9 +16,7 @@ export async function authenticate(req: FastifyRequest, iam: IamClient, region: 
     if (!authorization.startsWith('SDK-HMAC-SHA256')) {
       throw new KmsError('APIGW.0301', 'Only the SDK-HMAC-SHA256 signature algorithm is supported.');
     }
-    const [path, query = ''] = req.url.split('?', 2) as [string, string?];
-    const pre = precheck({ method: req.method, path, query, headers: req.headers, body: req.rawBody }, now, { unsignedPayload: false });
-    if (!pre.ok) throw new KmsError('APIGW.0301', `The request signature is invalid: ${pre.reason}.`);
+    const pre = signatureCandidates(req, now);
     const xProject = header(req, 'x-project-id');
     if (xProject !== undefined && xProject !== projectId) throw new KmsError('KMS.0321', 'X-Project-Id differs from the project in the URL.');
     const verified = await iam.verifySignature({

@@ -6,7 +6,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { KeySnapshot, PrepareReplica, PromoteReplica, ReplicationService } from '../../core/replication.js';
 import { KmsError } from '../../errors.js';
-import { responseSignature, verifyInternal } from '../../internal-auth.js';
+import { verifyInternal } from '../../internal-auth.js';
+import { signAnswers } from '../http.js';
 import type { Topology } from '../../regions/topology.js';
 
 export interface InternalApi {
@@ -18,11 +19,7 @@ export interface InternalApi {
 
 export function internalRoutes(app: FastifyInstance, api: InternalApi): void {
   app.register(async (internal) => {
-    internal.addHook('onSend', async (_req, reply, payload) => {
-      const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.isBuffer(payload) ? payload : Buffer.alloc(0);
-      reply.header('x-strongroom-signature', responseSignature(api.secret, api.region, body));
-      return body;
-    });
+    signAnswers(internal, api.secret, api.region);
     internal.addHook('preHandler', async (req) => {
       const node = verifyInternal(api.secret, req.headers.authorization, req.method, req.url, req.rawBody);
       if (!node || !api.topology.regions.some((r) => r.id === node)) {

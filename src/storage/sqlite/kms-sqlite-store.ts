@@ -103,6 +103,11 @@ function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
+/** list-keys' filter; a null parameter leaves its condition out (one statement, prepared once). */
+const LIST_FILTER = `project_id = @projectId AND pending_attempt IS NULL
+  AND (@state IS NULL OR state = @state) AND (@spec IS NULL OR spec = @spec)
+  AND (@aliveAt IS NULL OR NOT (state = '4' AND deletion_date <= @aliveAt))`;
+
 /** Statements of one connection; used directly inside a transaction and through the lock outside one. */
 function prepareStatements(db: Db) {
   return {
@@ -120,6 +125,8 @@ function prepareStatements(db: Db) {
     countKeys: db.prepare('SELECT COUNT(*) AS n FROM keys WHERE project_id = ?'),
     dueForDeletion: db.prepare("SELECT * FROM keys WHERE state = '4' AND deletion_date <= ?"),
     getKeyById: db.prepare('SELECT * FROM keys WHERE id = ?'),
+    countFiltered: db.prepare(`SELECT COUNT(*) AS n FROM keys WHERE ${LIST_FILTER}`),
+    listFiltered: db.prepare(`SELECT * FROM keys WHERE ${LIST_FILTER} ORDER BY created_at, id LIMIT @limit OFFSET @offset`),
     insertVersionIfAbsent: db.prepare('INSERT OR IGNORE INTO key_versions (key_id, version, wrapped, created_at) VALUES (?, ?, ?, ?)'),
     versionNumbers: db.prepare('SELECT version FROM key_versions WHERE key_id = ? ORDER BY version'),
     dueForRotation: db.prepare(
@@ -160,16 +167,9 @@ class SqliteOps implements KmsStore {
   }
 
   async listKeys(projectId: string, filter: KeyFilter, offset: number, limit: number): Promise<KeyPage> {
-    const where = ['project_id = ?', 'pending_attempt IS NULL'];
-    const args: (string | number)[] = [projectId];
-    if (filter.state) (where.push('state = ?'), args.push(filter.state));
-    if (filter.spec) (where.push('spec = ?'), args.push(filter.spec));
-    if (filter.aliveAt !== undefined) (where.push("NOT (state = '4' AND deletion_date <= ?)"), args.push(filter.aliveAt));
-    const clause = where.join(' AND ');
-    const total = (this.s.db.prepare(`SELECT COUNT(*) AS n FROM keys WHERE ${clause}`).get(...args) as { n: number }).n;
-    const rows = this.s.db
-      .prepare(`SELECT * FROM keys WHERE ${clause} ORDER BY created_at, id LIMIT ? OFFSET ?`)
-      .all(...args, limit, offset) as KeyRow[];
+    const params = { projectId, state: filter.state ?? null, spec: filter.spec ?? null, aliveAt: filter.aliveAt ?? null };
+    const total = (this.s.countFiltered.get(params) as { n: number }).n;
+    const rows = this.s.listFiltered.all({ ...params, limit, offset }) as KeyRow[];
     return { keys: rows.map(fromRow), total };
   }
 
