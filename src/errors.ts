@@ -30,6 +30,7 @@ export const ERRORS = {
   'KMS.0209': [400, 'The key has been disabled.'],
   'KMS.0210': [400, 'The key is in Scheduled deletion state and cannot be used.'],
   'KMS.0211': [400, 'Cannot perform this operation on Default Master Keys.'],
+  'KMS.0214': [400, 'The request format is invalid.'],
   'KMS.0215': [405, 'Request method not supported.'],
   'KMS.0301': [403, 'Invalid or null X-Auth-Token.'],
   'KMS.0306': [403, 'No access permissions.'],

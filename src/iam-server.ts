@@ -31,7 +31,7 @@ export interface IamServerOptions {
 
 export async function startIam(o: IamServerOptions): Promise<RunningServer> {
   const { iam, close } = await openIam(o.dataDir);
-  const app = createHttpApp({ logger: o.logger, malformedBody: 'IAM.0001' });
+  const app = createHttpApp({ logger: o.logger, service: 'iam' });
   iamRoutes(app, { iam, topology: o.topology, internalSecret: o.internalSecret, iamEndpoint: o.iamEndpoint });
   const url = await app.listen({ host: o.host, port: o.port });
   return { app, url, close: async () => (await app.close(), await close()) };

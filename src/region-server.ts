@@ -3,12 +3,12 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './api/http.js';
-import { dataKeyRoutes } from './api/kms/data-keys.js';
-import { lifecycleRoutes } from './api/kms/lifecycle.js';
-import { regionRoutes } from './api/kms/regions.js';
-import type { RegionApi } from './api/kms/routes.js';
-import { smallDataRoutes } from './api/kms/small-data.js';
-import { versionRoutes } from './api/kms/versions.js';
+import { KMS_OPERATIONS } from './api/kms/catalogue.js';
+import { internalRoutes } from './api/kms/internal.js';
+import type { RegionServices } from './api/kms/operations/common.js';
+import { kmsPipeline } from './api/kms/pipeline.js';
+import { mountOperations } from './api/mount.js';
+import { AsymmetricOps } from './core/asymmetric-ops.js';
 import type { Clock } from './core/context.js';
 import { CryptoOps } from './core/crypto-ops.js';
 import { KeyImportService } from './core/key-import.js';
@@ -16,15 +16,9 @@ import { KeyMaterial } from './core/key-material.js';
 import { KeyService } from './core/keys.js';
 import { ReplicationService } from './core/replication.js';
 import { RotationService } from './core/rotation.js';
-import { AsymmetricOps } from './core/asymmetric-ops.js';
-import { signVerifyRoutes } from './api/kms/sign-verify.js';
-import { internalRoutes } from './api/kms/internal.js';
-import { keyImportRoutes } from './api/kms/key-import.js';
-import { multiRegionRoutes } from './api/kms/multi-region.js';
-import { rotationRoutes } from './api/kms/rotation.js';
-import { PeerClient } from './regions/peer-client.js';
 import { LocalFileRootKey } from './keystore/local-file.js';
 import { IamClient } from './regions/iam-client.js';
+import { PeerClient } from './regions/peer-client.js';
 import type { Topology } from './regions/topology.js';
 import { SqliteKmsStore } from './storage/sqlite/kms-sqlite-store.js';
 
@@ -50,6 +44,8 @@ export interface RegionServerOptions {
   outboxMaxBackoffMs?: number;
   /** How often keys due for rotation are rotated (default 60 s). */
   rotationCheckMs?: number;
+  /** Check every answer against its response schema (tests). */
+  checkResponses?: boolean;
 }
 
 export interface RunningServer {
@@ -58,7 +54,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startRegion(o: RegionServerOptions): Promise<RunningServer & { api: RegionApi & { replication: ReplicationService; rotation: RotationService; asymmetric: AsymmetricOps; imports: KeyImportService } }> {
+export async function startRegion(o: RegionServerOptions): Promise<RunningServer & { api: RegionServices }> {
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const clock = o.clock ?? Date.now;
   const store = new SqliteKmsStore(join(o.dataDir, 'kms.db'));
@@ -78,11 +74,10 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
   await replication.init();
   const imports = new KeyImportService(store, material, rootKey, clock, (tx, key) => replication.syncReplicas(tx, key));
   await imports.init();
-  const api = {
+  const api: RegionServices = {
     region: o.region,
     keys: new KeyService(store, material, clock, { keyQuota: o.keyQuota }),
     crypto: new CryptoOps(store, material, clock, (key) => replication.pullFromPrimary(key)),
-    iam,
     topology: o.topology,
     clock,
     replication,
@@ -91,15 +86,7 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
     imports,
   };
   const app = createHttpApp({ logger: o.logger });
-  versionRoutes(app);
-  lifecycleRoutes(app, api);
-  smallDataRoutes(app, api);
-  dataKeyRoutes(app, api);
-  regionRoutes(app, api);
-  rotationRoutes(app, api);
-  signVerifyRoutes(app, api);
-  multiRegionRoutes(app, api);
-  keyImportRoutes(app, api);
+  mountOperations(app, KMS_OPERATIONS, kmsPipeline({ services: api, iam, checkResponses: o.checkResponses ?? false }));
   internalRoutes(app, { region: o.region, topology: o.topology, secret: o.internalSecret, replication });
 
   await iam.start();

@@ -764,7 +764,10 @@ test('a cancel-key-deletion racing the destruction sweep is never lost: a key re
   try {
     const region = 'cn-north-4';
     const keys = c.regions.get(region)!.api.keys;
-    const ctx = { projectId: c.projectId(region), domainId: c.boot.domain_id, region };
+    const ctx = {
+      projectId: c.projectId(region), projectName: region, domainId: c.boot.domain_id, region,
+      caller: { userId: 'test', userName: 'test', domainId: c.boot.domain_id, domainName: c.boot.domain_name, authMethod: 'token' as const },
+    };
     for (let round = 0; round < 2; round++) {
       const id = ok(await c.kms(region, 'create-key', { key_alias: `race-${round}` })).key_info.key_id as string;
       ok(await c.kms(region, 'schedule-key-deletion', { key_id: id, pending_days: '7' }));
@@ -879,7 +882,8 @@ test('every response, success or error, carries a distinct X-Request-Id', async 
   ];
   assert.deepEqual(replies.map((r) => r.status), [200, 200, 200, 404, 400, 404, 405, 400, 400, 401]);
   const ids = replies.map((r) => r.headers.get('x-request-id'));
-  for (const id of ids) assert.match(id ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  // 32 lowercase hex characters, as Huawei's (observed-huawei-answers.md).
+  for (const id of ids) assert.match(id ?? '', /^[0-9a-f]{32}$/);
   assert.equal(new Set(ids).size, ids.length);
 });
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
-import type { RegionApi } from '../src/api/kms/routes.js';
+import type { RegionServices } from '../src/api/kms/operations/common.js';
 import type { RotationService } from '../src/core/rotation.js';
 import { expectError, KEY_ID, signedRequest, startTestDeployment, type Reply, type TestDeployment } from './helpers/deployment.js';
 
@@ -80,7 +80,7 @@ const blobVersion = (cipherB64: string): number => Buffer.from(cipherB64, 'base6
 const blobVersionHex = (cipherHex: string): number => Buffer.from(cipherHex, 'hex').readUInt32BE(40);
 
 function rotationApi(d: TestDeployment, region: string): RotationService {
-  return (d.regions.get(region)!.api as RegionApi & { rotation: RotationService }).rotation;
+  return d.regions.get(region)!.api.rotation;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

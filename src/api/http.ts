@@ -1,13 +1,18 @@
 /**
- * What every Strongroom HTTP endpoint shares: the raw body kept for signature checks, JSON parsed by us (so bad
- * JSON is KMS.0202, not a framework error), `X-Request-Id` on every response, Huawei's error body for every
- * failure, 404 for unknown paths and 405 for a known path with the wrong method. No stack trace ever leaves.
+ * What every Strongroom HTTP endpoint shares: the raw body kept for signature checks, JSON parsed strictly by us
+ * (invalid UTF-8, bad JSON or a lone surrogate is KMS.0202, IAM.0001 on IAM: strict-json.ts), validation of the
+ * catalogue's schemas with Huawei's codes (validation.ts), `X-Request-Id` on every response, Huawei's error body
+ * for every failure, 404 for unknown paths and 405 for a known path with the wrong method, and Huawei-style answers
+ * even to what Node's HTTP parser refuses before fastify runs. No stack trace ever leaves.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods } from 'fastify';
 import { errorBody, KmsError, type ErrorCode } from '../errors.js';
 import { precheck } from '../iam/aksk.js';
 import { responseSignature } from '../internal-auth.js';
+import { MalformedBody, parseStrictJson } from './strict-json.js';
+import { compileValidator } from './validation.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,11 +27,20 @@ export const BODY_LIMIT = 64 * 1024;
 export interface HttpOptions {
   /** A pino logger config, or false for none. */
   logger: boolean | { level: string; file?: string };
-  /** The code for a body that is not JSON: KMS.0202 on KMS endpoints, IAM.0001 on IAM. */
-  malformedBody?: ErrorCode;
+  /** Which codes the endpoint answers with: KMS's (KMS.0202, KMS.0204, KMS.0308) or IAM's (IAM.0001). */
+  service?: 'kms' | 'iam';
 }
 
+/** Huawei's request ids: 32 lowercase hex characters (observed-huawei-answers.md). */
+export const newRequestId = (): string => randomBytes(16).toString('hex');
+
+const CODES = {
+  kms: { malformed: 'KMS.0202', missing: 'KMS.0204', generic: 'KMS.0308', badRequest: 'KMS.0214', tooLong: 'KMS.0203' },
+  iam: { malformed: 'IAM.0001', missing: 'IAM.0001', generic: 'IAM.0001', badRequest: 'IAM.0001', tooLong: 'IAM.0001' },
+} as const satisfies Record<string, Record<string, ErrorCode>>;
+
 export function createHttpApp(options: HttpOptions): FastifyInstance {
+  const codes = CODES[options.service ?? 'kms'];
   const logger =
     options.logger === false
       ? false
@@ -38,10 +52,12 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
   const app = Fastify({
     logger,
     bodyLimit: BODY_LIMIT,
-    genReqId: () => randomUUID(),
+    genReqId: newRequestId,
     requestIdHeader: false,
     return503OnClosing: true,
     exposeHeadRoutes: false,
+    // What Node's parser refuses (bad framing, oversized or invalid headers, no Host) never reaches fastify.
+    clientErrorHandler: (err, socket) => answerRawError(socket, err as NodeJS.ErrnoException, codes),
     // A path the router cannot even decode (bad %-escape, over-long parameter) answers like every other error.
     frameworkErrors: (err, req, reply) => {
       reply.header('X-Request-Id', req.id);
@@ -70,9 +86,29 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
       req.rawBody = await readBody(req.raw);
     }
   });
-  app.addHook('preValidation', async (req) => {
-    req.json = parseJson(req.rawBody, options.malformedBody ?? 'KMS.0202');
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    const check = compileValidator(schema, httpPart ?? 'body', { missing: codes.missing, generic: codes.generic });
+    return (data: unknown) => {
+      const error = check(data);
+      return error ? { error } : { value: data };
+    };
   });
+  app.addHook('preValidation', async (req) => {
+    try {
+      req.json = parseStrictJson(req.rawBody);
+    } catch (err) {
+      if (err instanceof MalformedBody) throw new KmsError(codes.malformed, err.message);
+      throw err;
+    }
+    if (req.json !== undefined && (req.json === null || typeof req.json !== 'object' || Array.isArray(req.json))) {
+      throw new KmsError(codes.malformed, 'The body must be a JSON object.');
+    }
+    // Huawei's SDKs leave unset fields out; a field sent as null counts as not sent.
+    const fields = Object.entries((req.json ?? {}) as Record<string, unknown>).filter(([, v]) => v !== null);
+    req.body = Object.fromEntries(fields);
+  });
+  // CONNECT is no method of these APIs; without this, Node would drop the connection without a word.
+  app.server.on('connect', (_req, socket: Socket) => writeRawError(socket, 405, new KmsError(codes === CODES.iam ? 'IAM.0001' : 'KMS.0215', 'CONNECT is not supported.')));
 
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!;
@@ -83,7 +119,7 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
     return sendError(reply, new KmsError('APIGW.0101', `${req.method} ${path} is not an API of this endpoint.`));
   });
 
-  app.setErrorHandler((err: unknown, req, reply) => sendError(reply, toKmsError(err, req)));
+  app.setErrorHandler((err: unknown, req, reply) => sendError(reply, toKmsError(err, req, codes)));
   return app;
 }
 
@@ -98,27 +134,43 @@ async function readBody(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function parseJson(raw: Buffer, malformed: ErrorCode): unknown {
-  if (raw.length === 0 || raw.toString('utf8').trim() === '') return undefined;
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new KmsError(malformed, 'The body is not valid JSON.');
-  }
-}
-
-function toKmsError(err: unknown, req: FastifyRequest): KmsError {
+function toKmsError(err: unknown, req: FastifyRequest, codes: (typeof CODES)[keyof typeof CODES]): KmsError {
   if (err instanceof KmsError) return err;
   const e = err as { code?: string; statusCode?: number };
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new KmsError('KMS.0203', `The body may have at most ${BODY_LIMIT} bytes.`);
-  if (e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new KmsError('KMS.0202');
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return new KmsError('KMS.0308', 'The request is malformed.');
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new KmsError(codes.tooLong, `The body may have at most ${BODY_LIMIT} bytes.`);
+  if (e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new KmsError(codes.malformed);
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return new KmsError(codes.generic, 'The request is malformed.');
   req.log.error({ err }, 'unexpected error');
   return new KmsError('KMS.0103');
 }
 
 export function sendError(reply: FastifyReply, err: KmsError): FastifyReply {
+  if (reply.request.call) reply.request.call.errorCode = err.code;
   return reply.code(err.status).header('Content-Type', 'application/json;charset=UTF-8').send(errorBody(err));
+}
+
+/** A Huawei error answer written straight to a socket the HTTP parser gave up on; the connection then closes. */
+function writeRawError(socket: Socket, status: number, err: KmsError): void {
+  if (!socket.writable || socket.destroyed) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify(errorBody(err));
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 405 ? 'Method Not Allowed' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+      `Content-Type: application/json;charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Request-Id: ${newRequestId()}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+function answerRawError(socket: Socket, err: NodeJS.ErrnoException, codes: (typeof CODES)[keyof typeof CODES]): void {
+  if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+    socket.destroy();
+    return;
+  }
+  if (err.code === 'HPE_HEADER_OVERFLOW') return writeRawError(socket, 431, new KmsError(codes.tooLong, 'The request headers are too large.'));
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return writeRawError(socket, 408, new KmsError(codes.badRequest, 'The request was not received in time.'));
+  return writeRawError(socket, 400, new KmsError(codes.badRequest, 'The HTTP request is malformed.'));
 }
 
 export type Method = HTTPMethods;

@@ -1,11 +1,31 @@
 /** Who is calling and where: built by the API layer after authentication, passed to every core call. */
+
+/** How a caller proved who they are (huawei-auth.md §1–2). */
+export type AuthMethod = 'token' | 'access-key' | 'temporary-access-key';
+
+/** The authenticated principal behind a request: an IAM user of an account (domain). */
+export interface Caller {
+  userId: string;
+  userName: string;
+  domainId: string;
+  domainName: string;
+  authMethod: AuthMethod;
+  /** The access key id, for signed requests. */
+  accessKeyId?: string;
+  /** The token id: of the token itself, or of the token a temporary access key was issued for. */
+  tokenId?: string;
+}
+
 export interface CallerContext {
   /** The project the request acts on (the `{project_id}` of the path, already checked against the caller). */
   projectId: string;
+  /** The project's name (by Huawei's convention the region id, or `<region>_<name>`): `g:ProjectName`. */
+  projectName: string;
   /** The account (domain) owning the project. */
   domainId: string;
   /** The region this KMS serves. */
   region: string;
+  caller: Caller;
 }
 
 /** Milliseconds since the epoch; injectable so tests can move time forward. */

@@ -26,6 +26,10 @@ export interface Principal {
   scopeProjectId?: string;
   /** For temporary access keys: their expiry. */
   expiresAt?: number;
+  /** For signed requests: the access key, whether it is temporary, and the token a temporary key was issued for. */
+  accessKey?: string;
+  temporary?: boolean;
+  sourceTokenId?: string;
 }
 
 function randomString(length: number, alphabet: string): string {
@@ -219,6 +223,7 @@ export class IamService {
     return {
       user: { id: user.id, name: user.name }, domain: { id: domain.id, name: domain.name }, method: 'aksk',
       expiresAt: record.expiresAt ?? undefined, ...(record.projectId !== null ? { scopeProjectId: record.projectId } : {}),
+      accessKey, temporary: record.securityTokenHash !== null, ...(record.sourceTokenId !== null ? { sourceTokenId: record.sourceTokenId } : {}),
     };
   }
 

@@ -13,7 +13,7 @@ import type { Clock } from '../../src/core/context.js';
 import { iamDir, planDeployment, regionDir, topologyOf, type DeploymentFile } from '../../src/deployment.js';
 import { startIam } from '../../src/iam-server.js';
 import { startRegion, type RunningServer } from '../../src/region-server.js';
-import type { RegionApi } from '../../src/api/kms/routes.js';
+import type { RegionServices } from '../../src/api/kms/operations/common.js';
 
 process.env.HOME = mkdtempSync(join(tmpdir(), 'strongroom-home-')); // the SDK core writes ~/.huaweicloud
 const require = createRequire(import.meta.url);
@@ -120,7 +120,7 @@ export interface TestDeployment {
   deployment: DeploymentFile;
   boot: BootstrapFile;
   iamUrl: string;
-  regions: Map<string, RunningServer & { api: RegionApi }>;
+  regions: Map<string, RunningServer & { api: RegionServices }>;
   endpoint(region: string): string;
   projectId(region: string): string;
   admin: Credentials;
@@ -150,13 +150,13 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
   const secret = Buffer.from(deployment.internal_secret, 'hex');
   const topology = topologyOf(deployment);
   const iam = await startIam({ dataDir: iamDir(dir), topology, internalSecret: secret, iamEndpoint: deployment.iam.endpoint, host: '127.0.0.1', port: deployment.iam.port, logger: false });
-  const regions = new Map<string, RunningServer & { api: RegionApi }>();
+  const regions = new Map<string, RunningServer & { api: RegionServices }>();
   const launch = async (id: string) => {
     const r = deployment.regions.find((x) => x.id === id)!;
     regions.set(id, await startRegion({
       region: id, dataDir: regionDir(dir, id), topology, iamEndpoint: deployment.iam.endpoint, internalSecret: secret,
       keyQuota: deployment.key_quota, host: '127.0.0.1', port: r.port, logger: false, clock: o.clock,
-      revocationPollMs: 100, deletionSweepMs: 3_600_000,
+      revocationPollMs: 100, deletionSweepMs: 3_600_000, checkResponses: true,
     }));
   };
   for (const id of regionIds) await launch(id);

@@ -1,8 +1,9 @@
 /**
  * Who is calling a region, and on which project: an SDK-HMAC-SHA256 signature (checked by IAM, which holds the
  * secret keys) or an `X-Auth-Token` (checked here with IAM's public key). The project in the path must be the
- * token's project, or a project of the access key's account; and it must belong to this region.
- * (huawei-auth.md §3.5, §4.5.)
+ * token's project, or a project of the access key's account (and the one project of a temporary key issued for a
+ * project-scoped token); and it must belong to this region. (huawei-auth.md §3.5, §4.5.)
+ * Errors: APIGW.0301/0307 (401) for missing or wrong credentials, KMS.0321/KMS.0306 (403) for the wrong project.
  */
 import type { FastifyRequest } from 'fastify';
 import type { CallerContext } from '../../core/context.js';
@@ -25,7 +26,15 @@ export async function authenticate(req: FastifyRequest, iam: IamClient, region: 
     });
     if (!verified.project) throw new KmsError('KMS.0306', 'The project does not exist or does not belong to your account.');
     if (verified.project.region !== region) throw new KmsError('KMS.0306', `The project belongs to region ${verified.project.region}, not ${region}.`);
-    return { projectId, domainId: verified.project.domainId, region };
+    const p = verified.principal;
+    return {
+      projectId, projectName: verified.project.name, domainId: verified.project.domainId, region,
+      caller: {
+        userId: p.user.id, userName: p.user.name, domainId: p.domain.id, domainName: p.domain.name,
+        authMethod: p.temporary ? 'temporary-access-key' : 'access-key', accessKeyId: p.accessKey ?? pre.auth.accessKey,
+        ...(p.sourceTokenId ? { tokenId: p.sourceTokenId } : {}),
+      },
+    };
   }
   const token = header(req, 'x-auth-token');
   if (token === undefined || token === '') {
@@ -35,5 +44,8 @@ export async function authenticate(req: FastifyRequest, iam: IamClient, region: 
   if (!claims.project) throw new KmsError('KMS.0321', 'KMS needs a token scoped to a project.');
   if (claims.project.id !== projectId) throw new KmsError('KMS.0321', 'The token is scoped to another project.');
   if (claims.project.region !== region) throw new KmsError('KMS.0306', `The project belongs to region ${claims.project.region}, not ${region}.`);
-  return { projectId, domainId: claims.domain.id, region };
+  return {
+    projectId, projectName: claims.project.name, domainId: claims.domain.id, region,
+    caller: { userId: claims.user.id, userName: claims.user.name, domainId: claims.domain.id, domainName: claims.domain.name, authMethod: 'token', tokenId: claims.jti },
+  };
 }

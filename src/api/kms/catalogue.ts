@@ -1,0 +1,27 @@
+/**
+ * THE catalogue of KMS operations a region serves: one entry per Huawei operation (operation.ts), in the order of
+ * huawei-kms-api.md §2. Routing, validation, authorization, audit and the OpenAPI document all read this list;
+ * an operation that is not here does not exist.
+ */
+import type { Operation } from '../operation.js';
+import type { CallerContext } from '../../core/context.js';
+import type { RegionServices } from './operations/common.js';
+import { dataOperations } from './operations/data.js';
+import { dataKeyOperations } from './operations/data-keys.js';
+import { keyImportOperations } from './operations/key-import.js';
+import { lifecycleOperations } from './operations/lifecycle.js';
+import { multiRegionOperations } from './operations/multi-region.js';
+import { rotationOperations } from './operations/rotation.js';
+import { signVerifyOperations } from './operations/sign-verify.js';
+import { versionOperations } from './operations/versions.js';
+
+export const KMS_OPERATIONS: readonly Operation<RegionServices, CallerContext>[] = [
+  ...lifecycleOperations,
+  ...dataOperations,
+  ...dataKeyOperations,
+  ...signVerifyOperations,
+  ...rotationOperations,
+  ...keyImportOperations,
+  ...versionOperations,
+  ...multiRegionOperations,
+];

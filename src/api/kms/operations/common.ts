@@ -1,0 +1,79 @@
+/**
+ * What every KMS catalogue entry shares: the services handlers call, the `{project_id}` path parameter, the
+ * OperateKey body (`key_id` + `sequence`), associated data, and Huawei's KeyDetails answer (huawei-kms-api.md
+ * §3.4, §3.5).
+ */
+import { Type } from 'typebox';
+import type { AsymmetricOps } from '../../../core/asymmetric-ops.js';
+import { associatedData, type CryptoOps } from '../../../core/crypto-ops.js';
+import type { CallerContext, Clock } from '../../../core/context.js';
+import type { KeyImportService } from '../../../core/key-import.js';
+import type { KeyService } from '../../../core/keys.js';
+import type { ReplicationService } from '../../../core/replication.js';
+import type { RotationService } from '../../../core/rotation.js';
+import { KmsError } from '../../../errors.js';
+import type { Topology } from '../../../regions/topology.js';
+import { defineOperation } from '../../operation.js';
+import { answer, body, keyId, sequence, text } from '../../schema.js';
+
+/** The core services a region's handlers call. */
+export interface RegionServices {
+  region: string;
+  keys: KeyService;
+  crypto: CryptoOps;
+  asymmetric: AsymmetricOps;
+  rotation: RotationService;
+  imports: KeyImportService;
+  replication: ReplicationService;
+  topology: Topology;
+  clock: Clock;
+}
+
+/** Declares a KMS operation (operation.ts) whose handler gets the region's services and the caller's context. */
+export const kmsOperation = defineOperation<RegionServices, CallerContext>();
+
+/** `{project_id}`: checked against the caller's credentials by authentication (huawei-auth.md §4.5). */
+export const projectParams = Type.Object({ project_id: text({ code: 'KMS.0201', pattern: '^[0-9a-zA-Z_-]{1,64}$', description: 'Project ID.' }) });
+
+/** OperateKeyRequestBody: `key_id` and the optional `sequence` (huawei-kms-api.md §3.5). */
+export const operateKey = body({ key_id: keyId(), sequence: sequence() });
+
+/** `additional_authenticated_data` (≤ 128 bytes of UTF-8) and the older `encryption_context` object. */
+export const aadFields = {
+  additional_authenticated_data: Type.Optional(text({ maxBytes: 128, description: 'Additional authenticated data (≤ 128 bytes), repeated on decryption.' })),
+  encryption_context: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { 'x-error-code': 'KMS.0208', description: 'Older form of AAD: a JSON object, bound as authenticated data.' })),
+};
+
+/** The AAD a request binds: `additional_authenticated_data` and `encryption_context` (≤ 8192 characters; KMS.0208). */
+export function requestAad(b: { additional_authenticated_data?: string; encryption_context?: Record<string, unknown> }): Buffer {
+  if (b.encryption_context !== undefined && JSON.stringify(b.encryption_context).length > 8192) {
+    throw new KmsError('KMS.0208', 'encryption_context may have at most 8192 characters.');
+  }
+  return associatedData(b.additional_authenticated_data, b.encryption_context);
+}
+
+const str = () => Type.String();
+
+/** KeyDetails (huawei-kms-api.md §3.4): every value a string, times in epoch milliseconds. */
+export const keyDetailsSchema = answer({
+  key_id: str(),
+  domain_id: str(),
+  key_alias: str(),
+  realm: str(),
+  key_spec: str(),
+  key_usage: str(),
+  key_description: str(),
+  creation_date: str(),
+  scheduled_deletion_date: str(),
+  key_state: str(),
+  default_key_flag: str(),
+  key_type: str(),
+  expiration_time: str(),
+  origin: str(),
+  key_rotation_enabled: str(),
+  sys_enterprise_project_id: str(),
+  keystore_id: str(),
+});
+
+/** `{key_id, key_state}`, flat or inside `key_info`. */
+export const keyState = answer({ key_id: str(), key_state: str() });
