@@ -8,6 +8,8 @@ import { internalRoutes } from './api/kms/internal.js';
 import type { RegionServices } from './api/kms/operations/common.js';
 import { kmsPipeline } from './api/kms/pipeline.js';
 import { mountOperations } from './api/mount.js';
+import { openApiRoute } from './api/openapi.js';
+import { AuditLog } from './audit/audit-log.js';
 import { AsymmetricOps } from './core/asymmetric-ops.js';
 import type { Clock } from './core/context.js';
 import { CryptoOps } from './core/crypto-ops.js';
@@ -62,7 +64,7 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
   const material = new KeyMaterial(store, rootKey);
   const iam = new IamClient({
     endpoint: o.iamEndpoint, secret: o.internalSecret, nodeId: o.region,
-    pollMs: o.revocationPollMs ?? 1000, timeoutMs: 5000, maxStalenessMs: 30_000, clock,
+    pollMs: o.revocationPollMs ?? 250, timeoutMs: 5000, maxStalenessMs: 30_000, clock,
   });
   const peers = new PeerClient({ self: o.region, topology: o.topology, secret: o.internalSecret, timeoutMs: o.peerTimeoutMs ?? 5000 });
   const replication = new ReplicationService(store, material, rootKey, peers, iam, clock, {
@@ -85,8 +87,10 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
     asymmetric: new AsymmetricOps(store, material, clock),
     imports,
   };
+  const audit = await AuditLog.open(store, rootKey);
   const app = createHttpApp({ logger: o.logger });
-  mountOperations(app, KMS_OPERATIONS, kmsPipeline({ services: api, iam, checkResponses: o.checkResponses ?? false }));
+  mountOperations(app, KMS_OPERATIONS, kmsPipeline({ services: api, iam, audit, checkResponses: o.checkResponses ?? false }));
+  openApiRoute(app, KMS_OPERATIONS, { title: `Strongroom KMS (${o.region})`, description: 'Huawei Cloud KMS (DEW) v1.0 and v2 as Strongroom serves it, in one region.' });
   internalRoutes(app, { region: o.region, topology: o.topology, secret: o.internalSecret, replication });
 
   await iam.start();

@@ -32,12 +32,11 @@ before(async () => {
   const { iam, close } = await openIam(iamDir(d.dir));
   try {
     PB = (await iam.createProject(d.boot.domain_id, 'cn-north-4_b', 'cn-north-4')).id;
-    const dom = await iam.createDomain(other.domain);
-    const user = await iam.createUser(dom.id, other.name, other.password);
-    other.domainId = dom.id;
-    other.projectId = (await iam.createProject(dom.id, 'cn-north-4', 'cn-north-4')).id;
-    const key = await iam.createAccessKey(user.id);
-    other.creds = { ak: key.accessKey, sk: key.secretKey };
+    // The account's administrator: its admin group may do everything in the account.
+    const account = await iam.createAccount(other.domain, { userName: other.name, password: other.password });
+    other.domainId = account.domain.id;
+    other.projectId = (await iam.createProject(account.domain.id, 'cn-north-4', 'cn-north-4')).id;
+    other.creds = { ak: account.accessKey, sk: account.secretKey };
   } finally {
     await close();
   }

@@ -50,10 +50,9 @@ before(async () => {
   admin = { domain: d.boot.domain_name, name: d.boot.user_name, password: d.boot.password };
   const { iam, close } = await openIam(iamDir(d.dir));
   try {
-    const dom = await iam.createDomain(other.domain);
-    await iam.createUser(dom.id, other.name, other.password);
-    other.domainId = dom.id;
-    other.projectId = (await iam.createProject(dom.id, 'cn-north-4', 'cn-north-4')).id;
+    const account = await iam.createAccount(other.domain, { userName: other.name, password: other.password });
+    other.domainId = account.domain.id;
+    other.projectId = (await iam.createProject(account.domain.id, 'cn-north-4', 'cn-north-4')).id;
   } finally {
     await close();
   }
@@ -309,6 +308,8 @@ describe('tokens in the regions', () => {
 
   test('tokens are checked locally: they work while IAM is unreachable, signatures do not', async () => {
     const token = await tokenOf({ project: { id: d.projectId('cn-east-3') } });
+    // The region fetches the caller's permissions once, then decides from its cache (IAM's change feed keeps it current).
+    assert.equal((await kmsToken('cn-east-3', token, 'list-keys')).status, 200);
     const iamPort = new URL(d.iamUrl).port;
     const realFetch = globalThis.fetch;
     let blocked = 0;
@@ -504,6 +505,14 @@ describe('admin CLI (strongroom iam ...)', () => {
     assert.equal(bob.domain_id, d.boot.domain_id);
     assert.ok(typeof bob.password === 'string' && bob.password.length >= 8);
     const bobUser = { domain: admin.domain, name: 'bob', password: bob.password as string };
+    // A new user may do nothing until a group of theirs is granted something.
+    const noGrant = await issue({ project: { name: 'cn-north-4', domain: { name: admin.domain } } }, bobUser);
+    expectError(await kmsToken('cn-north-4', noGrant.headers.get('x-subject-token')!, 'list-keys'), 403, 'KMS.0306');
+    const team = cli('create-group', '--domain', admin.domain, '--name', 'kms-team');
+    assert.deepEqual(cli('add-user-to-group', '--domain', admin.domain, '--group', 'kms-team', '--user', 'bob'), { group_id: team.group_id, user_id: bob.user_id, member: true });
+    const granted = cli('grant', '--domain', admin.domain, '--group', 'kms-team', '--role', 'KMS CMKFullAccess', '--all-projects');
+    assert.equal(granted.scope, 'inherited');
+    await new Promise((r) => setTimeout(r, 300)); // the regions follow IAM's change feed
 
     // bob gets a token with the printed password, and it works for KMS.
     const r = await issue({ project: { name: 'cn-north-4', domain: { name: admin.domain } } }, bobUser);
@@ -534,7 +543,9 @@ describe('admin CLI (strongroom iam ...)', () => {
     expectError(await signedRequest(d.endpoint('cn-south-1'), bobKey, Q, 'POST', `/v1.0/${Q}/kms/list-keys`, {}), 403, 'KMS.0306');
     const qToken = await tokenOf({ project: { id: Q } }, bobUser);
     assert.equal((await kmsToken('cn-north-4', qToken, 'list-keys', {}, Q)).status, 200);
-    const lookup = await signedRequest(d.iamUrl, bobKey, undefined, 'GET', '/v3/projects', undefined, { name: 'cn-north-4_cli' });
+    // Listing projects is an IAM permission (iam:projects:listProjects), which KMS CMKFullAccess does not give.
+    expectError(await signedRequest(d.iamUrl, bobKey, undefined, 'GET', '/v3/projects', undefined, { name: 'cn-north-4_cli' }), 403, 'IAM.0004');
+    const lookup = await signedRequest(d.iamUrl, d.admin, undefined, 'GET', '/v3/projects', undefined, { name: 'cn-north-4_cli' });
     assert.deepEqual(lookup.body.projects.map((p: any) => p.id), [Q]);
   });
 });

@@ -565,11 +565,13 @@ function iamStoreContract(name: string, make: MakeIamStore): void {
     });
 
     const domain = (id: string, name: string, createdAt = T0): Domain => ({ id, name, createdAt });
-    const user = (id: string, domainId: string, name: string, enabled = true): User => ({ id, domainId, name, passwordHash: 'scrypt$' + id, enabled, createdAt: T0 });
+    const user = (id: string, domainId: string, name: string, enabled = true): User => ({
+      id, domainId, name, passwordHash: 'scrypt$' + id, enabled, createdAt: T0, description: '', email: '', updatedAt: T0, domainOwner: false,
+    });
     const project = (id: string, domainId: string, name: string, createdAt = T0): Project => ({ id, domainId, name, region: 'cn-north-4', createdAt });
     const ak = (accessKey: string, userId: string, expiresAt: number | null): AccessKeyRecord => ({
       accessKey, userId, secretWrapped: randomBytes(45), securityTokenHash: expiresAt === null ? null : 'ab'.repeat(32), expiresAt, createdAt: T0, enabled: true,
-      sourceTokenId: expiresAt === null ? null : 'token-' + accessKey, projectId: expiresAt === null ? null : 'p-' + accessKey,
+      sourceTokenId: expiresAt === null ? null : 'token-' + accessKey, projectId: expiresAt === null ? null : 'p-' + accessKey, description: '',
     });
 
     it('domains: insert, get, find by name, list; id and name are unique', async () => {

@@ -56,7 +56,9 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
     requestIdHeader: false,
     return503OnClosing: true,
     exposeHeadRoutes: false,
-    // What Node's parser refuses (bad framing, oversized or invalid headers, no Host) never reaches fastify.
+    // Node would answer a request without Host itself, with an empty 400: we answer it (onRequest below).
+    http: { requireHostHeader: false },
+    // What Node's parser refuses (bad framing, oversized or invalid headers) never reaches fastify.
     clientErrorHandler: (err, socket) => answerRawError(socket, err as NodeJS.ErrnoException, codes),
     // A path the router cannot even decode (bad %-escape, over-long parameter) answers like every other error.
     frameworkErrors: (err, req, reply) => {
@@ -80,6 +82,9 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
   });
   app.addHook('onRequest', async (req, reply) => {
     reply.header('X-Request-Id', req.id);
+    if (req.headers.host === undefined && req.raw.httpVersionMajor === 1 && req.raw.httpVersionMinor >= 1) {
+      throw new KmsError(codes.badRequest, 'An HTTP/1.1 request needs a Host header.');
+    }
     req.rawBody = Buffer.alloc(0);
     // Fastify does not read bodies of GET/HEAD, but the Node SDK sends (and signs) `{}` on some GETs.
     if ((req.method === 'GET' || req.method === 'HEAD') && (req.headers['content-length'] || req.headers['transfer-encoding'])) {

@@ -60,7 +60,15 @@ const inputOf = (req: FastifyRequest): OperationInput<unknown, unknown, unknown>
 });
 
 function httpInfo(req: FastifyRequest): HttpInfo {
-  return { protocol: req.protocol, host: req.headers.host ?? 'localhost', header: (name) => header(req, name) };
+  return {
+    protocol: req.protocol,
+    host: req.headers.host ?? 'localhost',
+    header: (name) => header(req, name),
+    ip: req.ip,
+    identify: (ctx) => {
+      if (req.call) req.call.ctx = ctx;
+    },
+  };
 }
 
 /** Registers every operation, and the audit hook that records each call to them. */

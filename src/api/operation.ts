@@ -16,6 +16,13 @@ export interface HttpInfo {
   host: string;
   /** Request header values by lower-case name (first value). */
   header(name: string): string | undefined;
+  /** The caller's address. */
+  ip: string;
+  /**
+   * Records who the caller turned out to be, for operations that authenticate in their handler (issuing a token
+   * with a password): the audit record then names them.
+   */
+  identify(ctx: unknown): void;
 }
 
 /** An answer with a status or headers other than the entry's defaults. */
@@ -62,6 +69,13 @@ export interface OperationSpec<S, C, B extends TSchema | undefined, Q extends TS
   response?: R;
   /** Success status (default 200). */
   status?: number;
+  /**
+   * For operations a user may run on their own account entry without a permission (their password, their access
+   * keys): the user the call acts on, or the access key whose owner it acts on; an empty object means the caller.
+   */
+  selfService?: (input: OperationInput<StaticOr<B, undefined>, StaticOr<Q, Record<string, never>>, StaticOr<P, Record<string, never>>>) => { userId?: string; accessKey?: string };
+  /** Condition values the request itself carries (e.g. create-key's `kms:KeySpec`), by condition key. */
+  conditions?: (input: OperationInput<StaticOr<B, undefined>, StaticOr<Q, Record<string, never>>, StaticOr<P, Record<string, never>>>) => Record<string, string | undefined>;
   /** The key ids a call names (authorization resources, audit record); evaluated on validated input. */
   keyIds?: (input: OperationInput<StaticOr<B, undefined>, StaticOr<Q, Record<string, never>>, StaticOr<P, Record<string, never>>>) => (string | undefined)[];
   handler: (
@@ -88,6 +102,8 @@ export interface Operation<S = unknown, C = unknown> {
   response?: TSchema;
   status: number;
   keyIds(input: OperationInput<unknown, unknown, unknown>): string[];
+  selfService?(input: OperationInput<unknown, unknown, unknown>): { userId?: string; accessKey?: string };
+  conditions?(input: OperationInput<unknown, unknown, unknown>): Record<string, string | undefined>;
   handler(services: S, ctx: C, input: OperationInput<unknown, unknown, unknown>, http: HttpInfo): Promise<unknown>;
 }
 
@@ -110,6 +126,8 @@ export function defineOperation<S, C>() {
     ...(spec.response ? { response: spec.response } : {}),
     status: spec.status ?? 200,
     keyIds: (input) => (spec.keyIds ? spec.keyIds(input as never).filter((k): k is string => typeof k === 'string') : []),
+    ...(spec.selfService ? { selfService: (input) => spec.selfService!(input as never) } : {}),
+    ...(spec.conditions ? { conditions: (input) => spec.conditions!(input as never) } : {}),
     handler: (services, ctx, input, http) => spec.handler(services, ctx, input as never, http) as Promise<unknown>,
   });
 }

@@ -1,12 +1,12 @@
 /**
- * First start: an account (domain), an admin user with a generated password, an access key pair and one project
- * per region (named after the region, as Huawei does), written to `DIR/bootstrap.json` (mode 0600). Later starts
- * reuse it: nothing is regenerated; a region added since gets its project; endpoints follow the current ports.
+ * First start: an account (domain) with its admin group, an admin user in it with a generated password, an access
+ * key pair and one project per region (named after the region, as Huawei does), written to `DIR/bootstrap.json`
+ * (mode 0600). Later starts reuse it: nothing is regenerated; a region added since gets its project; endpoints
+ * follow the current ports.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { iamDir, writePrivateFile, type DeploymentFile } from '../deployment.js';
-import { generatePassword } from '../iam/passwords.js';
 import { openIam } from '../iam-server.js';
 
 export interface BootstrapFile {
@@ -30,11 +30,11 @@ export async function bootstrap(dir: string, deployment: DeploymentFile, account
     if (existing) {
       base = { domain_name: existing.domain_name, domain_id: existing.domain_id, user_name: existing.user_name, password: existing.password, access_key: existing.access_key, secret_key: existing.secret_key };
     } else {
-      const domain = await iam.createDomain(accountName);
-      const password = generatePassword();
-      const user = await iam.createUser(domain.id, 'admin', password);
-      const key = await iam.createAccessKey(user.id);
-      base = { domain_name: domain.name, domain_id: domain.id, user_name: user.name, password, access_key: key.accessKey, secret_key: key.secretKey };
+      const account = await iam.createAccount(accountName);
+      base = {
+        domain_name: account.domain.name, domain_id: account.domain.id, user_name: account.user.name, password: account.password,
+        access_key: account.accessKey, secret_key: account.secretKey,
+      };
     }
     const regions: BootstrapFile['regions'] = [];
     for (const r of deployment.regions) {

@@ -103,6 +103,12 @@ export class KeyService {
     return key;
   }
 
+  /** A key of the caller's project, or null (what `get` would refuse with KMS.0207). */
+  async find(ctx: CallerContext, keyId: string): Promise<KeyRecord | null> {
+    const key = await this.store.getKey(ctx.projectId, keyId);
+    return !key || key.pendingAttempt !== null || isDestroyed(key, this.clock()) ? null : key;
+  }
+
   list(ctx: CallerContext, input: ListKeysInput) {
     return this.store.listKeys(ctx.projectId, { state: input.state, spec: input.spec, aliveAt: this.clock() }, input.offset, input.limit);
   }

@@ -1,16 +1,31 @@
 /**
- * IAM: accounts, users, projects bound to regions, password tokens, access keys (permanent and temporary) and
- * the verification of SDK-HMAC-SHA256 signatures, which needs the secret keys and so happens here.
+ * IAM: accounts, projects bound to regions, password tokens, access keys (permanent and temporary) and the
+ * verification of SDK-HMAC-SHA256 signatures, which needs the secret keys and so happens here. Users and groups are
+ * directory.ts's, roles and grants permissions.ts's.
  */
 import { createHash, createPublicKey, randomBytes, randomInt, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { KmsError } from '../errors.js';
 import type { RootKey } from '../keystore/root-key.js';
-import type { IamStore, Project, User } from '../storage/iam-store.js';
+import type { AccessKeyRecord, IamStore, Project, User } from '../storage/iam-store.js';
 import { signatureMatches } from './aksk.js';
-import { hashPassword, verifyPassword } from './passwords.js';
+import { Directory } from './directory.js';
+import { newId } from './ids.js';
+import { generatePassword, verifyPassword } from './passwords.js';
 import { checkToken, generateSigningKey, issueToken, newTokenId, TOKEN_LIFETIME_MS, type TokenClaims } from './tokens.js';
 
-export const newId = (): string => randomBytes(16).toString('hex');
+export { newId } from './ids.js';
+
+/** Huawei allows two permanent access keys per user (IAM answers "akSkNumExceed" beyond). */
+export const MAX_ACCESS_KEYS_PER_USER = 2;
+
+/** A new account as `strongroom iam create-domain` prints it. */
+export interface NewAccount {
+  domain: { id: string; name: string };
+  user: { id: string; name: string };
+  password: string;
+  accessKey: string;
+  secretKey: string;
+}
 
 /** The caller behind a verified token or signature. */
 export interface Principal {
@@ -53,11 +68,15 @@ export interface PasswordAuthInput {
 export class IamService {
   #signing?: { privatePem: string; publicKey: KeyObject; publicPem: string };
 
+  readonly directory: Directory;
+
   constructor(
     private readonly store: IamStore,
     private readonly rootKey: RootKey,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.directory = new Directory(store, clock);
+  }
 
   /** Loads IAM's token-signing key, creating it (wrapped by the root key) on first use. */
   async init(): Promise<void> {
@@ -75,10 +94,27 @@ export class IamService {
     return this.#signingKey().publicPem;
   }
 
+  /** An account (domain) with its built-in admin group. */
   async createDomain(name: string): Promise<{ id: string; name: string }> {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) throw new KmsError('IAM.0001', 'An account name has 1 to 64 letters, digits, hyphens and underscores.');
     const d = { id: newId(), name, createdAt: this.clock() };
     if (!(await this.store.insertDomain(d))) throw new KmsError('IAM.0005', `The account ${name} already exists.`);
+    await this.directory.createAdminGroup(d.id);
     return { id: d.id, name };
+  }
+
+  /**
+   * A new account with its administrator (an operator act, as on Huawei Cloud): the domain, its admin group, the
+   * admin user (the account owner, in the admin group) with a generated password, and an access key pair.
+   */
+  async createAccount(name: string, admin: { userName?: string; password?: string } = {}): Promise<NewAccount> {
+    const domain = await this.createDomain(name);
+    const password = admin.password ?? generatePassword();
+    const user = await this.directory.createUser(domain.id, { name: admin.userName ?? 'admin', password }, { domainOwner: true });
+    const adminGroup = (await this.store.listGroups(domain.id)).find((g) => g.builtin)!;
+    await this.store.addMember(adminGroup.id, user.id);
+    const key = await this.createAccessKey(user.id);
+    return { domain, user: { id: user.id, name: user.name }, password, accessKey: key.accessKey, secretKey: key.secretKey };
   }
 
   async domainByName(name: string) {
@@ -87,11 +123,9 @@ export class IamService {
     return d;
   }
 
-  async createUser(domainId: string, name: string, password: string): Promise<User> {
-    if (password.length < 8) throw new KmsError('IAM.0001', 'The password must have at least 8 characters.');
-    const u: User = { id: newId(), domainId, name, passwordHash: await hashPassword(password), enabled: true, createdAt: this.clock() };
-    if (!(await this.store.insertUser(u))) throw new KmsError('IAM.0005', `The user ${name} already exists.`);
-    return u;
+  /** A user with a password and no permissions until a group of theirs is granted some. */
+  createUser(domainId: string, name: string, password: string): Promise<User> {
+    return this.directory.createUser(domainId, { name, password });
   }
 
   async createProject(domainId: string, name: string, region: string): Promise<Project> {
@@ -114,9 +148,36 @@ export class IamService {
     return u;
   }
 
-  /** A permanent access key pair; the secret is returned once and stored only wrapped. */
-  async createAccessKey(userId: string): Promise<{ accessKey: string; secretKey: string }> {
-    return this.#newAccessKey(userId, null, null, null, null);
+  /** A permanent access key pair; the secret is returned once and stored only wrapped. At most two per user. */
+  async createAccessKey(userId: string, description = ''): Promise<{ accessKey: string; secretKey: string; record: AccessKeyRecord }> {
+    if ((await this.store.listAccessKeys(userId)).length >= MAX_ACCESS_KEYS_PER_USER) {
+      throw new KmsError('IAM.0001', `akSkNumExceed: a user has at most ${MAX_ACCESS_KEYS_PER_USER} access keys.`);
+    }
+    return this.#newAccessKey(userId, null, null, null, null, description);
+  }
+
+  /** The permanent access keys of a user (never their secrets). */
+  listAccessKeys(userId: string): Promise<AccessKeyRecord[]> {
+    return this.store.listAccessKeys(userId);
+  }
+
+  /** A permanent access key of a user of the account; IAM.0003 otherwise. */
+  async accessKey(domainId: string, accessKey: string): Promise<AccessKeyRecord> {
+    const k = await this.store.getAccessKey(accessKey);
+    const owner = k && k.securityTokenHash === null ? await this.store.getUser(k.userId) : null;
+    if (!k || !owner || owner.domainId !== domainId) throw new KmsError('IAM.0003', `Could not find access key: ${accessKey}.`);
+    return k;
+  }
+
+  async updateAccessKey(domainId: string, accessKey: string, change: { enabled?: boolean; description?: string }): Promise<AccessKeyRecord> {
+    const k = await this.accessKey(domainId, accessKey);
+    const next = { enabled: change.enabled ?? k.enabled, description: change.description ?? k.description };
+    await this.store.updateAccessKey(k.accessKey, next);
+    return { ...k, ...next };
+  }
+
+  async deleteAccessKey(domainId: string, accessKey: string): Promise<void> {
+    await this.store.deleteAccessKey((await this.accessKey(domainId, accessKey)).accessKey);
   }
 
   /** A temporary access key with its security token (POST /v3.0/OS-CREDENTIAL/securitytokens). */
@@ -129,15 +190,15 @@ export class IamService {
     return { ...pair, securityToken, expiresAt };
   }
 
-  async #newAccessKey(userId: string, securityTokenHash: string | null, expiresAt: number | null, sourceTokenId: string | null, projectId: string | null) {
+  async #newAccessKey(userId: string, securityTokenHash: string | null, expiresAt: number | null, sourceTokenId: string | null, projectId: string | null, description = '') {
     for (;;) {
       const accessKey = randomString(20, AK_ALPHABET);
       const secretKey = randomString(40, SK_ALPHABET);
-      const inserted = await this.store.insertAccessKey({
+      const record: AccessKeyRecord = {
         accessKey, userId, secretWrapped: await this.rootKey.wrap(Buffer.from(secretKey), akContext(accessKey)),
-        securityTokenHash, expiresAt, createdAt: this.clock(), enabled: true, sourceTokenId, projectId,
-      });
-      if (inserted) return { accessKey, secretKey };
+        securityTokenHash, expiresAt, createdAt: this.clock(), enabled: true, sourceTokenId, projectId, description,
+      };
+      if (await this.store.insertAccessKey(record)) return { accessKey, secretKey, record };
     }
   }
 
@@ -175,21 +236,27 @@ export class IamService {
     return { token: issueToken(claims, this.#signingKey().privatePem), claims };
   }
 
-  /** Validates a token here in IAM: signature, expiry and revocation. */
+  /** Validates a token here in IAM: signature, expiry, revocation, and that its user still exists and is enabled. */
   async validateToken(token: string): Promise<TokenClaims> {
     const check = checkToken(token, this.#signingKey().publicKey, this.clock());
     if (!check.ok) throw new KmsError(check.expired ? 'APIGW.0307' : 'APIGW.0301', 'The token is invalid.');
     if (await this.store.isRevoked(check.claims.jti)) throw new KmsError('APIGW.0301', 'The token has been revoked.');
+    const user = await this.store.getUser(check.claims.user.id);
+    if (!user || !user.enabled) throw new KmsError('APIGW.0301', 'The token\'s user is disabled or no longer exists.');
     return check.claims;
   }
 
-  /** Revokes a token of the caller's account, expired or not (Keystone deletes either). */
-  async revokeToken(token: string, byDomainId: string): Promise<void> {
+  /** The claims of a token that verifies, expired or not; IAM.0003 for anything else. */
+  tokenClaims(token: string): TokenClaims {
     const check = checkToken(token, this.#signingKey().publicKey, this.clock());
     if (!check.ok && !check.expired) throw new KmsError('IAM.0003', 'The token is invalid.');
-    if (await this.store.isRevoked(check.claims.jti)) throw new KmsError('IAM.0003', 'The token is already revoked.');
-    if (check.claims.domain.id !== byDomainId) throw new KmsError('IAM.0004', 'Only tokens of your own account can be revoked.');
-    await this.store.revokeToken(check.claims.jti, check.claims.exp);
+    return check.claims;
+  }
+
+  /** Revokes a token, expired or not (Keystone deletes either); who may do so is the API's decision. */
+  async revokeToken(claims: TokenClaims): Promise<void> {
+    if (await this.store.isRevoked(claims.jti)) throw new KmsError('IAM.0003', 'The token is already revoked.');
+    await this.store.revokeToken(claims.jti, claims.exp);
   }
 
   /** Revocations after `seq`; `latest` is the sequence a follower has then seen everything up to. */
@@ -215,11 +282,13 @@ export class IamService {
     if (record.sourceTokenId !== null && (await this.store.isRevoked(record.sourceTokenId))) {
       throw new KmsError('APIGW.0301', 'The token this temporary access key was issued for has been revoked.');
     }
+    const owner = await this.store.getUser(record.userId);
+    if (!owner || !owner.enabled) throw new KmsError('APIGW.0301', 'The access key has no active user.');
     const secret = (await this.rootKey.unwrap(record.secretWrapped, akContext(accessKey))).toString('utf8');
     if (!signatureMatches(secret, candidates, signature)) throw new KmsError('APIGW.0301', 'The signature does not match.');
-    const user = await this.store.getUser(record.userId);
-    const domain = user ? await this.store.getDomain(user.domainId) : null;
-    if (!user || !domain || !user.enabled) throw new KmsError('APIGW.0301', 'The access key has no active user.');
+    const user = owner;
+    const domain = await this.store.getDomain(user.domainId);
+    if (!domain) throw new KmsError('APIGW.0301', 'The access key has no active user.');
     return {
       user: { id: user.id, name: user.name }, domain: { id: domain.id, name: domain.name }, method: 'aksk',
       expiresAt: record.expiresAt ?? undefined, ...(record.projectId !== null ? { scopeProjectId: record.projectId } : {}),

@@ -1,13 +1,15 @@
 /**
  * A region's view of IAM, over HTTP like any other client: IAM's token-signing public key (tokens are then checked
- * locally), the list of revoked tokens (followed by polling, so a revoked token stops working in every region
- * within one poll interval), and signature verification (the secret keys never leave IAM).
+ * locally), the list of revoked tokens and the feed of permission changes (followed by polling, so a revoked token
+ * or a changed permission is in force in every region within one poll interval), callers' permissions (cached,
+ * permission-cache.ts) and signature verification (the secret keys never leave IAM).
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { KmsError } from '../errors.js';
 import { internalAuthorization, responseVerifies } from '../internal-auth.js';
 import { checkToken, type TokenClaims } from '../iam/tokens.js';
 import type { Principal } from '../iam/iam-service.js';
+import { PermissionCache, type CallerPermissions } from './permission-cache.js';
 
 export interface VerifiedSignature {
   principal: Principal;
@@ -35,9 +37,13 @@ export class IamClient {
   #syncedAt = 0;
   #timer: NodeJS.Timeout | null = null;
   #clock: () => number;
+  /** The last permission change seen; null until the first sync. */
+  #changeSeq: number | null = null;
+  readonly #permissions: PermissionCache;
 
   constructor(private readonly options: IamClientOptions) {
     this.#clock = options.clock ?? Date.now;
+    this.#permissions = new PermissionCache((userId, projectId) => this.#fetchPermissions(userId, projectId));
   }
 
   /** Starts following IAM; resolves once the key and revocations were fetched, or after `waitMs` regardless. */
@@ -61,15 +67,35 @@ export class IamClient {
       const { public_key } = (await this.#call('GET', '/internal/v1/token-key')) as { public_key: string };
       this.#publicKey = createPublicKey(public_key);
     }
-    const data = (await this.#call('GET', `/internal/v1/revocations?after=${this.#seq}`)) as {
+    const data = (await this.#call('GET', `/internal/v1/updates?after=${this.#seq}&changes_after=${this.#changeSeq ?? -1}`)) as {
       revocations: { seq: number; tokenId: string; expiresAt: number }[];
       latest: number;
+      changes: { seq: number; domainId: string }[];
+      latest_change: number;
+      changes_complete: boolean;
     };
     const now = this.#clock();
     for (const r of data.revocations) this.#revoked.set(r.tokenId, r.expiresAt);
     for (const [id, exp] of this.#revoked) if (exp <= now) this.#revoked.delete(id);
     this.#seq = Math.max(this.#seq, data.latest);
+    if (this.#changeSeq === null || !data.changes_complete) this.#permissions.clear();
+    else this.#permissions.invalidate(data.changes.map((c) => c.domainId));
+    this.#changeSeq = Math.max(this.#changeSeq ?? 0, data.latest_change);
     this.#syncedAt = Date.now();
+  }
+
+  /**
+   * The policies that apply to a user in a project, from the cache when the feed is current; when IAM has not been
+   * heard from for longer than the allowed staleness, asked afresh (so a region cut off from IAM stops deciding).
+   */
+  permissions(userId: string, projectId: string, domainId: string): Promise<CallerPermissions> {
+    const stale = Date.now() - this.#syncedAt > this.options.maxStalenessMs;
+    return this.#permissions.get(userId, projectId, domainId, { fresh: stale });
+  }
+
+  async #fetchPermissions(userId: string, projectId: string): Promise<CallerPermissions> {
+    const q = new URLSearchParams({ user_id: userId, project_id: projectId });
+    return (await this.#call('GET', `/internal/v1/permissions?${q.toString()}`)) as CallerPermissions;
   }
 
   /** Checks a token: signature, expiry, and that it is not revoked. */

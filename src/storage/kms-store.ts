@@ -2,6 +2,7 @@
  * The storage contract of a KMS region. Implementations only ever see key material already wrapped by the
  * root of trust. Every implementation passes the shared contract suite in test/storage-contract.test.ts.
  */
+import type { AuditStore } from '../audit/audit-store.js';
 import type { KeyRecord, KeyState, KeyVersionRecord } from '../core/key.js';
 
 export interface KeyFilter {
@@ -55,7 +56,8 @@ export class DuplicateAliasError extends Error {
   }
 }
 
-export interface KmsStore {
+/** A region's store; it also holds the region's audit trail (audit/audit-store.ts). */
+export interface KmsStore extends AuditStore {
   /** A key of one project, or null: keys of other projects are invisible. */
   getKey(projectId: string, keyId: string): Promise<KeyRecord | null>;
   /** Keys of a project in creation order, filtered, from `offset`, at most `limit`; unconfirmed replicas never. */

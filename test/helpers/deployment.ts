@@ -149,7 +149,7 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
   const { file: boot } = await bootstrap(dir, deployment);
   const secret = Buffer.from(deployment.internal_secret, 'hex');
   const topology = topologyOf(deployment);
-  const iam = await startIam({ dataDir: iamDir(dir), topology, internalSecret: secret, iamEndpoint: deployment.iam.endpoint, host: '127.0.0.1', port: deployment.iam.port, logger: false });
+  const iam = await startIam({ dataDir: iamDir(dir), topology, internalSecret: secret, iamEndpoint: deployment.iam.endpoint, host: '127.0.0.1', port: deployment.iam.port, logger: false, checkResponses: true });
   const regions = new Map<string, RunningServer & { api: RegionServices }>();
   const launch = async (id: string) => {
     const r = deployment.regions.find((x) => x.id === id)!;

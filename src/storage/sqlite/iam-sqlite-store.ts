@@ -1,5 +1,11 @@
-/** The IAM store on SQLite: accounts (domains), users, projects, access keys, revoked tokens, settings. */
-import type { AccessKeyRecord, Domain, IamStore, Project, RevokedToken, User } from '../iam-store.js';
+/**
+ * The IAM store on SQLite: accounts (domains), users, user groups and members, projects, custom policies, grants,
+ * access keys, revoked tokens, the permission-change feed, the audit trail and settings. Statements are prepared
+ * once; a change made of several statements runs in one SQLite transaction.
+ */
+import type { AuditAnchor, AuditEntry, AuditQuery, AuditRecord, AuditSeal } from '../../audit/audit-store.js';
+import type { AccessKeyRecord, CustomRole, Domain, Grant, Group, IamStore, PermissionChange, Project, RevokedToken, User } from '../iam-store.js';
+import { AUDIT_MIGRATION, SqliteAuditTables } from './audit-tables.js';
 import { openDatabase, type Db } from './database.js';
 
 const MIGRATIONS = [
@@ -17,110 +23,377 @@ const MIGRATIONS = [
    CREATE TABLE settings (name TEXT PRIMARY KEY, value BLOB NOT NULL);`,
   `ALTER TABLE access_keys ADD COLUMN source_token_id TEXT;
    ALTER TABLE access_keys ADD COLUMN project_id TEXT;`,
+  // Users, groups, custom policies and grants (issue: who may do what). Every account gets its built-in admin
+  // group, and the users that existed before (who could do everything in their account) join it: nobody loses access.
+  `ALTER TABLE users ADD COLUMN description TEXT NOT NULL DEFAULT '';
+   ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';
+   ALTER TABLE users ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE users ADD COLUMN domain_owner INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE access_keys ADD COLUMN description TEXT NOT NULL DEFAULT '';
+   CREATE INDEX access_keys_by_user ON access_keys (user_id);
+   CREATE TABLE user_groups (
+     id TEXT PRIMARY KEY, domain_id TEXT NOT NULL REFERENCES domains (id), name TEXT NOT NULL, description TEXT NOT NULL,
+     created_at INTEGER NOT NULL, builtin INTEGER NOT NULL, UNIQUE (domain_id, name));
+   CREATE TABLE group_members (
+     group_id TEXT NOT NULL REFERENCES user_groups (id) ON DELETE CASCADE, user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+     PRIMARY KEY (group_id, user_id));
+   CREATE INDEX group_members_by_user ON group_members (user_id);
+   CREATE TABLE custom_roles (
+     id TEXT PRIMARY KEY, domain_id TEXT NOT NULL REFERENCES domains (id), name TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL,
+     type TEXT NOT NULL, description TEXT NOT NULL, description_cn TEXT NOT NULL, policy TEXT NOT NULL,
+     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, UNIQUE (domain_id, display_name));
+   CREATE TABLE grants (
+     group_id TEXT NOT NULL REFERENCES user_groups (id) ON DELETE CASCADE, role_id TEXT NOT NULL, scope TEXT NOT NULL,
+     scope_id TEXT NOT NULL, PRIMARY KEY (group_id, role_id, scope, scope_id));
+   CREATE INDEX grants_by_role ON grants (role_id);
+   CREATE TABLE permission_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, domain_id TEXT NOT NULL, at INTEGER NOT NULL);
+   INSERT INTO user_groups (id, domain_id, name, description, created_at, builtin)
+     SELECT lower(hex(randomblob(16))), id, 'admin', 'Administrators: every permission, including IAM.', created_at, 1 FROM domains;
+   INSERT INTO group_members (group_id, user_id)
+     SELECT g.id, u.id FROM users u JOIN user_groups g ON g.domain_id = u.domain_id AND g.builtin = 1;
+   UPDATE users SET updated_at = created_at;
+   UPDATE users SET domain_owner = 1
+     WHERE created_at = (SELECT MIN(v.created_at) FROM users v WHERE v.domain_id = users.domain_id);`,
+  AUDIT_MIGRATION,
 ];
 
-interface UserRow { id: string; domain_id: string; name: string; password_hash: string; enabled: number; created_at: number }
+interface UserRow {
+  id: string; domain_id: string; name: string; password_hash: string; enabled: number; created_at: number;
+  description: string; email: string; updated_at: number; domain_owner: number;
+}
 interface ProjectRow { id: string; domain_id: string; name: string; region: string; created_at: number }
-interface AccessKeyRow { access_key: string; user_id: string; secret_wrapped: Buffer; security_token_hash: string | null; expires_at: number | null; created_at: number; enabled: number; source_token_id: string | null; project_id: string | null }
+interface AccessKeyRow {
+  access_key: string; user_id: string; secret_wrapped: Buffer; security_token_hash: string | null; expires_at: number | null;
+  created_at: number; enabled: number; source_token_id: string | null; project_id: string | null; description: string;
+}
+interface GroupRow { id: string; domain_id: string; name: string; description: string; created_at: number; builtin: number }
+interface RoleRow {
+  id: string; domain_id: string; name: string; display_name: string; type: 'AX' | 'XA'; description: string;
+  description_cn: string; policy: string; created_at: number; updated_at: number;
+}
+interface GrantRow { group_id: string; role_id: string; scope: Grant['scope']; scope_id: string }
+interface DomainRow { id: string; name: string; created_at: number }
 
-const user = (r: UserRow): User => ({ id: r.id, domainId: r.domain_id, name: r.name, passwordHash: r.password_hash, enabled: r.enabled === 1, createdAt: r.created_at });
+const domain = (r: DomainRow): Domain => ({ id: r.id, name: r.name, createdAt: r.created_at });
+const user = (r: UserRow): User => ({
+  id: r.id, domainId: r.domain_id, name: r.name, passwordHash: r.password_hash, enabled: r.enabled === 1, createdAt: r.created_at,
+  description: r.description, email: r.email, updatedAt: r.updated_at, domainOwner: r.domain_owner === 1,
+});
 const project = (r: ProjectRow): Project => ({ id: r.id, domainId: r.domain_id, name: r.name, region: r.region, createdAt: r.created_at });
 const accessKey = (r: AccessKeyRow): AccessKeyRecord => ({
   accessKey: r.access_key, userId: r.user_id, secretWrapped: r.secret_wrapped, securityTokenHash: r.security_token_hash,
   expiresAt: r.expires_at, createdAt: r.created_at, enabled: r.enabled === 1, sourceTokenId: r.source_token_id, projectId: r.project_id,
+  description: r.description,
 });
+const group = (r: GroupRow): Group => ({ id: r.id, domainId: r.domain_id, name: r.name, description: r.description, createdAt: r.created_at, builtin: r.builtin === 1 });
+const role = (r: RoleRow): CustomRole => ({
+  id: r.id, domainId: r.domain_id, name: r.name, displayName: r.display_name, type: r.type, description: r.description,
+  descriptionCn: r.description_cn, policy: r.policy, createdAt: r.created_at, updatedAt: r.updated_at,
+});
+const grant = (r: GrantRow): Grant => ({ groupId: r.group_id, roleId: r.role_id, scope: r.scope, scopeId: r.scope_id });
 
 function unique(err: unknown): boolean {
-  return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' || (err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  const code = (err as { code?: string }).code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
 export class SqliteIamStore implements IamStore {
   readonly #db: Db;
+  readonly #audit: SqliteAuditTables;
+  readonly #s;
 
   constructor(path: string) {
     this.#db = openDatabase(path, MIGRATIONS);
+    this.#audit = new SqliteAuditTables(this.#db);
+    const p = (sql: string) => this.#db.prepare(sql);
+    this.#s = {
+      getDomain: p('SELECT * FROM domains WHERE id = ?'),
+      domainByName: p('SELECT * FROM domains WHERE name = ?'),
+      domains: p('SELECT * FROM domains ORDER BY created_at'),
+      getUser: p('SELECT * FROM users WHERE id = ?'),
+      userByName: p('SELECT * FROM users WHERE domain_id = ? AND name = ?'),
+      users: p('SELECT * FROM users WHERE domain_id = ? ORDER BY created_at, id'),
+      updateUser: p('UPDATE users SET name = ?, password_hash = ?, enabled = ?, description = ?, email = ?, updated_at = ? WHERE id = ?'),
+      deleteUserKeys: p('DELETE FROM access_keys WHERE user_id = ?'),
+      deleteUser: p('DELETE FROM users WHERE id = ?'),
+      getGroup: p('SELECT * FROM user_groups WHERE id = ?'),
+      groups: p('SELECT * FROM user_groups WHERE domain_id = ? ORDER BY created_at, id'),
+      groupsByName: p('SELECT * FROM user_groups WHERE domain_id = ? AND name = ?'),
+      updateGroup: p('UPDATE user_groups SET name = ?, description = ? WHERE id = ?'),
+      deleteGroup: p('DELETE FROM user_groups WHERE id = ?'),
+      addMember: p('INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?, ?)'),
+      removeMember: p('DELETE FROM group_members WHERE group_id = ? AND user_id = ?'),
+      isMember: p('SELECT 1 FROM group_members WHERE group_id = ? AND user_id = ?'),
+      members: p('SELECT u.* FROM users u JOIN group_members m ON m.user_id = u.id WHERE m.group_id = ? ORDER BY u.created_at, u.id'),
+      groupsOfUser: p('SELECT g.* FROM user_groups g JOIN group_members m ON m.group_id = g.id WHERE m.user_id = ? ORDER BY g.created_at, g.id'),
+      getProject: p('SELECT * FROM projects WHERE id = ?'),
+      projects: p('SELECT * FROM projects WHERE domain_id = ? ORDER BY created_at, id'),
+      projectsByName: p('SELECT * FROM projects WHERE domain_id = ? AND name = ? ORDER BY created_at, id'),
+      countRoles: p('SELECT COUNT(*) AS n FROM custom_roles WHERE domain_id = ?'),
+      insertRole: p('INSERT INTO custom_roles (id, domain_id, name, display_name, type, description, description_cn, policy, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      getRole: p('SELECT * FROM custom_roles WHERE id = ?'),
+      roles: p('SELECT * FROM custom_roles WHERE domain_id = ? ORDER BY created_at, id'),
+      updateRole: p('UPDATE custom_roles SET display_name = ?, type = ?, description = ?, description_cn = ?, policy = ?, updated_at = ? WHERE id = ?'),
+      deleteRoleGrants: p('DELETE FROM grants WHERE role_id = ?'),
+      deleteRole: p('DELETE FROM custom_roles WHERE id = ?'),
+      countGrantsOfRole: p('SELECT COUNT(*) AS n FROM grants WHERE role_id = ?'),
+      insertGrant: p('INSERT OR IGNORE INTO grants (group_id, role_id, scope, scope_id) VALUES (?, ?, ?, ?)'),
+      deleteGrant: p('DELETE FROM grants WHERE group_id = ? AND role_id = ? AND scope = ? AND scope_id = ?'),
+      hasGrant: p('SELECT 1 FROM grants WHERE group_id = ? AND role_id = ? AND scope = ? AND scope_id = ?'),
+      grantsOfGroup: p('SELECT * FROM grants WHERE group_id = ?'),
+      grantsOfDomain: p('SELECT gr.* FROM grants gr JOIN user_groups g ON g.id = gr.group_id WHERE g.domain_id = ? ORDER BY g.created_at, gr.role_id'),
+      getKey: p('SELECT * FROM access_keys WHERE access_key = ?'),
+      keysOfUser: p('SELECT * FROM access_keys WHERE user_id = ? AND security_token_hash IS NULL ORDER BY created_at, access_key'),
+      updateKey: p('UPDATE access_keys SET enabled = ?, description = ? WHERE access_key = ?'),
+      deleteKey: p('DELETE FROM access_keys WHERE access_key = ?'),
+      deleteExpiredKeys: p('DELETE FROM access_keys WHERE expires_at IS NOT NULL AND expires_at < ?'),
+      revoke: p('INSERT OR IGNORE INTO revoked_tokens (token_id, expires_at) VALUES (?, ?)'),
+      isRevoked: p('SELECT 1 FROM revoked_tokens WHERE token_id = ?'),
+      revokedSince: p('SELECT * FROM revoked_tokens WHERE seq > ? AND expires_at > ? ORDER BY seq'),
+      latestRevocation: p('SELECT COALESCE(MAX(seq), 0) AS s FROM revoked_tokens'),
+      recordChange: p('INSERT INTO permission_changes (domain_id, at) VALUES (?, ?)'),
+      changesSince: p('SELECT seq, domain_id FROM permission_changes WHERE seq > ? ORDER BY seq LIMIT ?'),
+      latestChange: p('SELECT COALESCE(MAX(seq), 0) AS s FROM permission_changes'),
+      getSetting: p('SELECT value FROM settings WHERE name = ?'),
+      putSetting: p('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)'),
+    };
   }
 
   async insertDomain(d: Domain): Promise<boolean> {
     return this.#insert('INSERT INTO domains (id, name, created_at) VALUES (?, ?, ?)', d.id, d.name, d.createdAt);
   }
   async getDomain(id: string): Promise<Domain | null> {
-    const r = this.#db.prepare('SELECT * FROM domains WHERE id = ?').get(id) as { id: string; name: string; created_at: number } | undefined;
-    return r ? { id: r.id, name: r.name, createdAt: r.created_at } : null;
+    const r = this.#s.getDomain.get(id) as DomainRow | undefined;
+    return r ? domain(r) : null;
   }
   async findDomainByName(name: string): Promise<Domain | null> {
-    const r = this.#db.prepare('SELECT * FROM domains WHERE name = ?').get(name) as { id: string; name: string; created_at: number } | undefined;
-    return r ? { id: r.id, name: r.name, createdAt: r.created_at } : null;
+    const r = this.#s.domainByName.get(name) as DomainRow | undefined;
+    return r ? domain(r) : null;
   }
   async listDomains(): Promise<Domain[]> {
-    return (this.#db.prepare('SELECT * FROM domains ORDER BY created_at').all() as { id: string; name: string; created_at: number }[]).map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at }));
+    return (this.#s.domains.all() as DomainRow[]).map(domain);
   }
 
   async insertUser(u: User): Promise<boolean> {
-    return this.#insert('INSERT INTO users (id, domain_id, name, password_hash, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?)', u.id, u.domainId, u.name, u.passwordHash, u.enabled ? 1 : 0, u.createdAt);
+    return this.#insert(
+      'INSERT INTO users (id, domain_id, name, password_hash, enabled, created_at, description, email, updated_at, domain_owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      u.id, u.domainId, u.name, u.passwordHash, u.enabled ? 1 : 0, u.createdAt, u.description, u.email, u.updatedAt, u.domainOwner ? 1 : 0,
+    );
   }
   async getUser(id: string): Promise<User | null> {
-    const r = this.#db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+    const r = this.#s.getUser.get(id) as UserRow | undefined;
     return r ? user(r) : null;
   }
   async findUser(domainId: string, name: string): Promise<User | null> {
-    const r = this.#db.prepare('SELECT * FROM users WHERE domain_id = ? AND name = ?').get(domainId, name) as UserRow | undefined;
+    const r = this.#s.userByName.get(domainId, name) as UserRow | undefined;
     return r ? user(r) : null;
+  }
+  async listUsers(domainId: string, filter: { name?: string; enabled?: boolean }): Promise<User[]> {
+    return (this.#s.users.all(domainId) as UserRow[]).map(user)
+      .filter((u) => (filter.name === undefined || u.name === filter.name) && (filter.enabled === undefined || u.enabled === filter.enabled));
+  }
+  async updateUser(u: User): Promise<boolean> {
+    try {
+      this.#s.updateUser.run(u.name, u.passwordHash, u.enabled ? 1 : 0, u.description, u.email, u.updatedAt, u.id);
+      return true;
+    } catch (err) {
+      if (unique(err)) return false;
+      throw err;
+    }
+  }
+  async deleteUser(id: string): Promise<void> {
+    this.#db.transaction(() => {
+      this.#s.deleteUserKeys.run(id);
+      this.#s.deleteUser.run(id);
+    })();
+  }
+
+  async insertGroup(g: Group): Promise<boolean> {
+    return this.#insert('INSERT INTO user_groups (id, domain_id, name, description, created_at, builtin) VALUES (?, ?, ?, ?, ?, ?)', g.id, g.domainId, g.name, g.description, g.createdAt, g.builtin ? 1 : 0);
+  }
+  async getGroup(id: string): Promise<Group | null> {
+    const r = this.#s.getGroup.get(id) as GroupRow | undefined;
+    return r ? group(r) : null;
+  }
+  async listGroups(domainId: string, name?: string): Promise<Group[]> {
+    return ((name === undefined ? this.#s.groups.all(domainId) : this.#s.groupsByName.all(domainId, name)) as GroupRow[]).map(group);
+  }
+  async updateGroup(g: Group): Promise<boolean> {
+    try {
+      this.#s.updateGroup.run(g.name, g.description, g.id);
+      return true;
+    } catch (err) {
+      if (unique(err)) return false;
+      throw err;
+    }
+  }
+  async deleteGroup(id: string): Promise<void> {
+    this.#s.deleteGroup.run(id); // members and grants cascade
+  }
+  async addMember(groupId: string, userId: string): Promise<boolean> {
+    return this.#s.addMember.run(groupId, userId).changes > 0;
+  }
+  async removeMember(groupId: string, userId: string): Promise<boolean> {
+    return this.#s.removeMember.run(groupId, userId).changes > 0;
+  }
+  async isMember(groupId: string, userId: string): Promise<boolean> {
+    return this.#s.isMember.get(groupId, userId) !== undefined;
+  }
+  async listMembers(groupId: string): Promise<User[]> {
+    return (this.#s.members.all(groupId) as UserRow[]).map(user);
+  }
+  async groupsOfUser(userId: string): Promise<Group[]> {
+    return (this.#s.groupsOfUser.all(userId) as GroupRow[]).map(group);
   }
 
   async insertProject(p: Project): Promise<boolean> {
     return this.#insert('INSERT INTO projects (id, domain_id, name, region, created_at) VALUES (?, ?, ?, ?, ?)', p.id, p.domainId, p.name, p.region, p.createdAt);
   }
   async getProject(id: string): Promise<Project | null> {
-    const r = this.#db.prepare('SELECT * FROM projects WHERE id = ?').get(id) as ProjectRow | undefined;
+    const r = this.#s.getProject.get(id) as ProjectRow | undefined;
     return r ? project(r) : null;
   }
   async listProjects(domainId: string, name?: string): Promise<Project[]> {
-    const rows = (name === undefined
-      ? this.#db.prepare('SELECT * FROM projects WHERE domain_id = ? ORDER BY created_at, id').all(domainId)
-      : this.#db.prepare('SELECT * FROM projects WHERE domain_id = ? AND name = ? ORDER BY created_at, id').all(domainId, name)) as ProjectRow[];
-    return rows.map(project);
+    return ((name === undefined ? this.#s.projects.all(domainId) : this.#s.projectsByName.all(domainId, name)) as ProjectRow[]).map(project);
+  }
+
+  async insertRole(r: Omit<CustomRole, 'name'>): Promise<CustomRole | null> {
+    return this.#db.transaction(() => {
+      let n = (this.#s.countRoles.get(r.domainId) as { n: number }).n;
+      for (;;) {
+        const name = `custom_${r.domainId}_${n}`;
+        try {
+          this.#s.insertRole.run(r.id, r.domainId, name, r.displayName, r.type, r.description, r.descriptionCn, r.policy, r.createdAt, r.updatedAt);
+          return { ...r, name };
+        } catch (err) {
+          if (!unique(err)) throw err;
+          if ((this.#s.getRole.get(r.id) as RoleRow | undefined) || this.#displayNameTaken(r.domainId, r.displayName)) return null;
+          n++; // the internal name was taken: a policy was deleted and the count went down
+        }
+      }
+    })();
+  }
+  async getRole(id: string): Promise<CustomRole | null> {
+    const r = this.#s.getRole.get(id) as RoleRow | undefined;
+    return r ? role(r) : null;
+  }
+  async listRoles(domainId: string): Promise<CustomRole[]> {
+    return (this.#s.roles.all(domainId) as RoleRow[]).map(role);
+  }
+  async updateRole(r: CustomRole): Promise<boolean> {
+    try {
+      this.#s.updateRole.run(r.displayName, r.type, r.description, r.descriptionCn, r.policy, r.updatedAt, r.id);
+      return true;
+    } catch (err) {
+      if (unique(err)) return false;
+      throw err;
+    }
+  }
+  async deleteRole(id: string): Promise<void> {
+    this.#db.transaction(() => {
+      this.#s.deleteRoleGrants.run(id);
+      this.#s.deleteRole.run(id);
+    })();
+  }
+  async countGrantsOfRole(roleId: string): Promise<number> {
+    return (this.#s.countGrantsOfRole.get(roleId) as { n: number }).n;
+  }
+
+  async insertGrant(g: Grant): Promise<boolean> {
+    return this.#s.insertGrant.run(g.groupId, g.roleId, g.scope, g.scopeId).changes > 0;
+  }
+  async deleteGrant(g: Grant): Promise<boolean> {
+    return this.#s.deleteGrant.run(g.groupId, g.roleId, g.scope, g.scopeId).changes > 0;
+  }
+  async hasGrant(g: Grant): Promise<boolean> {
+    return this.#s.hasGrant.get(g.groupId, g.roleId, g.scope, g.scopeId) !== undefined;
+  }
+  async grantsOf(groupIds: readonly string[], scopes: readonly { scope: Grant['scope']; scopeId: string }[]): Promise<Grant[]> {
+    const wanted = new Set(scopes.map((s) => `${s.scope}\0${s.scopeId}`));
+    return groupIds.flatMap((id) => (this.#s.grantsOfGroup.all(id) as GrantRow[]).map(grant)).filter((g) => wanted.has(`${g.scope}\0${g.scopeId}`));
+  }
+  async grantsOfDomain(domainId: string): Promise<Grant[]> {
+    return (this.#s.grantsOfDomain.all(domainId) as GrantRow[]).map(grant);
   }
 
   async insertAccessKey(k: AccessKeyRecord): Promise<boolean> {
     return this.#insert(
-      'INSERT INTO access_keys (access_key, user_id, secret_wrapped, security_token_hash, expires_at, created_at, enabled, source_token_id, project_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      k.accessKey, k.userId, k.secretWrapped, k.securityTokenHash, k.expiresAt, k.createdAt, k.enabled ? 1 : 0, k.sourceTokenId, k.projectId,
+      'INSERT INTO access_keys (access_key, user_id, secret_wrapped, security_token_hash, expires_at, created_at, enabled, source_token_id, project_id, description) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      k.accessKey, k.userId, k.secretWrapped, k.securityTokenHash, k.expiresAt, k.createdAt, k.enabled ? 1 : 0, k.sourceTokenId, k.projectId, k.description,
     );
   }
   async getAccessKey(ak: string): Promise<AccessKeyRecord | null> {
-    const r = this.#db.prepare('SELECT * FROM access_keys WHERE access_key = ?').get(ak) as AccessKeyRow | undefined;
+    const r = this.#s.getKey.get(ak) as AccessKeyRow | undefined;
     return r ? accessKey(r) : null;
   }
+  async listAccessKeys(userId: string): Promise<AccessKeyRecord[]> {
+    return (this.#s.keysOfUser.all(userId) as AccessKeyRow[]).map(accessKey);
+  }
+  async updateAccessKey(ak: string, change: { enabled: boolean; description: string }): Promise<void> {
+    this.#s.updateKey.run(change.enabled ? 1 : 0, change.description, ak);
+  }
+  async deleteAccessKey(ak: string): Promise<void> {
+    this.#s.deleteKey.run(ak);
+  }
   async deleteExpiredAccessKeys(now: number): Promise<void> {
-    this.#db.prepare('DELETE FROM access_keys WHERE expires_at IS NOT NULL AND expires_at < ?').run(now);
+    this.#s.deleteExpiredKeys.run(now);
   }
 
   async revokeToken(tokenId: string, expiresAt: number): Promise<void> {
-    this.#db.prepare('INSERT OR IGNORE INTO revoked_tokens (token_id, expires_at) VALUES (?, ?)').run(tokenId, expiresAt);
+    this.#s.revoke.run(tokenId, expiresAt);
   }
   async isRevoked(tokenId: string): Promise<boolean> {
-    return this.#db.prepare('SELECT 1 FROM revoked_tokens WHERE token_id = ?').get(tokenId) !== undefined;
+    return this.#s.isRevoked.get(tokenId) !== undefined;
   }
   async revokedSince(seq: number, now: number): Promise<RevokedToken[]> {
-    return (this.#db.prepare('SELECT * FROM revoked_tokens WHERE seq > ? AND expires_at > ? ORDER BY seq').all(seq, now) as { seq: number; token_id: string; expires_at: number }[])
+    return (this.#s.revokedSince.all(seq, now) as { seq: number; token_id: string; expires_at: number }[])
       .map((r) => ({ seq: r.seq, tokenId: r.token_id, expiresAt: r.expires_at }));
   }
   async latestRevocationSeq(): Promise<number> {
-    return (this.#db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM revoked_tokens').get() as { s: number }).s;
+    return (this.#s.latestRevocation.get() as { s: number }).s;
+  }
+
+  async recordPermissionChange(domainId: string): Promise<void> {
+    this.#s.recordChange.run(domainId, Date.now());
+  }
+  async permissionChangesSince(seq: number, limit: number): Promise<PermissionChange[]> {
+    return (this.#s.changesSince.all(seq, limit) as { seq: number; domain_id: string }[]).map((r) => ({ seq: r.seq, domainId: r.domain_id }));
+  }
+  async latestPermissionChangeSeq(): Promise<number> {
+    return (this.#s.latestChange.get() as { s: number }).s;
   }
 
   async getSetting(name: string): Promise<Buffer | null> {
-    const r = this.#db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as { value: Buffer } | undefined;
+    const r = this.#s.getSetting.get(name) as { value: Buffer } | undefined;
     return r ? r.value : null;
   }
   async putSettingIfAbsent(name: string, value: Buffer): Promise<Buffer> {
-    this.#db.prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)').run(name, value);
+    this.#s.putSetting.run(name, value);
     return (await this.getSetting(name))!;
+  }
+
+  async appendAudit(pending: readonly AuditEntry[], records: readonly AuditEntry[], seal: AuditSeal): Promise<void> {
+    this.#audit.append(pending, records, seal);
+  }
+  async pendingAudit(): Promise<AuditEntry[]> {
+    return this.#audit.pending();
+  }
+  async auditRecords(query: AuditQuery): Promise<AuditRecord[]> {
+    return this.#audit.records(query);
+  }
+  async auditAnchor(): Promise<AuditAnchor | null> {
+    return this.#audit.anchor();
+  }
+  async pruneAudit(anchor: AuditAnchor): Promise<number> {
+    return this.#audit.prune(anchor);
   }
 
   async close(): Promise<void> {
     this.#db.close();
+  }
+
+  #displayNameTaken(domainId: string, displayName: string): boolean {
+    return (this.#s.roles.all(domainId) as RoleRow[]).some((r) => r.display_name === displayName);
   }
 
   #insert(sql: string, ...args: unknown[]): boolean {

@@ -1,6 +1,8 @@
 /** The KMS store on SQLite (better-sqlite3 12.x): the embedded default, one database file per region. */
 import type { KeyRecord, KeyVersionRecord } from '../../core/key.js';
 import { DuplicateAliasError, type ImportParametersRecord, type KeyFilter, type KeyPage, type KmsStore, type OutboxMessage } from '../kms-store.js';
+import type { AuditAnchor, AuditEntry, AuditQuery, AuditSeal } from '../../audit/audit-store.js';
+import { AUDIT_MIGRATION, SqliteAuditTables } from './audit-tables.js';
 import { inTransaction, Lock, openDatabase, type Db } from './database.js';
 
 const MIGRATIONS = [
@@ -53,6 +55,7 @@ const MIGRATIONS = [
    CREATE TABLE import_parameters (
      key_id TEXT PRIMARY KEY REFERENCES keys (id) ON DELETE CASCADE, token_id TEXT NOT NULL,
      wrapping_algorithm TEXT NOT NULL, wrapping_key BLOB NOT NULL, expires_at INTEGER NOT NULL);`,
+  AUDIT_MIGRATION,
 ];
 
 interface KeyRow {
@@ -112,6 +115,7 @@ const LIST_FILTER = `project_id = @projectId AND pending_attempt IS NULL
 function prepareStatements(db: Db) {
   return {
     db,
+    audit: new SqliteAuditTables(db),
     getKey: db.prepare('SELECT * FROM keys WHERE project_id = ? AND id = ?'),
     insertKey: db.prepare(`INSERT INTO keys (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`),
     updateKey: db.prepare(
@@ -291,6 +295,22 @@ class SqliteOps implements KmsStore {
     return this.onTransaction(fn);
   }
 
+  async appendAudit(pending: readonly AuditEntry[], records: readonly AuditEntry[], seal: AuditSeal): Promise<void> {
+    this.s.audit.append(pending, records, seal);
+  }
+  async pendingAudit() {
+    return this.s.audit.pending();
+  }
+  async auditRecords(query: AuditQuery) {
+    return this.s.audit.records(query);
+  }
+  async auditAnchor() {
+    return this.s.audit.anchor();
+  }
+  async pruneAudit(anchor: AuditAnchor) {
+    return this.s.audit.prune(anchor);
+  }
+
   async close(): Promise<void> {}
 }
 
@@ -336,6 +356,11 @@ export class SqliteKmsStore implements KmsStore {
   deleteImportParameters(keyId: string) { return this.#locked((o) => o.deleteImportParameters(keyId)); }
   deleteExpiredImportParameters(now: number) { return this.#locked((o) => o.deleteExpiredImportParameters(now)); }
   transaction<T>(fn: (store: KmsStore) => Promise<T>): Promise<T> { return this.#ops.transaction(fn); }
+  appendAudit(pending: readonly AuditEntry[], records: readonly AuditEntry[], seal: AuditSeal) { return this.#locked((o) => o.appendAudit(pending, records, seal)); }
+  pendingAudit() { return this.#locked((o) => o.pendingAudit()); }
+  auditRecords(query: AuditQuery) { return this.#locked((o) => o.auditRecords(query)); }
+  auditAnchor() { return this.#locked((o) => o.auditAnchor()); }
+  pruneAudit(anchor: AuditAnchor) { return this.#locked((o) => o.pruneAudit(anchor)); }
 
   async close(): Promise<void> {
     await this.#lock.run(() => this.#db.close());

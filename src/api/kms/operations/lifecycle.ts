@@ -31,6 +31,10 @@ export const lifecycleOperations = [
       sequence: sequence(),
     }),
     response: answer({ key_info: answer({ key_id: Type.String(), domain_id: Type.String(), region_id: Type.String() }) }),
+    conditions: ({ body: b }) => {
+      const spec = b.key_spec ?? 'AES_256';
+      return { 'kms:KeySpec': spec, 'kms:KeyUsage': b.key_usage ?? KEY_SPECS[spec].defaultUsage, 'kms:KeyOrigin': b.origin ?? 'kms', 'kms:MultiRegionKeyType': 'SINGLE' };
+    },
     handler: async (s, ctx, { body: b }) => {
       const key = await s.keys.create(ctx, {
         alias: b.key_alias, spec: b.key_spec, usage: b.key_usage, description: b.key_description, origin: b.origin,
@@ -45,7 +49,7 @@ export const lifecycleOperations = [
     method: 'POST',
     path: '/v1.0/{project_id}/kms/list-keys',
     action: 'kms:cmk:list',
-    summary: 'List the keys of the project, newest first, filtered by state and spec (default AES_256; ALL for every spec).',
+    summary: 'List the keys of the project in creation order, filtered by state and spec (default AES_256; ALL for every spec).',
     mutates: false,
     params: projectParams,
     body: body({

@@ -1,0 +1,79 @@
+/**
+ * IAM's internal API, for Strongroom's own regions only (authenticated with the deployment secret, every answer
+ * signed): IAM's token-signing public key, project owners, the feed of token revocations and permission changes,
+ * callers' permissions in a project, and the verification of access-key signatures (secret keys never leave IAM).
+ */
+import type { FastifyInstance } from 'fastify';
+import { KmsError } from '../../errors.js';
+import type { IamService } from '../../iam/iam-service.js';
+import type { Permissions } from '../../iam/permissions.js';
+import { verifyInternal } from '../../internal-auth.js';
+import type { IamStore } from '../../storage/iam-store.js';
+import { header, signAnswers } from '../http.js';
+
+/** At most this many permission changes per answer; a region that is further behind drops its whole cache. */
+const MAX_CHANGES = 1000;
+
+export interface IamInternalApi {
+  iam: IamService;
+  permissions: Permissions;
+  store: IamStore;
+  secret: Buffer;
+}
+
+const int = (v: unknown, fallback: number): number => (typeof v === 'string' && /^-?\d{1,15}$/.test(v) ? Number(v) : fallback);
+
+export function iamInternalRoutes(app: FastifyInstance, api: IamInternalApi): void {
+  const { iam } = api;
+  app.register(async (internal) => {
+    // Answers are signed too, so a region never acts on an answer that did not come from IAM.
+    signAnswers(internal, api.secret, 'iam');
+    internal.addHook('preHandler', async (req) => {
+      if (!verifyInternal(api.secret, header(req, 'authorization'), req.method, req.url, req.rawBody)) {
+        throw new KmsError('KMS.0306', 'Internal API: the caller is not a node of this deployment.');
+      }
+    });
+    const quiet = { logLevel: 'warn' as const }; // polled several times a second: not one log line each
+
+    internal.get('/internal/v1/token-key', quiet, async () => ({ public_key: iam.tokenPublicKeyPem }));
+
+    internal.get('/internal/v1/projects/:project_id', quiet, async (req) => {
+      const p = await iam.getProject((req.params as { project_id: string }).project_id);
+      return { project: p && { id: p.id, domain_id: p.domainId, region: p.region } };
+    });
+
+    internal.get('/internal/v1/updates', quiet, async (req) => {
+      const q = req.query as Record<string, unknown>;
+      const revoked = await iam.revocationsSince(Math.max(0, int(q.after, 0)));
+      const changesAfter = int(q.changes_after, -1);
+      const latestChange = await api.store.latestPermissionChangeSeq();
+      const changes = changesAfter < 0 ? [] : await api.store.permissionChangesSince(changesAfter, MAX_CHANGES);
+      return {
+        ...revoked,
+        changes,
+        latest_change: changes.length === MAX_CHANGES ? changes.at(-1)!.seq : latestChange,
+        changes_complete: changesAfter >= 0,
+      };
+    });
+
+    internal.get('/internal/v1/permissions', quiet, async (req) => {
+      const q = req.query as Record<string, unknown>;
+      if (typeof q.user_id !== 'string' || typeof q.project_id !== 'string') throw new KmsError('IAM.0001', 'user_id and project_id are required.');
+      const project = await iam.getProject(q.project_id);
+      if (!project) return { enabled: true, policies: [] };
+      const { user, policies } = await api.permissions.policiesFor(q.user_id, { projectId: project.id, domainId: project.domainId });
+      return { enabled: user !== null && user.enabled && user.domainId === project.domainId, policies };
+    });
+
+    internal.post('/internal/v1/verify-signature', quiet, async (req) => {
+      const b = req.json as Record<string, unknown>;
+      const candidates = b.candidates;
+      if (!Array.isArray(candidates) || candidates.length > 8 || !candidates.every((c) => typeof c === 'string')) throw new KmsError('IAM.0001');
+      const principal = await iam.verifySignature(String(b.access_key), candidates as string[], String(b.signature), typeof b.security_token === 'string' ? b.security_token : undefined);
+      const project = typeof b.project_id === 'string' ? await iam.getProject(b.project_id) : null;
+      const inScope = principal.scopeProjectId === undefined || principal.scopeProjectId === project?.id;
+      const owned = project && project.domainId === principal.domain.id && inScope ? project : null;
+      return { principal, project: owned && { id: owned.id, name: owned.name, region: owned.region, domainId: owned.domainId } };
+    });
+  });
+}

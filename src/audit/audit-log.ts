@@ -1,0 +1,84 @@
+/**
+ * The audit trail of one endpoint (a region, or IAM): every call is recorded durably before its answer leaves,
+ * and calls that change state are recorded as pending before they run, so a trail that cannot be written stops
+ * the call (fail closed, as Vault does with its audit devices). Writes are group-committed: every entry queued
+ * while a commit is running goes into the next one, in one transaction.
+ */
+import type { RootKey } from '../keystore/root-key.js';
+import { seal } from './audit-chain.js';
+import type { AuditEntry, AuditStore } from './audit-store.js';
+
+interface Batch {
+  pending: AuditEntry[];
+  records: AuditEntry[];
+  waiters: { resolve: () => void; reject: (err: unknown) => void }[];
+}
+
+const newBatch = (): Batch => ({ pending: [], records: [], waiters: [] });
+const KEY_CONTEXT = Buffer.from('strongroom audit key');
+
+/** The audit key of a store: 32 random bytes, created at first use and kept wrapped by the root key. */
+export async function auditKey(store: { getSetting(n: string): Promise<Buffer | null>; putSettingIfAbsent(n: string, v: Buffer): Promise<Buffer> }, rootKey: RootKey): Promise<Buffer> {
+  let wrapped = await store.getSetting('audit_key');
+  if (!wrapped) {
+    const { randomBytes } = await import('node:crypto');
+    wrapped = await store.putSettingIfAbsent('audit_key', await rootKey.wrap(randomBytes(32), KEY_CONTEXT));
+  }
+  return rootKey.unwrap(wrapped, KEY_CONTEXT);
+}
+
+export class AuditLog {
+  #queued = newBatch();
+  #running: Promise<void> | null = null;
+
+  private constructor(
+    private readonly store: AuditStore,
+    private readonly key: Buffer,
+  ) {}
+
+  /** Opens the trail of a store; calls left pending by a stopped process are recorded with status 0 (unknown). */
+  static async open(store: AuditStore & Parameters<typeof auditKey>[0], rootKey: RootKey): Promise<AuditLog> {
+    const log = new AuditLog(store, await auditKey(store, rootKey));
+    const left = await store.pendingAudit();
+    if (left.length > 0) await log.#write({ pending: [], records: left.map((e) => ({ ...e, status: 0, error_code: null })), waiters: [] });
+    return log;
+  }
+
+  /** Records a call that changes state before it runs; resolves once durable, rejects when the store refuses. */
+  open(entry: AuditEntry): Promise<void> {
+    return this.#enqueue((b) => b.pending.push(entry));
+  }
+
+  /** Records a finished call (completing its pending entry, if any); resolves once durable. */
+  record(entry: AuditEntry): Promise<void> {
+    return this.#enqueue((b) => b.records.push(entry));
+  }
+
+  #enqueue(add: (b: Batch) => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      add(this.#queued);
+      this.#queued.waiters.push({ resolve, reject });
+      if (!this.#running) this.#running = this.#drain();
+    });
+  }
+
+  /** Commits batches until the queue is empty; entries queued meanwhile go into the next batch. */
+  async #drain(): Promise<void> {
+    await new Promise<void>((r) => setImmediate(r)); // let concurrent requests join this batch
+    while (this.#queued.waiters.length > 0) {
+      const batch = this.#queued;
+      this.#queued = newBatch();
+      try {
+        await this.#write(batch);
+        for (const w of batch.waiters) w.resolve();
+      } catch (err) {
+        for (const w of batch.waiters) w.reject(err);
+      }
+    }
+    this.#running = null;
+  }
+
+  #write(batch: Batch): Promise<void> {
+    return this.store.appendAudit(batch.pending, batch.records, (entry, seq, prevMac) => seal(this.key, entry, seq, prevMac));
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * What a region remembers of its callers' permissions, so that a KMS call needs no IAM round trip: the policies
+ * that apply to a user in a project, fetched from IAM on first use. Bounded (least recently used entries go first)
+ * and invalidated per account by IAM's permission-change feed, which the region follows with the token
+ * revocations (iam-client.ts): a change of membership, grant, policy or user is in force within one poll.
+ */
+import type { NamedPolicy } from '../iam/policy-evaluation.js';
+
+/** A user's policies in one project; `enabled` false when the user is disabled or gone (their credentials fail). */
+export interface CallerPermissions {
+  enabled: boolean;
+  policies: NamedPolicy[];
+}
+
+interface Entry {
+  domainId: string;
+  value: CallerPermissions;
+}
+
+export class PermissionCache {
+  readonly #entries = new Map<string, Entry>();
+  /** Bumped when an account's permissions change, so a fetch that raced the change is not kept. */
+  readonly #generations = new Map<string, number>();
+  /** Bumped by `clear`, for the same reason. */
+  #epoch = 0;
+
+  constructor(
+    private readonly fetch: (userId: string, projectId: string) => Promise<CallerPermissions>,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  /** The user's permissions in the project (`domainId` is the account both belong to); from IAM on a miss. */
+  async get(userId: string, projectId: string, domainId: string, options: { fresh?: boolean } = {}): Promise<CallerPermissions> {
+    const key = `${userId}\0${projectId}`;
+    const hit = this.#entries.get(key);
+    if (hit && !options.fresh) {
+      this.#entries.delete(key); // most recently used last
+      this.#entries.set(key, hit);
+      return hit.value;
+    }
+    const generation = this.#generations.get(domainId) ?? 0;
+    const epoch = this.#epoch;
+    const value = await this.fetch(userId, projectId);
+    if ((this.#generations.get(domainId) ?? 0) === generation && this.#epoch === epoch) {
+      this.#entries.set(key, { domainId, value });
+      while (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
+    }
+    return value;
+  }
+
+  /** Forgets everything about these accounts. */
+  invalidate(domainIds: Iterable<string>): void {
+    const gone = new Set(domainIds);
+    if (gone.size === 0) return;
+    for (const d of gone) this.#generations.set(d, (this.#generations.get(d) ?? 0) + 1);
+    for (const [key, e] of this.#entries) if (gone.has(e.domainId)) this.#entries.delete(key);
+  }
+
+  /** Forgets everything (the feed was lost or skipped entries). */
+  clear(): void {
+    this.#epoch++;
+    this.#entries.clear();
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The audit trail's tables in a SQLite store (audit/audit-store.ts): chained records as their JSON, an index of
+ * the keys each record names, pending entries of calls that change state, and the anchor of a pruned trail.
+ * Methods are synchronous and run in one SQLite transaction; the owning store serialises them with its other
+ * transactions.
+ */
+import { GENESIS_MAC } from '../../audit/audit-chain.js';
+import type { AuditAnchor, AuditEntry, AuditQuery, AuditRecord, AuditSeal } from '../../audit/audit-store.js';
+import type { Db } from './database.js';
+
+export const AUDIT_MIGRATION = `
+  CREATE TABLE audit_records (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, record TEXT NOT NULL);
+  CREATE INDEX audit_records_by_time ON audit_records (time_ms);
+  CREATE TABLE audit_record_keys (
+    seq INTEGER NOT NULL REFERENCES audit_records (seq) ON DELETE CASCADE, key_id TEXT NOT NULL, PRIMARY KEY (key_id, seq));
+  CREATE TABLE audit_pending (request_id TEXT PRIMARY KEY, entry TEXT NOT NULL);
+  CREATE TABLE audit_anchor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, mac TEXT NOT NULL, anchor_mac TEXT NOT NULL);`;
+
+export class SqliteAuditTables {
+  readonly #s;
+
+  constructor(private readonly db: Db) {
+    this.#s = {
+      head: db.prepare('SELECT record FROM audit_records ORDER BY seq DESC LIMIT 1'),
+      anchor: db.prepare('SELECT seq, mac, anchor_mac FROM audit_anchor WHERE id = 1'),
+      insert: db.prepare('INSERT INTO audit_records (seq, time_ms, record) VALUES (?, ?, ?)'),
+      insertKey: db.prepare('INSERT OR IGNORE INTO audit_record_keys (seq, key_id) VALUES (?, ?)'),
+      insertPending: db.prepare('INSERT INTO audit_pending (request_id, entry) VALUES (?, ?)'),
+      deletePending: db.prepare('DELETE FROM audit_pending WHERE request_id = ?'),
+      pending: db.prepare('SELECT entry FROM audit_pending'),
+      prune: db.prepare('DELETE FROM audit_records WHERE seq <= ?'),
+      putAnchor: db.prepare('INSERT OR REPLACE INTO audit_anchor (id, seq, mac, anchor_mac) VALUES (1, ?, ?, ?)'),
+    };
+  }
+
+  append(pending: readonly AuditEntry[], records: readonly AuditEntry[], sealRecord: AuditSeal): void {
+    this.db.transaction(() => {
+      for (const p of pending) this.#s.insertPending.run(p.request_id, JSON.stringify(p));
+      let head = this.#head();
+      for (const entry of records) {
+        const r = sealRecord(entry, head.seq + 1, head.mac);
+        this.#s.insert.run(r.seq, Date.parse(r.time) || 0, JSON.stringify(r));
+        for (const k of r.key_ids) this.#s.insertKey.run(r.seq, k);
+        this.#s.deletePending.run(r.request_id);
+        head = { seq: r.seq, mac: r.mac };
+      }
+    }).immediate(); // IMMEDIATE: another process (the CLI) may append too; the head is read under the write lock
+  }
+
+  pending(): AuditEntry[] {
+    return (this.#s.pending.all() as { entry: string }[]).map((r) => JSON.parse(r.entry) as AuditEntry);
+  }
+
+  records(q: AuditQuery): AuditRecord[] {
+    const where = ['r.seq > ?'];
+    const args: unknown[] = [q.afterSeq ?? 0];
+    if (q.sinceMs !== undefined) (where.push('r.time_ms >= ?'), args.push(q.sinceMs));
+    const from = q.keyId !== undefined ? 'audit_records r JOIN audit_record_keys k ON k.seq = r.seq AND k.key_id = ?' : 'audit_records r';
+    if (q.keyId !== undefined) args.unshift(q.keyId);
+    const rows = this.db.prepare(`SELECT r.record FROM ${from} WHERE ${where.join(' AND ')} ORDER BY r.seq LIMIT ?`).all(...args, q.limit) as { record: string }[];
+    return rows.map((r) => JSON.parse(r.record) as AuditRecord);
+  }
+
+  anchor(): AuditAnchor | null {
+    return (this.#s.anchor.get() as AuditAnchor | undefined) ?? null;
+  }
+
+  prune(anchor: AuditAnchor): number {
+    return this.db.transaction(() => {
+      const n = this.#s.prune.run(anchor.seq).changes;
+      this.#s.putAnchor.run(anchor.seq, anchor.mac, anchor.anchor_mac);
+      return n;
+    })();
+  }
+
+  /** The last record's seq and MAC; after a prune with nothing left, the anchor's; else the genesis. */
+  #head(): { seq: number; mac: string } {
+    const last = this.#s.head.get() as { record: string } | undefined;
+    if (last) {
+      const r = JSON.parse(last.record) as AuditRecord;
+      return { seq: r.seq, mac: r.mac };
+    }
+    return this.anchor() ?? { seq: 0, mac: GENESIS_MAC };
+  }
+}
