@@ -139,6 +139,8 @@ export interface DeploymentOptions {
   keyQuota?: number;
   /** Keep the data directory after stop (for restart tests). */
   dir?: string;
+  /** How often regions poll IAM's revocation and permission feed (default 100 ms here; null: the product's default). */
+  revocationPollMs?: number | null;
 }
 
 export async function startTestDeployment(o: DeploymentOptions = {}): Promise<TestDeployment> {
@@ -156,7 +158,7 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
     regions.set(id, await startRegion({
       region: id, dataDir: regionDir(dir, id), topology, iamEndpoint: deployment.iam.endpoint, internalSecret: secret,
       keyQuota: deployment.key_quota, host: '127.0.0.1', port: r.port, logger: false, clock: o.clock,
-      revocationPollMs: 100, deletionSweepMs: 3_600_000, checkResponses: true,
+      revocationPollMs: o.revocationPollMs === null ? undefined : (o.revocationPollMs ?? 100), deletionSweepMs: 3_600_000, checkResponses: true,
     }));
   };
   for (const id of regionIds) await launch(id);

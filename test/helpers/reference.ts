@@ -1,13 +1,15 @@
-/** Where the project's shared reference material lives (a sibling of the repository, as CI lays it out). */
+/**
+ * Fixtures the tests read, kept in the repository (test/fixtures/): the 119 requests captured from the official
+ * Python SDK (a copy of shared/reference/sdk-captured-requests.jsonl). Tests read no file outside the repository.
+ */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const fixtures = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'fixtures');
 
 export function referencePath(name: string): string {
-  for (const dir of [join(root, '..', 'shared', 'reference'), join(root, 'test', 'fixtures')]) {
-    if (existsSync(join(dir, name))) return join(dir, name);
-  }
-  throw new Error(`reference file ${name} not found next to the repository`);
+  const path = join(fixtures, name);
+  if (!existsSync(path)) throw new Error(`fixture ${name} not found in test/fixtures`);
+  return path;
 }
