@@ -22,7 +22,7 @@ async function serveUntilSignal(server: RunningServer): Promise<void> {
 }
 
 function program(): Command {
-  const p = new Command('strongroom').description('A self-hosted key management service speaking the Huawei Cloud KMS and IAM APIs').showHelpAfterError();
+  const p = new Command('strongroom').exitOverride().description('A self-hosted key management service speaking the Huawei Cloud KMS and IAM APIs').showHelpAfterError();
 
   p.command('start').description('IAM on BASE, regions on BASE+1..BASE+N, data in DIR')
     .option('--data-dir <dir>', 'data directory', './data').option('--port <base>', 'base port', '8100')
@@ -61,7 +61,7 @@ function program(): Command {
   return p;
 }
 
-program().exitOverride().parseAsync(process.argv).catch((err: unknown) => {
+program().parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
   console.error(`strongroom: ${err instanceof KmsError ? `${err.code} ${err.message}` : err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
