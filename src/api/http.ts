@@ -6,6 +6,7 @@
  * even to what Node's HTTP parser refuses before fastify runs. No stack trace ever leaves.
  */
 import { randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods } from 'fastify';
 import { errorBody, KmsError, type ErrorCode } from '../errors.js';
@@ -35,8 +36,8 @@ export interface HttpOptions {
 export const newRequestId = (): string => randomBytes(16).toString('hex');
 
 const CODES = {
-  kms: { malformed: 'KMS.0202', missing: 'KMS.0204', generic: 'KMS.0308', badRequest: 'KMS.0214', tooLong: 'KMS.0203' },
-  iam: { malformed: 'IAM.0001', missing: 'IAM.0001', generic: 'IAM.0001', badRequest: 'IAM.0001', tooLong: 'IAM.0001' },
+  kms: { malformed: 'KMS.0202', missing: 'KMS.0204', generic: 'KMS.0308', badRequest: 'KMS.0214', tooLong: 'KMS.0203', badUrl: 'KMS.0201' },
+  iam: { malformed: 'IAM.0001', missing: 'IAM.0001', generic: 'IAM.0001', badRequest: 'IAM.0001', tooLong: 'IAM.0001', badUrl: 'IAM.0001' },
 } as const satisfies Record<string, Record<string, ErrorCode>>;
 
 export function createHttpApp(options: HttpOptions): FastifyInstance {
@@ -63,7 +64,7 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
     // A path the router cannot even decode (bad %-escape, over-long parameter) answers like every other error.
     frameworkErrors: (err, req, reply) => {
       reply.header('X-Request-Id', req.id);
-      return sendError(reply, new KmsError('KMS.0201', err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path segment is too long.' : 'The path is not validly encoded.'));
+      return sendError(reply, new KmsError(codes.badUrl, err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path segment is too long.' : 'The path is not validly encoded.'));
     },
   });
   const patterns: { method: string; re: RegExp }[] = [];
@@ -85,10 +86,14 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
     if (req.headers.host === undefined && req.raw.httpVersionMajor === 1 && req.raw.httpVersionMinor >= 1) {
       throw new KmsError(codes.badRequest, 'An HTTP/1.1 request needs a Host header.');
     }
+    // RFC 9112 §3.2: a request with more than one Host header is refused.
+    if (req.raw.rawHeaders.filter((_v, i) => i % 2 === 0 && req.raw.rawHeaders[i]!.toLowerCase() === 'host').length > 1) {
+      throw new KmsError(codes.badRequest, 'A request has one Host header.');
+    }
     req.rawBody = Buffer.alloc(0);
     // Fastify does not read bodies of GET/HEAD, but the Node SDK sends (and signs) `{}` on some GETs.
     if ((req.method === 'GET' || req.method === 'HEAD') && (req.headers['content-length'] || req.headers['transfer-encoding'])) {
-      req.rawBody = await readBody(req.raw);
+      req.rawBody = await readBody(req.raw, codes.tooLong);
     }
   });
   app.setValidatorCompiler(({ schema, httpPart }) => {
@@ -113,7 +118,12 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
     req.body = Object.fromEntries(fields);
   });
   // CONNECT is no method of these APIs; without this, Node would drop the connection without a word.
-  app.server.on('connect', (_req, socket: Socket) => writeRawError(socket, 405, new KmsError(codes === CODES.iam ? 'IAM.0001' : 'KMS.0215', 'CONNECT is not supported.')));
+  app.server.on('connect', (_req, socket: Socket) => writeRawError(socket, 405, new KmsError('KMS.0215', 'CONNECT is not supported.')));
+  // An `Expect` other than 100-continue: Node would answer 417 itself, without a body or a request id.
+  app.server.on('checkExpectation', (_req, res) => {
+    const err = new KmsError(codes.badRequest, 'Only "Expect: 100-continue" is supported.');
+    res.writeHead(417, { 'Content-Type': 'application/json;charset=UTF-8', 'X-Request-Id': newRequestId() }).end(JSON.stringify(errorBody(err)));
+  });
 
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!;
@@ -128,12 +138,12 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
   return app;
 }
 
-async function readBody(stream: NodeJS.ReadableStream): Promise<Buffer> {
+async function readBody(stream: NodeJS.ReadableStream, tooLong: ErrorCode): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {
     size += (chunk as Buffer).length;
-    if (size > BODY_LIMIT) throw new KmsError('KMS.0203', `The body may have at most ${BODY_LIMIT} bytes.`);
+    if (size > BODY_LIMIT) throw new KmsError(tooLong, `The body may have at most ${BODY_LIMIT} bytes.`);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
@@ -154,8 +164,24 @@ export function sendError(reply: FastifyReply, err: KmsError): FastifyReply {
   return reply.code(err.status).header('Content-Type', 'application/json;charset=UTF-8').send(errorBody(err));
 }
 
-/** A Huawei error answer written straight to a socket the HTTP parser gave up on; the connection then closes. */
+/**
+ * A Huawei error answer written straight to a socket the HTTP parser gave up on; the connection then closes. An
+ * answer to an earlier request of the same connection (pipelining) goes out first.
+ */
 function writeRawError(socket: Socket, status: number, err: KmsError): void {
+  // The answer in progress on this connection: an earlier, complete request's (pipelined) goes out first; the
+  // broken request's own (its body failed to parse) is replaced by this one, or the connection just closes.
+  const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  if (pending && !pending.writableFinished) {
+    if (pending.req?.complete) {
+      pending.once('finish', () => writeRawError(socket, status, err));
+      return;
+    }
+    if (pending.headersSent) {
+      socket.destroy();
+      return;
+    }
+  }
   if (!socket.writable || socket.destroyed) {
     socket.destroy();
     return;

@@ -30,6 +30,13 @@ export function checkPassword(password: string): void {
   if (classes < 2) throw new KmsError('IAM.0001', 'The password must mix at least two of letters, digits and other characters.');
 }
 
+/** An e-mail address: one `@`, a dotted domain, no spaces (Huawei refuses others with its error 1102). */
+function checkEmail(email: string | undefined): void {
+  if (email !== undefined && email !== '' && (email.length > 255 || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email))) {
+    throw new KmsError('IAM.0001', 'Invalid email.');
+  }
+}
+
 function checkUserName(name: string): void {
   if (!USER_NAME_RE.test(name) || !USER_NAME_CHARS.test(name)) {
     throw new KmsError('IAM.0001', 'A user name has 1 to 32 characters: letters, digits, spaces, hyphens, underscores and periods, not starting with a space.');
@@ -44,6 +51,7 @@ export class Directory {
 
   async createUser(domainId: string, input: UserInput & { name: string }, options: { domainOwner?: boolean } = {}): Promise<User> {
     checkUserName(input.name);
+    checkEmail(input.email);
     if (input.password !== undefined) checkPassword(input.password);
     const now = this.clock();
     const u: User = {
@@ -71,6 +79,7 @@ export class Directory {
   async updateUser(domainId: string, userId: string, input: UserInput): Promise<User> {
     const u = await this.user(domainId, userId);
     if (input.name !== undefined) checkUserName(input.name);
+    checkEmail(input.email);
     if (input.password !== undefined) checkPassword(input.password);
     if (input.enabled === false && u.domainOwner) throw new KmsError('IAM.0004', 'The account owner cannot be disabled.');
     const next: User = {

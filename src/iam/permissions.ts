@@ -194,7 +194,7 @@ export class Permissions {
       const project = await this.store.getProject(scopeId);
       if (!project || project.domainId !== domainId) throw new KmsError('IAM.0003', `Could not find project: ${scopeId}.`);
     } else if (scopeId !== domainId) {
-      throw new KmsError('IAM.0003', `Could not find domain: ${scopeId}.`);
+      throw new KmsError('IAM.0004', 'You can only act on your own account.');
     }
     return { groupId, roleId, scope, scopeId };
   }

@@ -45,7 +45,7 @@ export const credentialOperations = [
     mutates: false,
     query: Type.Object({ user_id: Type.Optional(text({ minChars: 1, maxChars: 64 })) }),
     response: answer({ credentials: Type.Array(credentialSchema) }),
-    selfService: () => ({}),
+    selfService: ({ query: q }) => ({ userId: q.user_id }),
     handler: async (s, ctx, { query: q }) => {
       const userId = await owner(s, ctx.caller.domainId, q.user_id ?? ctx.caller.userId);
       return { credentials: (await s.iam.listAccessKeys(userId)).map(shown) };

@@ -120,8 +120,13 @@ export const grantOperations = [
     handler: async (s, ctx, { query: q }) => {
       if (q.domain_id !== ctx.caller.domainId) throw new KmsError('IAM.0004', 'You can only list the assignments of your own account.');
       if ((q.page === undefined) !== (q.per_page === undefined)) throw new KmsError('IAM.0001', 'page and per_page are given together.');
-      const memberOf = q['subject.user_id'] !== undefined ? new Set((await s.directory.groupsOf(ctx.caller.domainId, q['subject.user_id'])).map((g) => g.id)) : null;
-      const inherited = q.is_inherited === undefined ? undefined : q.is_inherited === 'true';
+      // A user holds grants only through groups here: with include_group=false, a user has none of their own.
+      const memberOf = q['subject.user_id'] !== undefined
+        ? new Set(q.include_group === 'false' ? [] : (await s.directory.groupsOf(ctx.caller.domainId, q['subject.user_id'])).map((g) => g.id))
+        : null;
+      // is_inherited defaults to false where it applies (the account scope): account grants, not all-projects ones.
+      const accountScope = q.scope === 'domain' || q['scope.domain_id'] !== undefined;
+      const inherited = q.is_inherited !== undefined ? q.is_inherited === 'true' : accountScope ? false : undefined;
       const all = (await s.permissions.grantsOfDomain(ctx.caller.domainId)).filter((g) =>
         (q.role_id === undefined || g.roleId === q.role_id) &&
         (q['subject.group_id'] === undefined || g.groupId === q['subject.group_id']) &&
