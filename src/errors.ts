@@ -12,10 +12,10 @@ export const ERRORS = {
   'IAM.0003': [404, 'Could not find the requested resource.'],
   'IAM.0004': [403, 'You are not authorized to perform the requested action.'],
   'IAM.0005': [409, 'The resource already exists.'],
-  // Huawei's IAM codes for password and user rules (iam_02_0006: 1103, 1107, 1108).
-  'IAM.1103': [400, 'Incorrect password.'],
-  'IAM.1107': [400, 'The account administrator cannot be deleted.'],
-  'IAM.1108': [400, 'The new password must be different from the old password.'],
+  // Huawei's IAM codes for password and user rules, bare numbers as Huawei writes them (iam_02_0006).
+  '1103': [400, 'Incorrect password.'],
+  '1107': [400, 'The account administrator cannot be deleted.'],
+  '1108': [400, 'The new password must be different from the old password.'],
   'KMS.0101': [500, 'KMS error.'],
   'KMS.0103': [500, 'A system exception occurred. Contact technical support.'],
   'KMS.0104': [503, 'A system exception occurred. Contact technical support.'],

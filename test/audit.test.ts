@@ -143,7 +143,8 @@ describe('one record per call', () => {
     const [ok] = records.filter((r) => r.request_id === rid(login));
     assert.deepEqual([ok!.operation, ok!.status, ok!.caller!.user_name, ok!.region, ok!.service], ['KeystoneCreateUserTokenByPassword', 201, 'admin', 'global', 'iam']);
     const [refused] = records.filter((r) => r.request_id === rid(bad));
-    assert.deepEqual([refused!.status, refused!.error_code, refused!.caller], [401, 'IAM.0002', null]);
+    assert.deepEqual([refused!.status, refused!.error_code], [401, 'IAM.0002']);
+    assert.deepEqual([refused!.caller!.user_name, refused!.caller!.domain_name, refused!.caller!.user_id], ['admin', d.boot.domain_name, ''], 'the name a failed login tried');
     assert.ok(records.some((r) => r.operation === 'CreateUser' && r.action === 'iam:users:createUser' && r.status === 201));
     assert.equal(verify('iam', d.dir).status, 0);
   });
@@ -253,6 +254,19 @@ describe('verify', () => {
     }
   });
 
+  test('pruning refuses a trail that does not verify up to the pruning point (it would hide the tampering)', async () => {
+    const copy = await copyRegion(N, 'prune-tampered');
+    const db = new Database(copy.db);
+    db.pragma('foreign_keys = OFF');
+    const second = (db.prepare('SELECT seq FROM audit_records ORDER BY seq LIMIT 1 OFFSET 1').get() as { seq: number }).seq;
+    db.prepare('DELETE FROM audit_records WHERE seq = ?').run(second);
+    db.close();
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'audit', 'prune', '--region', N, '--data-dir', copy.dir, '--before', new Date(Date.now() + 60_000).toISOString()], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stdout);
+    assert.equal(JSON.parse(r.stdout).first_bad_record, second);
+    assert.equal(verify(N, copy.dir).status, 1, 'still reported');
+  });
+
   test('pruning keeps the rest verifiable from its anchor; a forged anchor fails', async () => {
     const copy = await copyRegion(N, 'pruned');
     const { records } = exported(N, copy.dir);
@@ -272,6 +286,23 @@ describe('verify', () => {
 });
 
 describe('fail closed', () => {
+  test('an admin CLI command beside the running IAM leaves its calls in flight alone, and records itself', () => {
+    const db = new Database(join(iamDir(d.dir), 'iam.db'));
+    const entry = {
+      time: new Date().toISOString(), request_id: 'e'.repeat(32), service: 'iam', region: 'global', caller: null, source_ip: '127.0.0.1',
+      operation: 'KeystoneDeleteUser', action: 'iam:users:deleteUser', key_ids: [], status: 0, error_code: null, duration_ms: 0,
+    };
+    db.prepare('INSERT INTO audit_pending (request_id, entry) VALUES (?, ?)').run(entry.request_id, JSON.stringify(entry));
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'iam', 'list-users', '--domain', d.boot.domain_name, '--data-dir', d.dir], { cwd: REPO, encoding: 'utf8' });
+    assert.ok(Array.isArray(JSON.parse(out)));
+    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM audit_pending WHERE request_id = ?').get(entry.request_id) as { n: number }).n, 1, 'still in flight');
+    db.prepare('DELETE FROM audit_pending WHERE request_id = ?').run(entry.request_id);
+    db.close();
+    const records = exported('iam').records;
+    assert.equal(records.filter((r) => r.request_id === entry.request_id).length, 0);
+    assert.ok(records.some((r) => r.operation === 'cli:iam list-users' && r.status === 200 && r.source_ip === 'cli'));
+  });
+
   test('a store that refuses audit writes fails the call with 500 and changes nothing', async () => {
     const before = (await kms('list-keys', { key_spec: 'ALL' })).body.total as number;
     const keyId = (await kms('create-key', { key_alias: 'audit-refusal' })).body.key_info.key_id as string;

@@ -721,8 +721,8 @@ describe('users', () => {
     expectError(await signed('GET', `/v3.0/OS-CREDENTIAL/credentials/${creds.ak}`), 404, 'IAM.0003');
   });
 
-  test('KeystoneDeleteUser errors: the account owner 400 IAM.1107; unknown or another account\'s 404', async () => {
-    expectError(await signed('DELETE', `/v3/users/${ownerId}`), 400, 'IAM.1107');
+  test('KeystoneDeleteUser errors: the account owner 400 1107; unknown or another account\'s 404', async () => {
+    expectError(await signed('DELETE', `/v3/users/${ownerId}`), 400, '1107');
     expectError(await signed('DELETE', `/v3/users/${NO_SUCH_ID}`), 404, 'IAM.0003');
     expectError(await signed('DELETE', `/v3/users/${other.userId}`), 404, 'IAM.0003');
     assert.equal((await signed('GET', `/v3/users/${ownerId}`)).status, 200);
@@ -746,12 +746,12 @@ describe('users', () => {
     await tokenFor({ name: u.name, password: 'Changed-again-2' });
   });
 
-  test('KeystoneUpdateUserPassword errors: IAM.1103 wrong original, IAM.1108 same, IAM.0001 weak, IAM.0004 someone else\'s', async () => {
+  test('KeystoneUpdateUserPassword errors: 1103 wrong original, 1108 same, IAM.0001 weak, IAM.0004 someone else\'s', async () => {
     const u = await createUser('pw-err');
     const token = await tokenFor(u);
     const path = `/v3/users/${u.id}/password`;
-    expectError(await withToken(token, 'POST', path, { user: { original_password: 'Not-the-password-1', password: 'Whatever-pass-1' } }), 400, 'IAM.1103');
-    expectError(await withToken(token, 'POST', path, { user: { original_password: u.password, password: u.password } }), 400, 'IAM.1108');
+    expectError(await withToken(token, 'POST', path, { user: { original_password: 'Not-the-password-1', password: 'Whatever-pass-1' } }), 400, '1103');
+    expectError(await withToken(token, 'POST', path, { user: { original_password: u.password, password: u.password } }), 400, '1108');
     expectError(await withToken(token, 'POST', path, { user: { original_password: u.password, password: 'weakweak' } }), 400, 'IAM.0001');
     expectError(await withToken(token, 'POST', path, { user: { password: 'Whatever-pass-1' } }), 400, 'IAM.0001');
     expectError(await withToken(token, 'POST', path, { user: { original_password: u.password } }), 400, 'IAM.0001');

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { IAM_OPERATIONS } from '../src/api/iam/catalogue.js';
 import { KMS_OPERATIONS } from '../src/api/kms/catalogue.js';
-import { expectError, signedRequest, startTestDeployment, type Credentials, type Reply, type TestDeployment } from './helpers/deployment.js';
+import { expectError, passwordToken, signedRequest, startTestDeployment, type Credentials, type Reply, type TestDeployment } from './helpers/deployment.js';
 import { iamApi, type TestUser } from './helpers/iam.js';
 
 const N = 'cn-north-4';
@@ -223,6 +223,69 @@ describe('custom policies', () => {
     await api.grant(u.groupId, both, 'all-projects');
     await new Promise((r) => setTimeout(r, 300));
     ok(await kms(u.creds, N, 're-encrypt', { cipher_text: cipher, destination_key_id: sm4 }));
+  });
+});
+
+describe('calls that act in another project', () => {
+  const replicate = (creds: Credentials, keyId: string) =>
+    signedRequest(d.endpoint(N), creds, d.projectId(N), 'POST', `/v2/${d.projectId(N)}/kms/keys/${keyId}/replicate`, {
+      key_id: keyId, replica_region: S, key_alias: alias(), replica_project_id: d.projectId(S),
+    });
+
+  test('replicate needs kms:cmk:create in the replica\'s project as well', async () => {
+    const full = await api.roleId('KMS CMKFullAccess');
+    const u = await api.userWith('u-replicator', [full], { project: d.projectId(N) });
+    const keyId = ok(await kms(u.creds, N, 'create-key', { key_alias: alias() })).key_info.key_id;
+    expectError(await replicate(u.creds, keyId), 403, 'KMS.0306');
+    expectError(await kms(d.admin, S, 'describe-key', { key_id: keyId }), 404, 'KMS.0207');
+    await api.grant(u.groupId, full, { project: d.projectId(S) });
+    await new Promise((r) => setTimeout(r, 300));
+    ok(await replicate(u.creds, keyId));
+    assert.equal(ok(await kms(d.admin, S, 'describe-key', { key_id: keyId })).key_info.key_id, keyId);
+  });
+
+  test('a temporary key of a project-scoped token cannot replicate into another project', async () => {
+    const token = await d.token(N);
+    const t = await signedRequest(d.iamUrl, d.admin, undefined, 'GET', '/v3/auth/tokens', undefined, undefined, { 'X-Subject-Token': token });
+    assert.equal(t.status, 200);
+    const r = await fetch(`${d.iamUrl}/v3.0/OS-CREDENTIAL/securitytokens`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'X-Auth-Token': token },
+      body: JSON.stringify({ auth: { identity: { methods: ['token'], token: { duration_seconds: 900 } } } }),
+    });
+    const c = ((await r.json()) as { credential: { access: string; secret: string; securitytoken: string } }).credential;
+    const temp = { ak: c.access, sk: c.secret, securityToken: c.securitytoken };
+    const keyId = ok(await kms(temp, N, 'create-key', { key_alias: alias() })).key_info.key_id;
+    expectError(await replicate(temp, keyId), 403, 'KMS.0306');
+    ok(await replicate(d.admin, keyId));
+  });
+});
+
+describe('IAM: Deny wins over self-service, and only administrators act on administrators', () => {
+  test('an explicit Deny stops a user managing their own access keys', async () => {
+    const deny = await api.createPolicy('deny-own-keys', { Version: '1.1', Statement: [{ Effect: 'Deny', Action: ['iam:credentials:createCredential'] }] }, 'AX');
+    const u = await api.userWith('u-no-own-keys', [], 'domain');
+    await api.grant(u.groupId, deny, 'domain');
+    expectError(await api.call('POST', '/v3.0/OS-CREDENTIAL/credentials', { credential: { user_id: u.id } }, undefined, u.creds), 403, 'IAM.0004');
+    assert.equal((await api.call('GET', '/v3.0/OS-CREDENTIAL/credentials', undefined, undefined, u.creds)).status, 200, 'listing them is not denied');
+  });
+
+  test('a narrow IAM grant cannot take over the account owner or the admin group', async () => {
+    const helpdesk = await api.createPolicy('helpdesk', {
+      Version: '1.1',
+      Statement: [{ Effect: 'Allow', Action: ['iam:users:updateUser', 'iam:users:getUser', 'iam:permissions:addUserToGroup', 'iam:permissions:removeUserFromGroup', 'iam:credentials:createCredential', 'iam:users:deleteUser'] }],
+    }, 'AX');
+    const u = await api.userWith('u-helpdesk', [], 'domain');
+    await api.grant(u.groupId, helpdesk, 'domain');
+    const owner = ok(await api.call('GET', '/v3/users', undefined, { name: d.boot.user_name })).users[0].id as string;
+    const adminGroup = ok(await api.call('GET', '/v3/groups', undefined, { name: 'admin' })).groups[0].id as string;
+    expectError(await api.call('PUT', `/v3.0/OS-USER/users/${owner}`, { user: { password: 'Taken-over-1' } }, undefined, u.creds), 403, 'IAM.0004');
+    expectError(await api.call('PATCH', `/v3/users/${owner}`, { user: { name: 'renamed' } }, undefined, u.creds), 403, 'IAM.0004');
+    expectError(await api.call('POST', '/v3.0/OS-CREDENTIAL/credentials', { credential: { user_id: owner } }, undefined, u.creds), 403, 'IAM.0004');
+    expectError(await api.call('PUT', `/v3/groups/${adminGroup}/users/${u.id}`, undefined, undefined, u.creds), 403, 'IAM.0004');
+    // The owner's password still works, and the helpdesk may still help ordinary users.
+    assert.equal((await passwordToken(d.iamUrl, { domain: d.boot.domain_name, name: d.boot.user_name, password: d.boot.password })).status, 201);
+    const plain = await api.createUser('u-helped');
+    assert.equal((await api.call('PUT', `/v3.0/OS-USER/users/${plain.id}`, { user: { description: 'helped' } }, undefined, u.creds)).status, 200);
   });
 });
 

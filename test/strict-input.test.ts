@@ -666,3 +666,13 @@ test('IAM: a group name with é, 中 and an emoji is stored exactly; the same na
   expectError(await iam('POST', '/v3/groups', `{"group":{"name":"${name}-\\ud800"}}`), 400, 'IAM.0001');
   assert.deepEqual(await groups(), beforeGroups);
 });
+
+test('JSON nested deeper than 32 levels is refused as malformed (never a 500), on KMS and IAM', async () => {
+  for (const depth of [33, 5000]) {
+    const body = `{"key_alias":"deep","x":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    expectRefused(await kms('create-key', body), 400, 'KMS.0202', `depth ${depth} on KMS`);
+    expectRefused(await iam('POST', '/v3/groups', `{"group":{"name":"deep"},"x":${'['.repeat(depth)}${']'.repeat(depth)}}`), 400, 'IAM.0001', `depth ${depth} on IAM`);
+  }
+  const shallow = await kms('create-key', `{"key_alias":"${uniq('shallow')}","x":${'['.repeat(20)}${']'.repeat(20)}}`);
+  assert.equal(shallow.status, 200, JSON.stringify(shallow.body));
+});

@@ -61,6 +61,21 @@ test('a token\'s owner may check it; another user of the account may not, unless
   assert.equal((await check('GET', await tokenFor(admin()), aliceToken)).status, 200, 'the admin group');
 });
 
+test('a conditional Deny applies to token introspection as to every IAM call', async () => {
+  const u = await api.userWith('secadmin-outside', [], 'domain');
+  await api.grant(u.groupId, await api.roleId('Security Administrator'), 'domain');
+  const outside = await api.createPolicy('tokens-from-inside-only', {
+    Version: '1.1', Statement: [{ Effect: 'Deny', Action: ['iam:tokens:*'], Condition: { NotIpAddress: { 'g:SourceIp': ['10.0.0.0/8'] } } }],
+  }, 'AX');
+  const aliceToken = await tokenFor(asUser(alice), d.projectId(N));
+  const mine = await tokenFor(asUser(u));
+  assert.equal((await check('GET', mine, aliceToken)).status, 200, 'allowed before the Deny');
+  await api.grant(u.groupId, outside, 'domain');
+  expectError(await check('GET', mine, aliceToken), 403, 'IAM.0004');
+  expectError(await check('DELETE', mine, aliceToken), 403, 'IAM.0004');
+  assert.equal((await check('GET', mine, mine)).status, 200, 'one\'s own token needs no permission');
+});
+
 test('another account learns nothing of a token: not its user, project or account', async () => {
   const aliceToken = await tokenFor(asUser(alice), d.projectId(N));
   const mallory = await tokenFor(other, other.projectId);

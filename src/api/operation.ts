@@ -33,6 +33,13 @@ export class Answer<T = unknown> {
   ) {}
 }
 
+/** A project other than the call's own that a call acts in, and the action it needs there. */
+export interface OtherProject {
+  projectId: string;
+  region: string;
+  action: string;
+}
+
 export interface OperationInput<B, Q, P> {
   body: B;
   query: Q;
@@ -74,6 +81,11 @@ export interface OperationSpec<S, C, B extends TSchema | undefined, Q extends TS
    * keys): the user the call acts on, or the access key whose owner it acts on; an empty object means the caller.
    */
   selfService?: (input: OperationInput<StaticOr<B, undefined>, StaticOr<Q, Record<string, never>>, StaticOr<P, Record<string, never>>>) => { userId?: string; accessKey?: string };
+  /**
+   * Other projects the call acts in (replicate: the replica's project in another region), each needing `action`
+   * there on the same keys, decided as in the call's own project.
+   */
+  otherProjects?: (services: S, ctx: C, input: OperationInput<StaticOr<B, undefined>, StaticOr<Q, Record<string, never>>, StaticOr<P, Record<string, never>>>) => Promise<OtherProject[]>;
   /** Condition values the request itself carries (e.g. create-key's `kms:KeySpec`), by condition key. */
   conditions?: (input: OperationInput<StaticOr<B, undefined>, StaticOr<Q, Record<string, never>>, StaticOr<P, Record<string, never>>>) => Record<string, string | undefined>;
   /** The key ids a call names (authorization resources, audit record); evaluated on validated input. */
@@ -104,6 +116,7 @@ export interface Operation<S = unknown, C = unknown> {
   keyIds(input: OperationInput<unknown, unknown, unknown>): string[];
   selfService?(input: OperationInput<unknown, unknown, unknown>): { userId?: string; accessKey?: string };
   conditions?(input: OperationInput<unknown, unknown, unknown>): Record<string, string | undefined>;
+  otherProjects?(services: S, ctx: C, input: OperationInput<unknown, unknown, unknown>): Promise<OtherProject[]>;
   handler(services: S, ctx: C, input: OperationInput<unknown, unknown, unknown>, http: HttpInfo): Promise<unknown>;
 }
 
@@ -128,6 +141,7 @@ export function defineOperation<S, C>() {
     keyIds: (input) => (spec.keyIds ? spec.keyIds(input as never).filter((k): k is string => typeof k === 'string') : []),
     ...(spec.selfService ? { selfService: (input) => spec.selfService!(input as never) } : {}),
     ...(spec.conditions ? { conditions: (input) => spec.conditions!(input as never) } : {}),
+    ...(spec.otherProjects ? { otherProjects: (services, ctx, input) => spec.otherProjects!(services, ctx, input as never) } : {}),
     handler: (services, ctx, input, http) => spec.handler(services, ctx, input as never, http) as Promise<unknown>,
   });
 }

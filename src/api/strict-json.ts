@@ -30,21 +30,32 @@ export function parseStrictJson(raw: Buffer): unknown {
   return value;
 }
 
-/** The JSON path of the first ill-formed string (keys included), '' for the root, or null when all are well formed. */
-function illFormedPath(value: unknown, path: string): string | null {
-  if (typeof value === 'string') return value.isWellFormed() ? null : path;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const bad = illFormedPath(value[i], `${path}[${i}]`);
-      if (bad !== null) return bad;
+/** Huawei's bodies nest a few levels; deeper JSON is refused rather than walked (and never a stack overflow). */
+export const MAX_DEPTH = 32;
+
+/**
+ * The JSON path of the first ill-formed string (keys included), '' for the root, or null when all are well formed.
+ * Iterative, with an explicit stack; a value nested deeper than MAX_DEPTH is refused.
+ */
+function illFormedPath(root: unknown, _path: string): string | null {
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value: root, path: '', depth: 0 }];
+  while (stack.length > 0) {
+    const { value, path, depth } = stack.pop()!;
+    if (typeof value === 'string') {
+      if (!value.isWellFormed()) return path;
+      continue;
     }
-    return null;
-  }
-  if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (!k.isWellFormed()) return path || 'A field name';
-      const bad = illFormedPath(v, path ? `${path}.${k}` : k);
-      if (bad !== null) return bad;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= MAX_DEPTH) throw new MalformedBody(`The body nests deeper than ${MAX_DEPTH} levels.`);
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], path: `${path}[${i}]`, depth: depth + 1 });
+      continue;
+    }
+    const entries = Object.entries(value);
+    for (const [k] of entries) if (!k.isWellFormed()) return path || 'A field name';
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [k, v] = entries[i]!;
+      stack.push({ value: v, path: path ? `${path}.${k}` : k, depth: depth + 1 });
     }
   }
   return null;

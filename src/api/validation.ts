@@ -34,7 +34,7 @@ const integerKeyword: KeywordValidate = function (schema, data, _parentSchema, c
   }
   if (schema.multipleOf !== undefined && n % schema.multipleOf !== 0) return fail(schema.multipleCode, `must be a multiple of ${schema.multipleOf}`);
   // Hand the handler a number: the parent object is the validated request part.
-  if (cxt && typeof data === 'string') (cxt.parentData as Record<string | number, unknown>)[cxt.parentDataProperty] = n;
+  if (cxt?.parentData !== undefined && typeof data === 'string') (cxt.parentData as Record<string | number, unknown>)[cxt.parentDataProperty] = n;
   return true;
 };
 

@@ -36,12 +36,21 @@ export class AuditLog {
     private readonly key: Buffer,
   ) {}
 
-  /** Opens the trail of a store; calls left pending by a stopped process are recorded with status 0 (unknown). */
+  /**
+   * Opens the trail of a store for the server that owns it: calls left pending by a stopped process are recorded
+   * with status 0 (unknown). Only the owning server does this at its start (never a process that writes beside a
+   * running server, whose calls in flight are pending too).
+   */
   static async open(store: AuditStore & Parameters<typeof auditKey>[0], rootKey: RootKey): Promise<AuditLog> {
-    const log = new AuditLog(store, await auditKey(store, rootKey));
+    const log = await AuditLog.attach(store, rootKey);
     const left = await store.pendingAudit();
     if (left.length > 0) await log.#write({ pending: [], records: left.map((e) => ({ ...e, status: 0, error_code: null })), waiters: [] });
     return log;
+  }
+
+  /** Writes to the trail of a store beside its server (the admin CLI): no recovery of pending calls. */
+  static async attach(store: AuditStore & Parameters<typeof auditKey>[0], rootKey: RootKey): Promise<AuditLog> {
+    return new AuditLog(store, await auditKey(store, rootKey));
   }
 
   /** Records a call that changes state before it runs; resolves once durable, rejects when the store refuses. */

@@ -45,10 +45,10 @@ async function openTrail(dataDir: string, region: string): Promise<{ store: Stor
 }
 
 /** Every stored record matching the filter, in order, a page at a time. */
-async function* records(store: AuditStore, filter: { sinceMs?: number; keyId?: string } = {}): AsyncGenerator<AuditRecord> {
-  let after = 0;
+async function* records(store: AuditStore, filter: { afterSeq?: number; keyId?: string } = {}): AsyncGenerator<AuditRecord> {
+  let after = filter.afterSeq ?? 0;
   for (;;) {
-    const page = await store.auditRecords({ afterSeq: after, limit: PAGE, ...filter });
+    const page = await store.auditRecords({ ...filter, afterSeq: after, limit: PAGE });
     yield* page;
     if (page.length < PAGE) return;
     after = page.at(-1)!.seq;
@@ -105,7 +105,14 @@ export function auditCommands(program: Command): void {
       const t = await openTrail(o.dataDir, o.region);
       const out = o.out ? createWriteStream(o.out, { mode: 0o600 }) : process.stdout;
       try {
-        const filter = { ...(o.since ? { sinceMs: instant(o.since, '--since') } : {}), ...(o.keyId ? { keyId: o.keyId } : {}) };
+        // Records are chained in commit order, not in order of arrival: an export from a time starts at the first
+        // record of that time and goes on by sequence number, so it stays one unbroken piece of the chain.
+        let afterSeq = 0;
+        if (o.since) {
+          const first = (await t.store.auditRecords({ sinceMs: instant(o.since, '--since'), limit: 1 }))[0];
+          afterSeq = first ? first.seq - 1 : Number.MAX_SAFE_INTEGER;
+        }
+        const filter = { afterSeq, ...(o.keyId ? { keyId: o.keyId } : {}) };
         const whole = o.since === undefined && o.keyId === undefined;
         const header: ExportHeader = {
           type: 'strongroom-audit-export', region: o.region, start: whole ? ((await t.store.auditAnchor()) ?? { seq: 0 }) : null,
@@ -124,12 +131,19 @@ export function auditCommands(program: Command): void {
       const t = await openTrail(o.dataDir, o.region);
       try {
         const before = instant(o.before, '--before');
-        let last: AuditRecord | null = null;
+        // The records to prune must verify first: pruning must not turn a tampered trail into an intact one.
+        const doomed: AuditRecord[] = [];
         for await (const r of records(t.store)) {
           if (Date.parse(r.time) >= before) break;
-          last = r;
+          doomed.push(r);
         }
+        const last = doomed.at(-1);
         if (!last) return console.log(JSON.stringify({ pruned: 0 }, null, 2));
+        const check = verifyChain(t.key, doomed, (await t.store.auditAnchor()) ?? { seq: 0 });
+        if (!check.ok) {
+          report(check, { refused: 'the trail does not verify up to the pruning point; nothing was pruned' });
+          return;
+        }
         const pruned = await t.store.pruneAudit(anchorAfter(t.key, last));
         console.log(JSON.stringify({ pruned, anchor: { seq: last.seq, mac: last.mac } }, null, 2));
       } finally {

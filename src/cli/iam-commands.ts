@@ -23,28 +23,34 @@ const groupJson = (g: Group) => ({ group_id: g.id, name: g.name, description: g.
 const keyJson = (k: AccessKeyRecord) => ({ access_key: k.accessKey, user_id: k.userId, status: k.enabled ? 'active' : 'inactive', description: k.description, created_at: new Date(k.createdAt).toISOString() });
 const roleJson = (r: RoleView) => ({ role_id: r.id, name: r.name, display_name: r.display_name, type: r.type, catalog: r.catalog, policy: r.policy });
 
-/** Runs one administration command against IAM's data, recording it in the audit trail. */
+/**
+ * Runs one administration command against IAM's data, recorded in IAM's audit trail as the API's calls are: a
+ * pending entry before it runs (no change when the trail cannot be written), the record before anything is printed.
+ */
 async function withIam(name: string, o: Options, work: (iam: OpenIam, domainId: () => Promise<string>) => Promise<unknown>): Promise<void> {
   const opened = await openIam(iamDir(String(o.dataDir ?? './data')));
-  const started = Date.now();
-  let status = 200;
-  let errorCode: string | null = null;
   try {
+    const log = await AuditLog.attach(opened.store, opened.rootKey);
+    const started = Date.now();
+    const entry = {
+      time: new Date(started).toISOString(), request_id: newRequestId(), service: 'iam', region: 'global', caller: null, source_ip: 'cli',
+      operation: `cli:iam ${name}`, action: null, key_ids: [] as string[], status: 0, error_code: null as string | null, duration_ms: 0,
+    };
+    await log.open(entry);
     const domainId = async () => {
       if (typeof o.domain !== 'string') throw new KmsError('IAM.0001', '--domain NAME is required.');
       return (await opened.iam.domainByName(o.domain)).id;
     };
-    print(await work(opened, domainId));
-  } catch (err) {
-    status = err instanceof KmsError ? err.status : 500;
-    errorCode = err instanceof KmsError ? err.code : 'KMS.0103';
-    throw err;
+    let result: unknown;
+    try {
+      result = await work(opened, domainId);
+    } catch (err) {
+      await log.record({ ...entry, status: err instanceof KmsError ? err.status : 500, error_code: err instanceof KmsError ? err.code : 'KMS.0103', duration_ms: Date.now() - started });
+      throw err;
+    }
+    await log.record({ ...entry, status: 200, duration_ms: Date.now() - started });
+    print(result);
   } finally {
-    const log = await AuditLog.open(opened.store, opened.rootKey);
-    await log.record({
-      time: new Date(started).toISOString(), request_id: newRequestId(), service: 'iam', region: 'global', caller: null, source_ip: 'cli',
-      operation: `cli:iam ${name}`, action: null, key_ids: [], status, error_code: errorCode, duration_ms: Date.now() - started,
-    });
     await opened.close();
   }
 }

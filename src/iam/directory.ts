@@ -1,9 +1,10 @@
 /**
  * The people of an account: IAM users (create, update, enable/disable, password, delete) and user groups with their
  * members (Huawei IAM API, users and user groups). Every change that can alter what someone may do is recorded in
- * the permission-change feed, so regions drop what they cached about that account within one poll.
+ * the permission-change feed by the store, in the same transaction, so regions drop what they cached about that
+ * account within one poll.
  * Errors: IAM.0001 (400, invalid input), IAM.0003 (404, not in the caller's account), IAM.0005 (409, name taken),
- * IAM.1103 (wrong original password), IAM.1107 (the account owner cannot be deleted), IAM.1108 (same password).
+ * 1103 (wrong original password), 1107 (the account owner cannot be deleted), 1108 (same password): Huawei's codes.
  */
 import { KmsError } from '../errors.js';
 import type { Group, IamStore, User } from '../storage/iam-store.js';
@@ -92,24 +93,22 @@ export class Directory {
       updatedAt: this.clock(),
     };
     if (!(await this.store.updateUser(next))) throw new KmsError('IAM.0005', `The user ${next.name} already exists.`);
-    if (next.enabled !== u.enabled) await this.store.recordPermissionChange(domainId);
     return next;
   }
 
   /** A user changes their own password (POST /v3/users/{user_id}/password). */
   async changeOwnPassword(domainId: string, userId: string, original: string, password: string): Promise<void> {
     const u = await this.user(domainId, userId);
-    if (!(await verifyPassword(original, u.passwordHash))) throw new KmsError('IAM.1103', 'original_password is wrong.');
-    if (original === password) throw new KmsError('IAM.1108');
+    if (!(await verifyPassword(original, u.passwordHash))) throw new KmsError('1103', 'original_password is wrong.');
+    if (original === password) throw new KmsError('1108');
     checkPassword(password);
     await this.store.updateUser({ ...u, passwordHash: await hashPassword(password), updatedAt: this.clock() });
   }
 
   async deleteUser(domainId: string, userId: string): Promise<void> {
     const u = await this.user(domainId, userId);
-    if (u.domainOwner) throw new KmsError('IAM.1107');
+    if (u.domainOwner) throw new KmsError('1107');
     await this.store.deleteUser(u.id);
-    await this.store.recordPermissionChange(domainId);
   }
 
   /** The account's built-in `admin` group, created with the account. */
@@ -151,14 +150,13 @@ export class Directory {
     const g = await this.group(domainId, groupId);
     if (g.builtin) throw new KmsError('IAM.0004', 'The admin group cannot be deleted.');
     await this.store.deleteGroup(g.id);
-    await this.store.recordPermissionChange(domainId);
   }
 
   /** Adds a user to a group; adding a member again is not an error (PUT is idempotent). */
   async addMember(domainId: string, groupId: string, userId: string): Promise<void> {
     const g = await this.group(domainId, groupId);
     const u = await this.user(domainId, userId);
-    if (await this.store.addMember(g.id, u.id)) await this.store.recordPermissionChange(domainId);
+    await this.store.addMember(g.id, u.id);
   }
 
   /** Removes a user from a group; IAM.0003 when they were not a member. */
@@ -167,7 +165,6 @@ export class Directory {
     const u = await this.user(domainId, userId);
     if (g.builtin && u.domainOwner) throw new KmsError('IAM.0004', 'The account owner stays in the admin group.');
     if (!(await this.store.removeMember(g.id, u.id))) throw new KmsError('IAM.0003', `The user ${userId} is not a member of group ${groupId}.`);
-    await this.store.recordPermissionChange(domainId);
   }
 
   async isMember(domainId: string, groupId: string, userId: string): Promise<boolean> {
@@ -178,6 +175,11 @@ export class Directory {
 
   async members(domainId: string, groupId: string): Promise<User[]> {
     return this.store.listMembers((await this.group(domainId, groupId)).id);
+  }
+
+  /** Whether a user is in the account's admin group (the owner always is). */
+  async isAdmin(userId: string): Promise<boolean> {
+    return (await this.store.groupsOfUser(userId)).some((g) => g.builtin);
   }
 
   async groupsOf(domainId: string, userId: string): Promise<Group[]> {

@@ -101,7 +101,6 @@ export class Permissions {
     if (!current || current.domainId !== domainId) throw new KmsError('IAM.0003', `Could not find custom policy: ${roleId}.`);
     const next: CustomRole = { ...current, ...this.#checkCustom(input), updatedAt: this.clock() };
     if (!(await this.store.updateRole(next))) throw new KmsError('IAM.0005', `A custom policy named ${input.display_name} already exists.`);
-    await this.store.recordPermissionChange(domainId);
     return customView(next);
   }
 
@@ -111,20 +110,18 @@ export class Permissions {
     const refs = await this.store.countGrantsOfRole(roleId);
     if (refs > 0) throw new KmsError('IAM.0005', `The policy is still granted ${refs} time(s): remove the grants first.`);
     await this.store.deleteRole(roleId);
-    await this.store.recordPermissionChange(domainId);
   }
 
   /** Grants a role to a group of the account; granting it again is not an error. */
   async grant(domainId: string, groupId: string, roleId: string, scope: GrantScope, scopeId: string): Promise<void> {
     const g = await this.#checkGrant(domainId, groupId, roleId, scope, scopeId);
-    if (await this.store.insertGrant(g)) await this.store.recordPermissionChange(domainId);
+    await this.store.insertGrant(g);
   }
 
   /** Removes a grant; IAM.0003 when there was none. */
   async revoke(domainId: string, groupId: string, roleId: string, scope: GrantScope, scopeId: string): Promise<void> {
     const g = await this.#checkTarget(domainId, groupId, scope, scopeId, roleId);
     if (!(await this.store.deleteGrant(g))) throw new KmsError('IAM.0003', `The role ${roleId} is not granted to group ${groupId} there.`);
-    await this.store.recordPermissionChange(domainId);
   }
 
   async hasGrant(domainId: string, groupId: string, roleId: string, scope: GrantScope, scopeId: string): Promise<boolean> {

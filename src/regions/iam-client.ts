@@ -78,9 +78,11 @@ export class IamClient {
     for (const r of data.revocations) this.#revoked.set(r.tokenId, r.expiresAt);
     for (const [id, exp] of this.#revoked) if (exp <= now) this.#revoked.delete(id);
     this.#seq = Math.max(this.#seq, data.latest);
-    if (this.#changeSeq === null || !data.changes_complete) this.#permissions.clear();
+    // No feed position yet, a gap, or a feed that went backwards (IAM's database restored): forget everything.
+    const lost = this.#changeSeq === null || !data.changes_complete || data.latest_change < this.#changeSeq;
+    if (lost) this.#permissions.clear();
     else this.#permissions.invalidate(data.changes.map((c) => c.domainId));
-    this.#changeSeq = Math.max(this.#changeSeq ?? 0, data.latest_change);
+    this.#changeSeq = lost ? data.latest_change : Math.max(this.#changeSeq!, data.latest_change);
     this.#syncedAt = Date.now();
   }
 

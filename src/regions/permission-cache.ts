@@ -15,6 +15,8 @@ export interface CallerPermissions {
 interface Entry {
   domainId: string;
   value: CallerPermissions;
+  /** Epoch ms of the fetch: an entry is fetched again after `maxAgeMs` even without a change in the feed. */
+  fetchedAt: number;
 }
 
 export class PermissionCache {
@@ -27,22 +29,26 @@ export class PermissionCache {
   constructor(
     private readonly fetch: (userId: string, projectId: string) => Promise<CallerPermissions>,
     private readonly maxEntries = 10_000,
+    /** A bound on what a lost change could cost: entries older than this are fetched again (milliseconds). */
+    private readonly maxAgeMs = 300_000,
   ) {}
 
   /** The user's permissions in the project (`domainId` is the account both belong to); from IAM on a miss. */
   async get(userId: string, projectId: string, domainId: string, options: { fresh?: boolean } = {}): Promise<CallerPermissions> {
     const key = `${userId}\0${projectId}`;
     const hit = this.#entries.get(key);
-    if (hit && !options.fresh) {
+    if (hit && !options.fresh && Date.now() - hit.fetchedAt < this.maxAgeMs) {
       this.#entries.delete(key); // most recently used last
       this.#entries.set(key, hit);
       return hit.value;
     }
     const generation = this.#generations.get(domainId) ?? 0;
     const epoch = this.#epoch;
+    const fetchedAt = Date.now();
     const value = await this.fetch(userId, projectId);
     if ((this.#generations.get(domainId) ?? 0) === generation && this.#epoch === epoch) {
-      this.#entries.set(key, { domainId, value });
+      this.#entries.delete(key);
+      this.#entries.set(key, { domainId, value, fetchedAt });
       while (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
     }
     return value;

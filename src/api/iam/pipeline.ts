@@ -8,12 +8,11 @@ import type { FastifyRequest } from 'fastify';
 import type { AuditLog } from '../../audit/audit-log.js';
 import { KmsError } from '../../errors.js';
 import type { IamService, Principal } from '../../iam/iam-service.js';
-import { contextFrom, evaluate } from '../../iam/policy-evaluation.js';
 import { auditSteps } from '../audit-trail.js';
 import { header, signatureCandidates } from '../http.js';
 import type { Pipeline } from '../mount.js';
 import type { Operation, OperationInput } from '../operation.js';
-import type { IamContext, IamServices } from './operations/common.js';
+import { decideOnAccount, type IamContext, type IamServices } from './operations/common.js';
 
 /** What a temporary access key of a project-scoped token may call on IAM: reading its own project. */
 const TEMPORARY_KEY_OPERATIONS = new Set(['KeystoneListProjects']);
@@ -73,16 +72,9 @@ export function iamPipeline(o: IamPipelineOptions): Pipeline<IamServices, IamCon
       if (ctx.scopeProjectId !== undefined && !TEMPORARY_KEY_OPERATIONS.has(op.name)) {
         throw new KmsError('IAM.0004', 'A temporary access key issued for a project-scoped token acts only on that project.');
       }
-      if (await actsOnSelf(ctx, op, input)) return;
-      const { policies } = await s.permissions.policiesFor(ctx.caller.userId, { domainId: ctx.caller.domainId });
-      const decision = evaluate(policies, {
-        action: op.action,
-        resource: null,
-        context: contextFrom({
-          'g:UserId': ctx.caller.userId, 'g:UserName': ctx.caller.userName, 'g:DomainName': ctx.caller.domainName,
-          'g:CurrentTime': new Date().toISOString(), 'g:SourceIp': req.ip,
-        }),
-      });
+      const decision = await decideOnAccount(s, ctx, op.action, req.ip);
+      // Acting on one's own entry is allowed without a grant, but an explicit Deny still wins.
+      if (decision.effect === 'implicit-deny' && (await actsOnSelf(ctx, op, input))) return;
       if (decision.effect !== 'allow') {
         throw new KmsError('IAM.0004', `Policy doesn't allow ${op.action} to be performed${decision.effect === 'explicit-deny' ? ` (denied by ${decision.statement?.policy ?? 'a policy'})` : ''}.`);
       }

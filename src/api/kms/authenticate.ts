@@ -33,6 +33,7 @@ export async function authenticate(req: FastifyRequest, iam: IamClient, region: 
         userId: p.user.id, userName: p.user.name, domainId: p.domain.id, domainName: p.domain.name,
         authMethod: p.temporary ? 'temporary-access-key' : 'access-key', accessKeyId: p.accessKey ?? pre.auth.accessKey,
         ...(p.sourceTokenId ? { tokenId: p.sourceTokenId } : {}),
+        ...(p.scopeProjectId !== undefined ? { projectScope: p.scopeProjectId } : {}),
       },
     };
   }

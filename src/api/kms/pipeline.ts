@@ -8,7 +8,8 @@
  * attributes are condition values (`kms:KeySpec`, `kms:KeyUsage`, `kms:KeyOrigin`, `kms:MultiRegionKeyType`,
  * `kms:PrimaryRegion`), loaded only when a policy asks for them; create-key's come from its request. Global keys:
  * `g:ProjectName`, `g:ProjectId`, `g:UserName`, `g:UserId`, `g:DomainName`, `g:CurrentTime`, `g:SourceIp`
- * (huawei-auth.md §4.4). A call is refused with 403 KMS.0306 unless every key is allowed.
+ * (huawei-auth.md §4.4). A call is refused with 403 KMS.0306 unless every key is allowed. A call that also acts in
+ * another project (replicate creates a key in the replica's project) needs its action there too.
  */
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { CallerContext } from '../../core/context.js';
@@ -52,30 +53,48 @@ export function kmsPipeline(o: KmsPipelineOptions): Pipeline<RegionServices, Cal
     authenticate: (req) => authenticate(req, o.iam, region, (req.params as { project_id?: string }).project_id ?? '', Date.now()),
     authorize: async (ctx, op, input, req) => {
       if (op.action === null) return;
-      const action = op.action;
-      const perms = await o.iam.permissions(ctx.caller.userId, ctx.projectId, ctx.domainId);
-      if (!perms.enabled) throw new KmsError('APIGW.0301', 'The user is disabled or no longer exists.');
-      const fromRequest = Object.fromEntries(Object.entries(op.conditions?.(input) ?? {}).filter(([, v]) => v !== undefined)) as Record<string, string>;
-      const asked = [...conditionKeysFor(perms.policies, action)];
-      const needsKey = asked.some((k) => k.startsWith('kms:') && !Object.keys(fromRequest).some((r) => r.toLowerCase() === k));
-      const base: Record<string, ConditionValue | undefined> = {
-        'g:ProjectName': ctx.projectName, 'g:ProjectId': ctx.projectId, 'g:UserId': ctx.caller.userId, 'g:UserName': ctx.caller.userName,
-        'g:DomainName': ctx.caller.domainName, 'g:CurrentTime': new Date().toISOString(), 'g:SourceIp': req.ip, ...fromRequest,
-      };
       const keyIds = op.keyIds(input);
-      for (const keyId of keyIds.length > 0 ? keyIds : [null]) {
-        let values = base;
-        if (keyId !== null && needsKey) {
-          const key = await o.services.keys.find(ctx, keyId);
-          if (key) values = { ...keyConditions(key, region), ...base };
+      const fromRequest = Object.fromEntries(Object.entries(op.conditions?.(input) ?? {}).filter(([, v]) => v !== undefined)) as Record<string, string>;
+      let key: KeyRecord | null | undefined; // loaded once, only if a policy asks for its attributes
+      const keyValues = async (keyId: string) => {
+        if (key === undefined || key?.id !== keyId) key = await o.services.keys.find(ctx, keyId);
+        return key ? keyConditions(key, region) : {};
+      };
+
+      /** Decides `action` in one project (the call's, or another it acts in) on every key the call names. */
+      const decide = async (where: { projectId: string; projectName?: string; region: string }, action: string) => {
+        const own = where.projectId === ctx.projectId;
+        const perms = await o.iam.permissions(ctx.caller.userId, where.projectId, ctx.domainId);
+        if (!perms.enabled) {
+          if (own) throw new KmsError('APIGW.0301', 'The user is disabled or no longer exists.');
+          throw new KmsError('KMS.0306', `${action} is not allowed in project ${where.projectId}.`);
         }
-        const resource = keyId === null ? null : keyUrn(region, ctx.domainId, keyId);
-        const decision = evaluate(perms.policies, { action, resource, context: contextFrom(values) });
-        if (decision.effect !== 'allow') {
-          const on = keyId === null ? '' : ` on key ${keyId}`;
-          const why = decision.effect === 'explicit-deny' ? `: denied by ${decision.statement?.policy ?? 'a policy'}` : '';
-          throw new KmsError('KMS.0306', `${action} is not allowed${on}${why}.`);
+        const asked = [...conditionKeysFor(perms.policies, action)];
+        const needsKey = asked.some((k) => k.startsWith('kms:') && !Object.keys(fromRequest).some((r) => r.toLowerCase() === k));
+        const base: Record<string, ConditionValue | undefined> = {
+          'g:ProjectName': where.projectName, 'g:ProjectId': where.projectId, 'g:UserId': ctx.caller.userId, 'g:UserName': ctx.caller.userName,
+          'g:DomainName': ctx.caller.domainName, 'g:CurrentTime': new Date().toISOString(), 'g:SourceIp': req.ip, ...fromRequest,
+        };
+        for (const keyId of keyIds.length > 0 ? keyIds : [null]) {
+          const values = keyId !== null && needsKey ? { ...(await keyValues(keyId)), ...base } : base;
+          const resource = keyId === null ? null : keyUrn(where.region, ctx.domainId, keyId);
+          const decision = evaluate(perms.policies, { action, resource, context: contextFrom(values) });
+          if (decision.effect !== 'allow') {
+            const on = keyId === null ? '' : ` on key ${keyId}`;
+            const there = own ? '' : ` in project ${where.projectId} (${where.region})`;
+            const why = decision.effect === 'explicit-deny' ? `: denied by ${decision.statement?.policy ?? 'a policy'}` : '';
+            throw new KmsError('KMS.0306', `${action} is not allowed${on}${there}${why}.`);
+          }
         }
+      };
+
+      await decide({ projectId: ctx.projectId, projectName: ctx.projectName, region }, op.action);
+      for (const other of (await op.otherProjects?.(o.services, ctx, input)) ?? []) {
+        // A temporary key of a project-scoped token acts in that project only.
+        if (ctx.caller.projectScope !== undefined && other.projectId !== ctx.caller.projectScope) {
+          throw new KmsError('KMS.0306', 'A temporary access key acts only in the project of the token it was issued for.');
+        }
+        await decide({ projectId: other.projectId, region: other.region }, other.action);
       }
     },
     audit: auditSteps(o.audit, { service: 'kms', region, who: (ctx) => ({ caller: ctx.caller, project: { id: ctx.projectId, name: ctx.projectName } }) }),

@@ -8,6 +8,9 @@ import type { AccessKeyRecord, CustomRole, Domain, Grant, Group, IamStore, Permi
 import { AUDIT_MIGRATION, SqliteAuditTables } from './audit-tables.js';
 import { openDatabase, type Db } from './database.js';
 
+/** Epoch milliseconds in SQL. */
+const NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
+
 const MIGRATIONS = [
   `CREATE TABLE domains (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL);
    CREATE TABLE users (
@@ -55,6 +58,25 @@ const MIGRATIONS = [
    UPDATE users SET domain_owner = 1
      WHERE created_at = (SELECT MIN(v.created_at) FROM users v WHERE v.domain_id = users.domain_id);`,
   AUDIT_MIGRATION,
+  // Every change that can alter what someone may do writes the permission-change feed in its own transaction.
+  `CREATE TRIGGER pc_grant_insert AFTER INSERT ON grants BEGIN
+     INSERT INTO permission_changes (domain_id, at) SELECT domain_id, ${NOW_MS} FROM user_groups WHERE id = NEW.group_id; END;
+   CREATE TRIGGER pc_grant_delete AFTER DELETE ON grants BEGIN
+     INSERT INTO permission_changes (domain_id, at) SELECT domain_id, ${NOW_MS} FROM user_groups WHERE id = OLD.group_id; END;
+   CREATE TRIGGER pc_member_insert AFTER INSERT ON group_members BEGIN
+     INSERT INTO permission_changes (domain_id, at) SELECT domain_id, ${NOW_MS} FROM user_groups WHERE id = NEW.group_id; END;
+   CREATE TRIGGER pc_member_delete AFTER DELETE ON group_members BEGIN
+     INSERT INTO permission_changes (domain_id, at) SELECT domain_id, ${NOW_MS} FROM user_groups WHERE id = OLD.group_id; END;
+   CREATE TRIGGER pc_group_delete AFTER DELETE ON user_groups BEGIN
+     INSERT INTO permission_changes (domain_id, at) VALUES (OLD.domain_id, ${NOW_MS}); END;
+   CREATE TRIGGER pc_role_update AFTER UPDATE ON custom_roles BEGIN
+     INSERT INTO permission_changes (domain_id, at) VALUES (NEW.domain_id, ${NOW_MS}); END;
+   CREATE TRIGGER pc_role_delete AFTER DELETE ON custom_roles BEGIN
+     INSERT INTO permission_changes (domain_id, at) VALUES (OLD.domain_id, ${NOW_MS}); END;
+   CREATE TRIGGER pc_user_update AFTER UPDATE OF enabled ON users WHEN OLD.enabled <> NEW.enabled BEGIN
+     INSERT INTO permission_changes (domain_id, at) VALUES (NEW.domain_id, ${NOW_MS}); END;
+   CREATE TRIGGER pc_user_delete AFTER DELETE ON users BEGIN
+     INSERT INTO permission_changes (domain_id, at) VALUES (OLD.domain_id, ${NOW_MS}); END;`,
 ];
 
 interface UserRow {

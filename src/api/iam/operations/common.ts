@@ -8,7 +8,7 @@ import type { Caller } from '../../../core/context.js';
 import type { Directory } from '../../../iam/directory.js';
 import type { IamService, Principal } from '../../../iam/iam-service.js';
 import type { Permissions, RoleView } from '../../../iam/permissions.js';
-import { evaluate } from '../../../iam/policy-evaluation.js';
+import { contextFrom, evaluate, type Decision } from '../../../iam/policy-evaluation.js';
 import type { Topology } from '../../../regions/topology.js';
 import type { Group, User } from '../../../storage/iam-store.js';
 import { KmsError } from '../../../errors.js';
@@ -150,9 +150,37 @@ export function ownDomain(ctx: IamContext, domainId: string | undefined): string
   return ctx.caller.domainId;
 }
 
-/** Whether the caller may run `action` on the account: what handlers ask when the answer depends on the target. */
-export async function mayOnAccount(s: IamServices, ctx: IamContext, action: string): Promise<boolean> {
-  if (ctx.scopeProjectId !== undefined) return false;
+/**
+ * Only an administrator acts on an administrator: changing, deleting or making access keys for a member of the
+ * admin group (the account owner among them), or changing who is in that group, needs the caller to be in it too,
+ * whatever IAM actions they hold (else a narrow `iam:users:updateUser` grant could take the account over).
+ */
+export async function guardAdministrators(s: IamServices, ctx: IamContext, target: { userId?: string; groupId?: string }): Promise<void> {
+  const sensitive = (target.userId !== undefined && target.userId !== ctx.caller.userId && (await s.directory.isAdmin(target.userId)))
+    || (target.groupId !== undefined && (await s.directory.group(ctx.caller.domainId, target.groupId)).builtin);
+  if (sensitive && !(await s.directory.isAdmin(ctx.caller.userId))) {
+    throw new KmsError('IAM.0004', 'Only a member of the admin group may change administrators or the admin group.');
+  }
+}
+
+/**
+ * The decision on an IAM action for the caller: the policies their groups hold on the account, with the global
+ * condition keys of the request (huawei-auth.md §4.4). The one place IAM decides; the pipeline and handlers ask it.
+ */
+export async function decideOnAccount(s: IamServices, ctx: IamContext, action: string, sourceIp: string): Promise<Decision> {
   const { policies } = await s.permissions.policiesFor(ctx.caller.userId, { domainId: ctx.caller.domainId });
-  return evaluate(policies, { action, resource: null, context: () => undefined }).effect === 'allow';
+  return evaluate(policies, {
+    action,
+    resource: null,
+    context: contextFrom({
+      'g:UserId': ctx.caller.userId, 'g:UserName': ctx.caller.userName, 'g:DomainName': ctx.caller.domainName,
+      'g:CurrentTime': new Date().toISOString(), 'g:SourceIp': sourceIp,
+    }),
+  });
+}
+
+/** Whether the caller may run `action` on the account: what handlers ask when the answer depends on the target. */
+export async function mayOnAccount(s: IamServices, ctx: IamContext, action: string, sourceIp: string): Promise<boolean> {
+  if (ctx.scopeProjectId !== undefined) return false;
+  return (await decideOnAccount(s, ctx, action, sourceIp)).effect === 'allow';
 }

@@ -6,7 +6,7 @@
 import { Type } from 'typebox';
 import type { AccessKeyRecord } from '../../../storage/iam-store.js';
 import { answer, body, oneOf, text } from '../../schema.js';
-import { credentialTime, iamOperation, type IamServices } from './common.js';
+import { credentialTime, guardAdministrators, iamOperation, type IamServices } from './common.js';
 
 const akParams = Type.Object({ access_key: text({ code: 'IAM.0003', pattern: '^[A-Z0-9]{1,64}$', description: 'Access key id.' }) });
 const credentialSchema = answer({ user_id: Type.String(), access: Type.String(), status: Type.String(), create_time: Type.String(), description: Type.String() });
@@ -31,6 +31,7 @@ export const credentialOperations = [
     selfService: ({ body: b }) => ({ userId: b.credential.user_id }),
     handler: async (s, ctx, { body: b }) => {
       const userId = await owner(s, ctx.caller.domainId, b.credential.user_id);
+      await guardAdministrators(s, ctx, { userId });
       const key = await s.iam.createAccessKey(userId, b.credential.description ?? '');
       return { credential: { ...shown(key.record), secret: key.secretKey } };
     },
@@ -81,6 +82,7 @@ export const credentialOperations = [
     selfService: ({ params: p }) => ({ accessKey: p.access_key }),
     handler: async (s, ctx, { params: p, body: b }) => {
       const status = b.credential.status;
+      await guardAdministrators(s, ctx, { userId: (await s.iam.accessKey(ctx.caller.domainId, p.access_key)).userId });
       const k = await s.iam.updateAccessKey(ctx.caller.domainId, p.access_key, { enabled: status === undefined ? undefined : status === 'active', description: b.credential.description });
       return { credential: shown(k) };
     },
@@ -97,6 +99,7 @@ export const credentialOperations = [
     params: akParams,
     selfService: ({ params: p }) => ({ accessKey: p.access_key }),
     handler: async (s, ctx, { params: p }) => {
+      await guardAdministrators(s, ctx, { userId: (await s.iam.accessKey(ctx.caller.domainId, p.access_key)).userId });
       await s.iam.deleteAccessKey(ctx.caller.domainId, p.access_key);
     },
   }),

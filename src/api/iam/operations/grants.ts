@@ -101,9 +101,11 @@ export const grantOperations = [
       subject: Type.Optional(text({ maxChars: 16 })),
       'subject.user_id': Type.Optional(text({ maxChars: 64 })),
       'subject.group_id': Type.Optional(text({ maxChars: 64 })),
+      'subject.agency_id': Type.Optional(text({ maxChars: 64 })),
       scope: Type.Optional(text({ maxChars: 32 })),
       'scope.project_id': Type.Optional(text({ maxChars: 64 })),
       'scope.domain_id': Type.Optional(text({ maxChars: 64 })),
+      'scope.enterprise_projects_id': Type.Optional(text({ maxChars: 64 })),
       is_inherited: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
       include_group: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
       page: Type.Optional(integer({ code: 'IAM.0001', minimum: 1 })),
@@ -120,6 +122,10 @@ export const grantOperations = [
     handler: async (s, ctx, { query: q }) => {
       if (q.domain_id !== ctx.caller.domainId) throw new KmsError('IAM.0004', 'You can only list the assignments of your own account.');
       if ((q.page === undefined) !== (q.per_page === undefined)) throw new KmsError('IAM.0001', 'page and per_page are given together.');
+      // Agencies and enterprise projects do not exist here: asked for, they hold no grant.
+      if (q.subject === 'agency' || q['subject.agency_id'] !== undefined || q.scope === 'enterprise_project' || q['scope.enterprise_projects_id'] !== undefined) {
+        return { total_num: 0, role_assignments: [] };
+      }
       // A user holds grants only through groups here: with include_group=false, a user has none of their own.
       const memberOf = q['subject.user_id'] !== undefined
         ? new Set(q.include_group === 'false' ? [] : (await s.directory.groupsOf(ctx.caller.domainId, q['subject.user_id'])).map((g) => g.id))

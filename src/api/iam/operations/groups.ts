@@ -6,7 +6,7 @@
 import { Type } from 'typebox';
 import { KmsError } from '../../../errors.js';
 import { answer, body, text } from '../../schema.js';
-import { group, groupSchema, iamOperation, id32, keystoneUser, keystoneUserSchema, links, listOf, ownDomain } from './common.js';
+import { group, groupSchema, guardAdministrators, iamOperation, id32, keystoneUser, keystoneUserSchema, links, listOf, ownDomain } from './common.js';
 
 const groupParams = Type.Object({ group_id: id32('Group') });
 const memberParams = Type.Object({ group_id: id32('Group'), user_id: id32('User') });
@@ -92,6 +92,7 @@ export const groupOperations = [
     status: 204,
     params: memberParams,
     handler: async (s, ctx, { params: p }) => {
+      await guardAdministrators(s, ctx, { groupId: p.group_id, userId: p.user_id });
       await s.directory.addMember(ctx.caller.domainId, p.group_id, p.user_id);
     },
   }),
@@ -106,6 +107,7 @@ export const groupOperations = [
     status: 204,
     params: memberParams,
     handler: async (s, ctx, { params: p }) => {
+      await guardAdministrators(s, ctx, { groupId: p.group_id, userId: p.user_id });
       await s.directory.removeMember(ctx.caller.domainId, p.group_id, p.user_id);
     },
   }),

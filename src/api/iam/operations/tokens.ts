@@ -82,7 +82,7 @@ async function subject(s: IamServices, ctx: IamContext, http: HttpInfo, action: 
   if (ctx.scopeProjectId !== undefined && claims.project?.id !== ctx.scopeProjectId) {
     throw new KmsError('IAM.0004', 'A temporary access key acts only on its token\'s project.');
   }
-  if (claims.user.id !== ctx.caller.userId && !(await mayOnAccount(s, ctx, action))) {
+  if (claims.user.id !== ctx.caller.userId && !(await mayOnAccount(s, ctx, action, http.ip))) {
     throw new KmsError('IAM.0004', `Only the token's owner, or a caller allowed ${action}, may do this.`);
   }
   return { token, claims };
@@ -140,6 +140,11 @@ export const tokenOperations = [
       if (!identity.methods.includes('password') || !identity.password) throw new KmsError('IAM.0001', 'auth.identity.methods must include "password", with auth.identity.password.');
       const user = identity.password.user;
       const scope = b.auth.scope;
+      // A failed login is recorded with the name and account it tried (never the password).
+      http.identify({
+        principal: { user: { id: '', name: user.name }, domain: { id: '', name: user.domain.name }, method: 'token' },
+        caller: { userId: '', userName: user.name, domainId: '', domainName: user.domain.name, authMethod: 'token' },
+      } satisfies IamContext);
       const { token, claims } = await s.iam.passwordToken({
         domainName: user.domain.name,
         userName: user.name,

@@ -7,7 +7,7 @@ import { Type } from 'typebox';
 import { KmsError } from '../../../errors.js';
 import { Answer } from '../../operation.js';
 import { answer, body, bool, text } from '../../schema.js';
-import { group, groupSchema, iamOperation, id32, keystoneUser, keystoneUserSchema, links, listOf, osUser, osUserSchema, ownDomain } from './common.js';
+import { group, groupSchema, guardAdministrators, iamOperation, id32, keystoneUser, keystoneUserSchema, links, listOf, osUser, osUserSchema, ownDomain } from './common.js';
 
 const userParams = Type.Object({ user_id: id32('User') });
 const name = () => text({ minChars: 1, maxChars: 64 });
@@ -109,7 +109,10 @@ export const userOperations = [
       }),
     }),
     response: answer({ user: osUserSchema }),
-    handler: async (s, ctx, { params: p, body: b }) => ({ user: osUser(s, await s.directory.updateUser(ctx.caller.domainId, p.user_id, b.user)) }),
+    handler: async (s, ctx, { params: p, body: b }) => {
+      await guardAdministrators(s, ctx, { userId: p.user_id });
+      return { user: osUser(s, await s.directory.updateUser(ctx.caller.domainId, p.user_id, b.user)) };
+    },
   }),
 
   iamOperation({
@@ -129,6 +132,7 @@ export const userOperations = [
     response: answer({ user: keystoneUserSchema }),
     handler: async (s, ctx, { params: p, body: b }) => {
       ownDomain(ctx, b.user.domain_id);
+      await guardAdministrators(s, ctx, { userId: p.user_id });
       return { user: keystoneUser(s, await s.directory.updateUser(ctx.caller.domainId, p.user_id, b.user)) };
     },
   }),
@@ -138,11 +142,12 @@ export const userOperations = [
     method: 'DELETE',
     path: '/v3/users/{user_id}',
     action: 'iam:users:deleteUser',
-    summary: 'Delete a user with their memberships and access keys (not the account owner: IAM.1107).',
+    summary: 'Delete a user with their memberships and access keys (not the account owner: 1107).',
     mutates: true,
     status: 204,
     params: userParams,
     handler: async (s, ctx, { params: p }) => {
+      await guardAdministrators(s, ctx, { userId: p.user_id });
       await s.directory.deleteUser(ctx.caller.domainId, p.user_id);
     },
   }),

@@ -57,6 +57,8 @@ export const multiRegionOperations = [
     }),
     response: answer({ key_id: Type.String(), domain_id: Type.String(), region: Type.String() }),
     keyIds: ({ params: p }) => [p.key_id],
+    // The replica is a new key in the replica's project: creating it there is the caller's to be allowed.
+    otherProjects: async (_s, _ctx, { body: b }) => [{ projectId: b.replica_project_id, region: b.replica_region, action: 'kms:cmk:create' }],
     handler: async (s, ctx, { params: p, body: b }) => {
       samePathKey(p.key_id, b.key_id);
       if (b.key_alias.endsWith('/default')) throw new KmsError('KMS.1101', 'Aliases ending in /default are reserved for default keys.');
@@ -79,6 +81,11 @@ export const multiRegionOperations = [
     body: body({ key_id: Type.Optional(keyId()), primary_region: regionId() }),
     response: answer({ key_id: Type.String(), primary_region: Type.String() }),
     keyIds: ({ params: p }) => [p.key_id],
+    // The new primary's region changes too: the caller needs the action in the replica's project there.
+    otherProjects: async (s, ctx, { params: p, body: b }) => {
+      const replica = (await s.keys.find(ctx, p.key_id))?.replicas.find((r) => r.region === b.primary_region);
+      return replica ? [{ projectId: replica.projectId, region: replica.region, action: 'kms:cmk:updatePrimaryRegion' }] : [];
+    },
     handler: async (s, ctx, { params: p, body: b }) => {
       samePathKey(p.key_id, b.key_id);
       const key = await s.replication.updatePrimaryRegion(ctx, p.key_id, b.primary_region);
