@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { createHttpApp } from './api/http.js';
+import { createHttpApp, newRequestId } from './api/http.js';
 import { KMS_OPERATIONS } from './api/kms/catalogue.js';
 import { internalRoutes } from './api/kms/internal.js';
 import type { RegionServices } from './api/kms/operations/common.js';
@@ -91,17 +91,31 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
   const app = createHttpApp({ logger: o.logger });
   mountOperations(app, KMS_OPERATIONS, kmsPipeline({ services: api, iam, audit, checkResponses: o.checkResponses ?? false }));
   openApiRoute(app, KMS_OPERATIONS, { title: `Strongroom KMS (${o.region})`, description: 'Huawei Cloud KMS (DEW) v1.0 and v2 as Strongroom serves it, in one region.' });
-  internalRoutes(app, { region: o.region, topology: o.topology, secret: o.internalSecret, replication });
+  internalRoutes(app, { region: o.region, topology: o.topology, secret: o.internalSecret, replication, audit });
 
   await iam.start();
   // The deletion sweep: keys past their deletion date are destroyed, expired imported material is deleted.
+  // The region's own work is in its audit trail too: one `system:` record per key it changed.
+  const recordWork = async (operation: string, work: () => Promise<string[]>) => {
+    const started = Date.now();
+    const keyIds = await work();
+    for (const keyId of keyIds) {
+      await audit.record({
+        time: new Date(started).toISOString(), request_id: newRequestId(), service: 'kms', region: o.region, caller: null, source_ip: '',
+        operation, action: null, key_ids: [keyId], status: 200, error_code: null, duration_ms: Date.now() - started,
+      });
+    }
+    return keyIds;
+  };
+  const destroyDue = () => recordWork('system:DestroyKey', () => api.keys.destroyDueKeys());
+  const expireMaterial = () => recordWork('system:ExpireKeyMaterial', () => imports.expireMaterial());
   const sweep = setInterval(() => {
-    void api.keys.destroyDueKeys().catch((err) => app.log.error({ err }, 'deletion sweep failed'))
-      .then(() => imports.expireMaterial()).catch((err) => app.log.error({ err }, 'imported material expiry failed'));
+    void destroyDue().catch((err) => app.log.error({ err }, 'deletion sweep failed'))
+      .then(() => expireMaterial()).catch((err) => app.log.error({ err }, 'imported material expiry failed'));
   }, o.deletionSweepMs ?? 60_000);
   sweep.unref();
-  await api.keys.destroyDueKeys();
-  await imports.expireMaterial();
+  await destroyDue();
+  await expireMaterial();
   const background = (name: string, ms: number, work: () => Promise<unknown>) => {
     let running = false;
     const timer = setInterval(() => {
@@ -113,7 +127,7 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
     return timer;
   };
   const outbox = background('outbox delivery', o.outboxIntervalMs ?? 500, () => replication.deliverDue());
-  const rotation = background('scheduled rotation', o.rotationCheckMs ?? 60_000, () => api.rotation.rotateDue());
+  const rotation = background('scheduled rotation', o.rotationCheckMs ?? 60_000, () => recordWork('system:RotateKey', () => api.rotation.rotateDue()));
   const url = await app.listen({ host: o.host, port: o.port });
   return {
     app,

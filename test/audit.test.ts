@@ -342,3 +342,34 @@ describe('fail closed', () => {
     assert.equal(verify(N, d.dir).status, 0);
   });
 });
+
+describe('calls between regions and a region\'s own work', () => {
+  let now = Date.now();
+  let two: TestDeployment;
+  before(async () => (two = await startTestDeployment({ regions: [N, 'cn-south-1'], clock: () => now })));
+  after(() => two.stop());
+
+  test('a replica\'s arrival is in the target region\'s trail, with the calling region; a key destroyed by the sweep is in its region\'s', async () => {
+    const S = 'cn-south-1';
+    const keyId = (await two.kms(N, 'create-key', { key_alias: 'traveller' })).body.key_info.key_id as string;
+    const P = two.projectId(N);
+    const rep = await signedRequest(two.endpoint(N), two.admin, P, 'POST', `/v2/${P}/kms/keys/${keyId}/replicate`, {
+      key_id: keyId, replica_region: S, key_alias: 'traveller', replica_project_id: two.projectId(S),
+    });
+    assert.equal(rep.status, 200, JSON.stringify(rep.body));
+    const south = exported(S, two.dir).records;
+    const prepared = south.filter((r) => r.operation === 'internal:replicas/prepare' && r.key_ids.includes(keyId));
+    assert.equal(prepared.length, 1);
+    assert.deepEqual([prepared[0]!.peer, prepared[0]!.status, prepared[0]!.caller], [N, 200, null]);
+    assert.ok(south.some((r) => r.operation === 'internal:replicas/commit' && r.key_ids.includes(keyId)));
+
+    const doomed = (await two.kms(S, 'create-key', { key_alias: 'doomed' })).body.key_info.key_id as string;
+    assert.equal((await two.kms(S, 'schedule-key-deletion', { key_id: doomed, pending_days: '7' })).status, 200);
+    now += 8 * 86_400_000;
+    await two.stopRegion(S);
+    await two.startRegion(S); // the sweep runs at start
+    const destroyed = exported(S, two.dir).records.filter((r) => r.operation === 'system:DestroyKey');
+    assert.deepEqual(destroyed.map((r) => r.key_ids), [[doomed]]);
+    assert.equal(verify(S, two.dir).status, 0);
+  });
+});

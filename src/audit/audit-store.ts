@@ -27,10 +27,15 @@ export interface AuditEntry {
   service: string;
   /** The region id, or `global` for IAM. */
   region: string;
-  /** Null when the caller could not be authenticated. */
+  /** Null when the caller could not be authenticated, or for a region's own work (a peer call, a sweep). */
   caller: AuditCaller | null;
+  /** For calls between regions: the region that called. */
+  peer?: string;
   source_ip: string;
-  /** The SDK operation name (huawei-kms-api.md §2), e.g. `ListKeyDetail`. */
+  /**
+   * The SDK operation name (huawei-kms-api.md §2), e.g. `ListKeyDetail`; `internal:<call>` for a call from another
+   * region, `system:<work>` for a region's own background work, `cli:iam <command>` for the admin CLI.
+   */
   operation: string;
   /** The IAM action checked, or null for operations without one. */
   action: string | null;

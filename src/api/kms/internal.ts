@@ -1,9 +1,13 @@
 /**
  * The API regions use among themselves (never clients): transport key, the two phases of replicate, syncs of
  * shared properties, promotion to primary, detaching a destroyed replica, and export of versions to a replica.
- * Every call must come from a region of the deployment (internal-auth.ts) and every answer is signed.
+ * Every call must come from a region of the deployment (internal-auth.ts) and every answer is signed. Every call is
+ * in the region's audit trail (`internal:<call>`, with the calling region as `peer`); one that changes state is
+ * recorded as pending first, as a client's would be.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AuditLog } from '../../audit/audit-log.js';
+import type { AuditEntry } from '../../audit/audit-store.js';
 import type { KeySnapshot, PrepareReplica, PromoteReplica, ReplicationService } from '../../core/replication.js';
 import { KmsError } from '../../errors.js';
 import { verifyInternal } from '../../internal-auth.js';
@@ -15,11 +19,14 @@ export interface InternalApi {
   topology: Topology;
   secret: Buffer;
   replication: ReplicationService;
+  audit: AuditLog;
 }
+
+/** The internal calls that change state (the others only read). */
+const CHANGES = new Set(['replicas/prepare', 'replicas/commit', 'replicas/abort', 'keys/sync', 'keys/promote', 'keys/detach']);
 
 export function internalRoutes(app: FastifyInstance, api: InternalApi): void {
   app.register(async (internal) => {
-    signAnswers(internal, api.secret, api.region);
     internal.addHook('preHandler', async (req) => {
       const node = verifyInternal(api.secret, req.headers.authorization, req.method, req.url, req.rawBody);
       if (!node || !api.topology.regions.some((r) => r.id === node)) {
@@ -28,6 +35,34 @@ export function internalRoutes(app: FastifyInstance, api: InternalApi): void {
       (req as FastifyRequest & { peer: string }).peer = node;
     });
     const peer = (req: FastifyRequest) => (req as FastifyRequest & { peer: string }).peer;
+    const started = new WeakMap<FastifyRequest, number>();
+    const entry = (req: FastifyRequest, status: number): AuditEntry => {
+      const call = req.url.replace(/^\/internal\/v1\//, '').split('?')[0]!;
+      // The key a call is about: `key_id`, a snapshot's `keyId` (sync), or the snapshot inside prepare and promote.
+      const b = (req.json ?? {}) as { key_id?: unknown; keyId?: unknown; snapshot?: { keyId?: unknown } };
+      const keyId = b.key_id ?? b.keyId ?? b.snapshot?.keyId;
+      return {
+        time: new Date(started.get(req) ?? Date.now()).toISOString(), request_id: req.id, service: 'kms', region: api.region, caller: null,
+        ...((req as FastifyRequest & { peer?: string }).peer ? { peer: peer(req) } : {}), source_ip: req.ip, operation: `internal:${call}`,
+        action: null, key_ids: typeof keyId === 'string' && /^[0-9a-z-]{36}$/.test(keyId) ? [keyId] : [], status,
+        error_code: null, duration_ms: Date.now() - (started.get(req) ?? Date.now()),
+      };
+    };
+    internal.addHook('onRequest', async (req) => void started.set(req, Date.now()));
+    internal.addHook('preHandler', async (req) => {
+      if (CHANGES.has(req.url.replace(/^\/internal\/v1\//, '').split('?')[0]!)) await api.audit.open(entry(req, 0));
+    });
+    internal.addHook('onSend', async (req, reply, payload) => {
+      try {
+        await api.audit.record({ ...entry(req, reply.statusCode), error_code: reply.statusCode >= 400 ? (/"error_code":"([^"]+)"/.exec(String(payload))?.[1] ?? null) : null });
+        return payload;
+      } catch (err) {
+        req.log.error({ err }, 'the audit record could not be written');
+        reply.code(500);
+        return JSON.stringify({ error: { error_code: 'KMS.0103', error_msg: 'The audit trail cannot be written.' } });
+      }
+    });
+    signAnswers(internal, api.secret, api.region); // after the audit hook: the signature covers the final answer
     const body = <T>(req: FastifyRequest) => {
       if (req.json === null || typeof req.json !== 'object') throw new KmsError('KMS.0202');
       return req.json as T;
