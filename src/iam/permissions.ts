@@ -18,18 +18,9 @@ import { parsePolicyDocument, PolicyDocumentError, type PolicyDocument } from '.
 import type { NamedPolicy } from './policy-evaluation.js';
 import { ADMIN_GROUP_POLICY, SYSTEM_ROLES, systemRole, withDependencies, type SystemRole } from './system-roles.js';
 
-/** A role or policy as `GET /v3/roles` shows it (system roles have no domain and no times). */
-export interface RoleView {
-  id: string;
-  name: string;
-  display_name: string;
-  type: 'AA' | 'AX' | 'XA';
-  catalog: string;
-  description: string;
-  description_cn: string;
-  flag?: 'fine_grained';
+/** A role or policy as `GET /v3/roles` shows it: a system role, or a custom policy with its account and times. */
+export interface RoleView extends SystemRole {
   domain_id: string | null;
-  policy: PolicyDocument;
   /** Epoch ms; custom policies only. */
   created_at?: number;
   updated_at?: number;

@@ -215,13 +215,7 @@ export class SqliteIamStore implements IamStore {
       .filter((u) => (filter.name === undefined || u.name === filter.name) && (filter.enabled === undefined || u.enabled === filter.enabled));
   }
   async updateUser(u: User): Promise<boolean> {
-    try {
-      this.#s.updateUser.run(u.name, u.passwordHash, u.enabled ? 1 : 0, u.description, u.email, u.updatedAt, u.id);
-      return true;
-    } catch (err) {
-      if (unique(err)) return false;
-      throw err;
-    }
+    return this.#unlessTaken(() => this.#s.updateUser.run(u.name, u.passwordHash, u.enabled ? 1 : 0, u.description, u.email, u.updatedAt, u.id));
   }
   async deleteUser(id: string): Promise<void> {
     this.#db.transaction(() => {
@@ -241,13 +235,7 @@ export class SqliteIamStore implements IamStore {
     return ((name === undefined ? this.#s.groups.all(domainId) : this.#s.groupsByName.all(domainId, name)) as GroupRow[]).map(group);
   }
   async updateGroup(g: Group): Promise<boolean> {
-    try {
-      this.#s.updateGroup.run(g.name, g.description, g.id);
-      return true;
-    } catch (err) {
-      if (unique(err)) return false;
-      throw err;
-    }
+    return this.#unlessTaken(() => this.#s.updateGroup.run(g.name, g.description, g.id));
   }
   async deleteGroup(id: string): Promise<void> {
     this.#s.deleteGroup.run(id); // members and grants cascade
@@ -303,13 +291,7 @@ export class SqliteIamStore implements IamStore {
     return (this.#s.roles.all(domainId) as RoleRow[]).map(role);
   }
   async updateRole(r: CustomRole): Promise<boolean> {
-    try {
-      this.#s.updateRole.run(r.displayName, r.type, r.description, r.descriptionCn, r.policy, r.updatedAt, r.id);
-      return true;
-    } catch (err) {
-      if (unique(err)) return false;
-      throw err;
-    }
+    return this.#unlessTaken(() => this.#s.updateRole.run(r.displayName, r.type, r.description, r.descriptionCn, r.policy, r.updatedAt, r.id));
   }
   async deleteRole(id: string): Promise<void> {
     this.#db.transaction(() => {
@@ -419,8 +401,13 @@ export class SqliteIamStore implements IamStore {
   }
 
   #insert(sql: string, ...args: unknown[]): boolean {
+    return this.#unlessTaken(() => this.#db.prepare(sql).run(...args));
+  }
+
+  /** Runs a write; false when a unique name or id is already taken. */
+  #unlessTaken(write: () => unknown): boolean {
     try {
-      this.#db.prepare(sql).run(...args);
+      write();
       return true;
     } catch (err) {
       if (unique(err)) return false;
