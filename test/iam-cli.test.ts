@@ -188,6 +188,9 @@ describe('strongroom iam (admin CLI)', () => {
     assert.equal(shown.user_name, 'alice');
     assert.equal(shown.enabled, true);
     assert.deepEqual(shown.groups, [{ group_id: g.group_id, name: 'kms-team', description: 'key people', builtin: false }]);
+    const renamed = cli('update-group', '--domain', acme.name, '--group', 'kms-team', '--description', 'the key people');
+    assert.equal(renamed.description, 'the key people');
+    assert.equal((await iamApi('GET', `/v3/groups/${g.group_id}`)).body.group.description, 'the key people');
   });
 
   test('list-roles, create-policy, grant (--project, --on-domain, --all-projects), list-grants, create-access-key: the grants reach KMS and IAM', async () => {
@@ -244,6 +247,9 @@ describe('strongroom iam (admin CLI)', () => {
   });
 
   test('revoke takes a grant away (IAM at once, the region after the feed); delete-policy once it is not granted', async () => {
+    const changed = cli('update-policy', '--domain', acme.name, '--role', 'key-makers', '--policy', JSON.stringify({ Version: '1.1', Statement: [{ Effect: 'Allow', Action: ['kms:cmk:create', 'kms:cmk:list', 'kms:cmk:get'] }] }));
+    assert.deepEqual(changed.policy.Statement[0].Action, ['kms:cmk:create', 'kms:cmk:list', 'kms:cmk:get']);
+    assert.deepEqual((await iamApi('GET', `/v3.0/OS-ROLE/roles/${policyId}`)).body.role.policy.Statement[0].Action, ['kms:cmk:create', 'kms:cmk:list', 'kms:cmk:get']);
     const revoked = cli('revoke', '--domain', acme.name, '--group', 'kms-team', '--role', 'key-makers', '--project', acme.projectId);
     assert.deepEqual(revoked, { group_id: alice.groupId, role_id: policyId, display_name: 'key-makers', scope: 'project', scope_id: acme.projectId, granted: false });
     await feed();

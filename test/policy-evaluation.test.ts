@@ -336,3 +336,24 @@ describe('conditionKeysFor and usesResource', () => {
     assert.equal(usesResource(policies, 'kms:cmk:list'), false);
   });
 });
+
+test('a Version 1.0 role brings the roles it depends on, transitively and once (system-roles.ts withDependencies)', async () => {
+  const { withDependencies } = await import('../src/iam/system-roles.js');
+  const { evaluate } = await import('../src/iam/policy-evaluation.js');
+  const table = [
+    { display_name: 'Base Reader', policy: { Version: '1.0' as const, Statement: [{ Effect: 'Allow' as const, Action: ['svc:thing:list'] }] } },
+    { display_name: 'Server Administrator', policy: { Version: '1.0' as const, Statement: [{ Effect: 'Allow' as const, Action: ['ecs:*:*'] }], Depends: [{ catalog: 'BASE', display_name: 'Base Reader' }] } },
+    {
+      display_name: 'App Administrator',
+      policy: { Version: '1.0' as const, Statement: [{ Effect: 'Allow' as const, Action: ['app:*:*'] }], Depends: [{ catalog: 'BASE', display_name: 'Server Administrator' }, { catalog: 'BASE', display_name: 'Base Reader' }] },
+    },
+  ];
+  const policies = withDependencies(table[2]!, table);
+  assert.deepEqual(policies.map((p) => p.name), ['App Administrator', 'Server Administrator', 'Base Reader']);
+  const allows = (action: string) => evaluate(policies, { action, resource: null, context: () => undefined }).effect === 'allow';
+  assert.equal(allows('app:job:run'), true);
+  assert.equal(allows('ecs:server:start'), true, 'from the dependency');
+  assert.equal(allows('svc:thing:list'), true, 'from the dependency of the dependency');
+  assert.equal(allows('svc:thing:delete'), false);
+  assert.deepEqual(withDependencies(table[0]!, table).map((p) => p.name), ['Base Reader']);
+});

@@ -143,6 +143,13 @@ export function iamCommands(program: Command): void {
     .action(run('create-group', async (i, o, domainId) => groupJson(await i.iam.directory.createGroup(await domainId(), String(o.name), String(o.description)))));
   cmd('list-groups', 'user groups of the account').requiredOption('--domain <name>')
     .action(run('list-groups', async (i, _o, domainId) => (await i.iam.directory.listGroups(await domainId())).map(groupJson)));
+  cmd('update-group', 'rename a group or change its description').requiredOption('--domain <name>').requiredOption('--group <name-or-id>')
+    .option('--name <name>').option('--description <text>')
+    .action(run('update-group', async (i, o, domainId) => {
+      const d = await domainId();
+      const g = await findGroup(i, d, String(o.group));
+      return groupJson(await i.iam.directory.updateGroup(d, g.id, { name: o.name as string | undefined, description: o.description as string | undefined }));
+    }));
   cmd('delete-group', 'delete a group with its memberships and grants').requiredOption('--domain <name>').requiredOption('--group <name-or-id>')
     .action(run('delete-group', async (i, o, domainId) => {
       const d = await domainId();
@@ -184,6 +191,22 @@ export function iamCommands(program: Command): void {
         throw new KmsError('IAM.0001', 'The policy is not valid JSON.');
       }
       return roleJson(await i.permissions.createCustomRole(await domainId(), { display_name: String(o.name), type: String(o.type), description: String(o.description), policy }));
+    }));
+  cmd('update-policy', 'replace a custom policy\'s document (in force wherever it is granted)').requiredOption('--domain <name>').requiredOption('--role <name-or-id>')
+    .option('--policy <json>').option('--policy-file <file>').option('--description <text>')
+    .action(run('update-policy', async (i, o, domainId) => {
+      const d = await domainId();
+      const r = await findRole(i, d, String(o.role));
+      const text = typeof o.policyFile === 'string' ? readFileSync(o.policyFile, 'utf8') : o.policy;
+      let policy: unknown = r.policy;
+      if (typeof text === 'string') {
+        try {
+          policy = JSON.parse(text);
+        } catch {
+          throw new KmsError('IAM.0001', 'The policy is not valid JSON.');
+        }
+      }
+      return roleJson(await i.permissions.updateCustomRole(d, r.id, { display_name: r.display_name, type: r.type, description: (o.description as string | undefined) ?? r.description, policy }));
     }));
   cmd('delete-policy', 'delete a custom policy that is no longer granted').requiredOption('--domain <name>').requiredOption('--role <name-or-id>')
     .action(run('delete-policy', async (i, o, domainId) => {

@@ -241,7 +241,16 @@ export class ReplicationService {
     };
     try {
       await this.store.transaction(async (tx) => {
-        if (existing) await tx.deleteKey(existing.id); // a pending replica of an earlier, failed attempt
+        // The same rules again, inside the transaction: two prepares checked above at once must not both insert.
+        const current = await tx.getKeyById(s.keyId);
+        if (current && current.pendingAttempt === null) {
+          if (current.primaryRegion === from) return;
+          throw new KmsError('KMS.0308', `Key ${s.keyId} already exists in ${this.o.region}.`);
+        }
+        if (current && current.pendingAttempt !== body.attempt && now - current.createdAt < STALE_ATTEMPT_MS) {
+          throw new KmsError('KMS.0308', `Another replicate of this key to ${this.o.region} is in progress; try again shortly.`);
+        }
+        if (current) await tx.deleteKey(current.id); // a pending replica of an earlier, failed attempt
         await tx.insertKey(key, null);
         for (const v of versions) await tx.insertVersion(v);
       });
