@@ -1,6 +1,4 @@
 /** Composition of the IAM endpoint: its store, root key (secret keys, the token key, the audit key) and HTTP API. */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { AuditLog } from './audit/audit-log.js';
 import { createHttpApp } from './api/http.js';
 import { IAM_OPERATIONS } from './api/iam/catalogue.js';
@@ -9,32 +7,11 @@ import type { IamServices } from './api/iam/operations/common.js';
 import { iamPipeline } from './api/iam/pipeline.js';
 import { mountOperations } from './api/mount.js';
 import { openApiRoute } from './api/openapi.js';
-import { IamService } from './iam/iam-service.js';
-import { Permissions } from './iam/permissions.js';
-import { LocalFileRootKey } from './keystore/local-file.js';
-import type { RootKey } from './keystore/root-key.js';
+import { openIam } from './iam-data.js';
 import type { RunningServer } from './region-server.js';
 import type { Topology } from './regions/topology.js';
-import type { IamStore } from './storage/iam-store.js';
-import { SqliteIamStore } from './storage/sqlite/iam-sqlite-store.js';
 
-export interface OpenIam {
-  iam: IamService;
-  permissions: Permissions;
-  store: IamStore;
-  rootKey: RootKey;
-  close(): Promise<void>;
-}
-
-/** Opens IAM's data (creating it on first use); used by the server and by the admin CLI. */
-export async function openIam(dataDir: string): Promise<OpenIam> {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const store = new SqliteIamStore(join(dataDir, 'iam.db'));
-  const rootKey = new LocalFileRootKey(join(dataDir, 'master.key'));
-  const iam = new IamService(store, rootKey);
-  await iam.init();
-  return { iam, permissions: new Permissions(store), store, rootKey, close: async () => (await store.close(), await rootKey.close()) };
-}
+export { openIam, type OpenIam } from './iam-data.js';
 
 export interface IamServerOptions {
   dataDir: string;

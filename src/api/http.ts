@@ -5,7 +5,7 @@
  * for every failure, 404 for unknown paths and 405 for a known path with the wrong method, and Huawei-style answers
  * even to what Node's HTTP parser refuses before fastify runs. No stack trace ever leaves.
  */
-import { randomBytes } from 'node:crypto';
+import { newRequestId } from '../request-id.js';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods } from 'fastify';
@@ -32,8 +32,7 @@ export interface HttpOptions {
   service?: 'kms' | 'iam';
 }
 
-/** Huawei's request ids: 32 lowercase hex characters (observed-huawei-answers.md). */
-export const newRequestId = (): string => randomBytes(16).toString('hex');
+export { newRequestId } from '../request-id.js';
 
 const CODES = {
   kms: { malformed: 'KMS.0202', missing: 'KMS.0204', generic: 'KMS.0308', badRequest: 'KMS.0214', tooLong: 'KMS.0203', badUrl: 'KMS.0201' },

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { iamDir, writePrivateFile, type DeploymentFile } from '../deployment.js';
-import { openIam } from '../iam-server.js';
+import { openIam } from '../iam-data.js';
 
 export interface BootstrapFile {
   iam_endpoint: string;

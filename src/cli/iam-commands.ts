@@ -11,9 +11,9 @@ import { iamDir } from '../deployment.js';
 import { KmsError } from '../errors.js';
 import { generatePassword } from '../iam/passwords.js';
 import type { GrantScope, RoleView } from '../iam/permissions.js';
-import { openIam, type OpenIam } from '../iam-server.js';
+import { openIam, type OpenIam } from '../iam-data.js';
 import type { AccessKeyRecord, Group, User } from '../storage/iam-store.js';
-import { newRequestId } from '../api/http.js';
+import { newRequestId } from '../request-id.js';
 
 type Options = Record<string, string | boolean | undefined>;
 

@@ -6,11 +6,11 @@
 import { Command, CommanderError } from 'commander';
 import { iamDir, readDeployment, regionDir, topologyOf } from '../deployment.js';
 import { KmsError } from '../errors.js';
-import { startIam } from '../iam-server.js';
-import { startRegion, type RunningServer } from '../region-server.js';
+import type { RunningServer } from '../region-server.js';
 import { auditCommands } from './audit-commands.js';
 import { iamCommands } from './iam-commands.js';
-import { start } from './launcher.js';
+
+// The servers load on demand: administration commands start in a fraction of the time without them.
 
 async function serveUntilSignal(server: RunningServer): Promise<void> {
   const stop = async () => {
@@ -32,12 +32,14 @@ function program(): Command {
       if (!Number.isInteger(port) || port < 1 || port > 65000) throw new Error('--port must be a port number');
       const regions = o.regions.split(',').map((r) => r.trim()).filter(Boolean);
       if (regions.length === 0) throw new Error('--regions needs at least one region id');
+      const { start } = await import('./launcher.js');
       await start({ dataDir: o.dataDir, basePort: port, regions, host: o.host });
     });
 
   p.command('serve-iam').description('run the IAM process of a deployment').option('--data-dir <dir>', 'data directory', './data')
     .action(async (o: { dataDir: string }) => {
       const d = readDeployment(o.dataDir);
+      const { startIam } = await import('../iam-server.js');
       await serveUntilSignal(await startIam({
         dataDir: iamDir(o.dataDir), topology: topologyOf(d), internalSecret: Buffer.from(d.internal_secret, 'hex'),
         iamEndpoint: d.iam.endpoint, host: d.host, port: d.iam.port, logger: { level: 'info' },
@@ -49,6 +51,7 @@ function program(): Command {
       const d = readDeployment(o.dataDir);
       const r = d.regions.find((x) => x.id === o.region);
       if (!r) throw new Error(`region ${o.region} is not in the deployment`);
+      const { startRegion } = await import('../region-server.js');
       await serveUntilSignal(await startRegion({
         region: r.id, dataDir: regionDir(o.dataDir, r.id), topology: topologyOf(d), iamEndpoint: d.iam.endpoint,
         internalSecret: Buffer.from(d.internal_secret, 'hex'), keyQuota: d.key_quota, host: d.host, port: r.port, logger: { level: 'info' },
