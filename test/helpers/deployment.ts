@@ -141,6 +141,8 @@ export interface DeploymentOptions {
   dir?: string;
   /** How often regions poll IAM's revocation and permission feed (default 100 ms here; null: the product's default). */
   revocationPollMs?: number | null;
+  /** Check every answer against its response schema (default true; the benchmark measures without). */
+  checkResponses?: boolean;
 }
 
 export async function startTestDeployment(o: DeploymentOptions = {}): Promise<TestDeployment> {
@@ -151,14 +153,14 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
   const { file: boot } = await bootstrap(dir, deployment);
   const secret = Buffer.from(deployment.internal_secret, 'hex');
   const topology = topologyOf(deployment);
-  const iam = await startIam({ dataDir: iamDir(dir), topology, internalSecret: secret, iamEndpoint: deployment.iam.endpoint, host: '127.0.0.1', port: deployment.iam.port, logger: false, checkResponses: true });
+  const iam = await startIam({ dataDir: iamDir(dir), topology, internalSecret: secret, iamEndpoint: deployment.iam.endpoint, host: '127.0.0.1', port: deployment.iam.port, logger: false, checkResponses: o.checkResponses ?? true });
   const regions = new Map<string, RunningServer & { api: RegionServices }>();
   const launch = async (id: string) => {
     const r = deployment.regions.find((x) => x.id === id)!;
     regions.set(id, await startRegion({
       region: id, dataDir: regionDir(dir, id), topology, iamEndpoint: deployment.iam.endpoint, internalSecret: secret,
       keyQuota: deployment.key_quota, host: '127.0.0.1', port: r.port, logger: false, clock: o.clock,
-      revocationPollMs: o.revocationPollMs === null ? undefined : (o.revocationPollMs ?? 100), deletionSweepMs: 3_600_000, checkResponses: true,
+      revocationPollMs: o.revocationPollMs === null ? undefined : (o.revocationPollMs ?? 100), deletionSweepMs: 3_600_000, checkResponses: o.checkResponses ?? true,
     }));
   };
   for (const id of regionIds) await launch(id);
