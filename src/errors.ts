@@ -112,7 +112,12 @@ export class KmsError extends Error {
   }
 }
 
-/** Huawei's error body: `{"error": {"error_code": "KMS.xxxx", "error_msg": "..."}}`. */
-export function errorBody(err: KmsError): { error: { error_code: string; error_msg: string } } {
+/**
+ * Huawei's error body: `{"error": {"error_code": "KMS.xxxx", "error_msg": "..."}}` for KMS's (and IAM's) own errors;
+ * the API gateway's errors (`APIGW.*`: authentication, unknown APIs) are flat, with the request id:
+ * `{"error_code", "error_msg", "request_id"}` (observed-huawei-answers.md).
+ */
+export function errorBody(err: KmsError, requestId = ''): { error: { error_code: string; error_msg: string } } | { error_code: string; error_msg: string; request_id: string } {
+  if (err.code.startsWith('APIGW.')) return { error_code: err.code, error_msg: err.message, request_id: requestId };
   return { error: { error_code: err.code, error_msg: err.message } };
 }

@@ -186,7 +186,7 @@ describe('create-key: asymmetric and HMAC specs and their key_usage', () => {
     const sig = await signB64(DEFAULTS.EC_P256!, 'ECDSA_SHA_256', msg);
     assert.equal(await verifies(DEFAULTS.EC_P256!, 'ECDSA_SHA_256', msg, sig), 'true');
     const mac = await ok(kms('generate-mac', { key_id: DEFAULTS.HMAC_256!, mac_algorithm: 'HMAC_SHA_256', message: b64(Buffer.from('x')) }));
-    assert.equal(Buffer.from(mac.mac, 'base64').length, 32);
+    assert.equal(Buffer.from(mac.mac, 'hex').length, 32);
   });
 
   test('combinations a spec does not allow are KMS.0308, and the alias stays free', async () => {
@@ -676,23 +676,25 @@ describe('generate-mac / verify-mac', () => {
       const gen = await ok(kms('generate-mac', { key_id: id, mac_algorithm: alg, message }));
       assert.deepEqual(Object.keys(gen).sort(), ['key_id', 'mac', 'mac_algorithm']);
       assert.deepEqual([gen.key_id, gen.mac_algorithm], [id, alg]);
-      const mac = Buffer.from(gen.mac, 'base64');
-      assert.equal(b64(mac), gen.mac, 'mac is Base64');
+      const mac = Buffer.from(gen.mac, 'hex');
+      assert.match(gen.mac, /^[0-9a-f]+$/, 'the MAC is lowercase hex, as Huawei answers it');
+      assert.equal(mac.toString('hex'), gen.mac);
       assert.equal(mac.length, bytes);
       assert.equal((await ok(kms('generate-mac', { key_id: id, mac_algorithm: alg, message }))).mac, gen.mac);
 
-      const check = async (m: string, macB64: string) => {
-        const body = await ok(kms('verify-mac', { key_id: id, mac_algorithm: alg, message: m, mac: macB64 }));
+      const check = async (m: string, macHex: string) => {
+        const body = await ok(kms('verify-mac', { key_id: id, mac_algorithm: alg, message: m, mac: macHex }));
         assert.deepEqual([body.key_id, body.mac_algorithm], [id, alg]);
         assert.equal(typeof body.mac_valid, 'boolean');
         return body.mac_valid as boolean;
       };
       assert.equal(await check(message, gen.mac), true);
       assert.equal(await check(b64(Buffer.from(`MAC me with ${alg}!`)), gen.mac), false);
-      assert.equal(await check(message, b64(flipBit(mac, 0))), false);
-      assert.equal(await check(message, b64(flipBit(mac, -1))), false);
-      assert.equal(await check(message, b64(mac.subarray(0, bytes - 1))), false);
-      assert.equal(await check(message, b64(Buffer.concat([mac, Buffer.from([0])]))), false);
+      assert.equal(await check(message, gen.mac.toUpperCase()), true, 'hex of either case');
+      assert.equal(await check(message, flipBit(mac, 0).toString('hex')), false);
+      assert.equal(await check(message, flipBit(mac, -1).toString('hex')), false);
+      assert.equal(await check(message, mac.subarray(0, bytes - 1).toString('hex')), false);
+      assert.equal(await check(message, Buffer.concat([mac, Buffer.from([0])]).toString('hex')), false);
       assert.equal(await check(message, ''), false);
 
       // another key of the same spec makes another MAC; 1 and 4096 bytes are accepted
@@ -711,13 +713,13 @@ describe('generate-mac / verify-mac', () => {
     for (const [spec, alg] of cases) {
       const body = { key_id: key(spec, 'GENERATE_VERIFY_MAC'), mac_algorithm: alg, message: b64(Buffer.from('m')) };
       expectError(await kms('generate-mac', body), 400, 'KMS.0332');
-      expectError(await kms('verify-mac', { ...body, mac: b64(randomBytes(32)) }), 400, 'KMS.0332');
+      expectError(await kms('verify-mac', { ...body, mac: randomBytes(32).toString('hex') }), 400, 'KMS.0332');
     }
   });
 
   test('keys that are not HMAC keys: symmetric KMS.0331, key pairs KMS.0325', async () => {
     for (const op of ['generate-mac', 'verify-mac']) {
-      const body = (id: string) => ({ key_id: id, mac_algorithm: 'HMAC_SHA_256', message: b64(Buffer.from('m')), ...(op === 'verify-mac' ? { mac: b64(randomBytes(32)) } : {}) });
+      const body = (id: string) => ({ key_id: id, mac_algorithm: 'HMAC_SHA_256', message: b64(Buffer.from('m')), ...(op === 'verify-mac' ? { mac: randomBytes(32).toString('hex') } : {}) });
       expectError(await kms(op, body(K.AES_256!)), 400, 'KMS.0331');
       expectError(await kms(op, body(K.SM4!)), 400, 'KMS.0331');
       expectError(await kms(op, body(key('RSA_2048', 'SIGN_VERIFY'))), 400, 'KMS.0325');

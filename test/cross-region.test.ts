@@ -69,6 +69,10 @@ describe('replicate, then use the key in every region', () => {
     assert.equal(south.realm, S);
     assert.equal(south.key_spec, north.key_spec);
     assert.equal(south.key_usage, north.key_usage);
+    // multi_region_key_type, as every real key carries it; list-keys says the same as describe-key.
+    assert.deepEqual([north.multi_region_key_type, south.multi_region_key_type], ['PRIMARY', 'REPLICA']);
+    const listed = (await d.kms(S, 'list-keys', { key_spec: 'ALL' })).body.key_details.find((k: { key_id: string }) => k.key_id === keyId);
+    assert.equal(listed.multi_region_key_type, 'REPLICA');
     assert.equal((await d.kms(S, 'disable-key', { key_id: keyId })).status, 200);
     expectError(await d.kms(S, 'encrypt-data', { key_id: keyId, plain_text: 'x' }), 400, 'KMS.0209');
     await encrypt(N, keyId, 'north is still enabled');

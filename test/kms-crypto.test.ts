@@ -379,6 +379,8 @@ describe('encrypt-data / decrypt-data request errors', () => {
     expectError(await viaToken('encrypt-data', { key_id: unknown, plain_text: 'p' }), 404, 'KMS.0207');
     expectError(await kms('create-datakey', { key_id: unknown }), 404, 'KMS.0207');
     expectError(await kms('create-datakey-without-plaintext', { key_id: unknown }), 404, 'KMS.0207');
+    // decrypt-datakey names a key that does not exist: 404, as decrypt-data and create-datakey answer
+    expectError(await kms('decrypt-datakey', { key_id: unknown, cipher_text: 'AB'.repeat(100), datakey_cipher_length: '32' }), 404, 'KMS.0207');
     const dek = randomBytes(32);
     expectError(await kms('encrypt-datakey', { key_id: unknown, plain_text: Buffer.concat([dek, sha256(dek)]).toString('hex'), datakey_plain_length: '32' }), 404, 'KMS.0207');
   });

@@ -16,8 +16,8 @@ const UNKNOWN_KEY = '00000000-0000-4000-8000-000000000000';
 
 const KEY_DETAILS_FIELDS = [
   'creation_date', 'default_key_flag', 'domain_id', 'expiration_time', 'key_alias', 'key_description', 'key_id',
-  'key_rotation_enabled', 'key_spec', 'key_state', 'key_type', 'key_usage', 'keystore_id', 'origin', 'realm',
-  'scheduled_deletion_date', 'sys_enterprise_project_id',
+  'key_rotation_enabled', 'key_spec', 'key_state', 'key_type', 'key_usage', 'keystore_id', 'keystore_type',
+  'multi_region_key_type', 'origin', 'pending_days', 'realm', 'scheduled_deletion_date', 'sys_enterprise_project_id',
 ];
 
 let d: TestDeployment;
@@ -274,6 +274,10 @@ test('describe-key: every KeyDetails field, as strings of the documented form', 
   assert.equal(info.key_rotation_enabled, 'false');
   assert.equal(info.sys_enterprise_project_id, '0');
   assert.equal(info.keystore_id, '0');
+  // Fields every real key carries (observed-huawei-answers.md).
+  assert.equal(info.keystore_type, 'DEFAULT');
+  assert.equal(info.multi_region_key_type, 'SINGLE');
+  assert.equal(info.pending_days, '');
 });
 
 test('describe-key: missing key_id -> 400 KMS.0204', async () => {
@@ -374,17 +378,20 @@ test('list-keys: paging with limit/marker until next_marker is "" and truncated 
       break;
     }
     assert.equal(page.truncated, 'true');
-    assert.equal(page.next_marker, String(seen.length));
+    assert.equal(page.next_marker, String(6 - seen.length), 'the number of keys older than the page');
     marker = page.next_marker;
   }
   assert.deepEqual(pages, [4, 2]);
+  // Newest first, as the real service lists.
+  const created = await Promise.all(seen.map(async (id) => Number(ok(await d.kms(LIST_R, 'describe-key', { key_id: id })).key_info.creation_date)));
+  assert.deepEqual(created, [...created].sort((a, b) => b - a));
   assert.equal(new Set(seen).size, 6);
   assert.deepEqual([...seen].sort(), [...listed.aes, ...listed.sm4, listed.external].sort());
 
   // the same walk one key at a time, with numbers instead of strings, gives the same order
   const single: string[] = [];
-  for (let m = 0; ; ) {
-    const page = ok(await d.kms(LIST_R, 'list-keys', { key_spec: 'ALL', limit: 1, marker: m }));
+  for (let m: number | undefined; ; ) {
+    const page = ok(await d.kms(LIST_R, 'list-keys', { key_spec: 'ALL', limit: 1, ...(m === undefined ? {} : { marker: m }) }));
     single.push(...page.keys);
     if (page.next_marker === '') break;
     m = Number(page.next_marker);
@@ -401,9 +408,30 @@ test('list-keys: paging with limit/marker until next_marker is "" and truncated 
   const maxLimit = ok(await d.kms(LIST_R, 'list-keys', { key_spec: 'ALL', limit: '2000' }));
   assert.equal(maxLimit.keys.length, 6);
 
-  // a marker past the end is an empty last page
-  const beyond = ok(await d.kms(LIST_R, 'list-keys', { key_spec: 'ALL', marker: '100' }));
+  // marker 0: no key is older than that: an empty last page
+  const beyond = ok(await d.kms(LIST_R, 'list-keys', { key_spec: 'ALL', marker: '0' }));
   assert.deepEqual(beyond, { keys: [], key_details: [], next_marker: '', truncated: 'false', total: 6 });
+  // a marker larger than the number of keys starts from the newest
+  assert.deepEqual(ok(await d.kms(LIST_R, 'list-keys', { key_spec: 'ALL', marker: '100', limit: '2' })).keys, seen.slice(0, 2));
+});
+
+test('list-keys: a key created while a client pages through the list neither repeats nor hides a key', async () => {
+  const first = ok(await d.kms(LIST_R, 'list-keys', { key_spec: 'ALL', limit: '3' }));
+  const extra = await createKey({}, LIST_R);
+  const rest: string[] = [];
+  for (let marker = first.next_marker as string; marker !== ''; ) {
+    const page = ok(await d.kms(LIST_R, 'list-keys', { key_spec: 'ALL', limit: '2', marker }));
+    rest.push(...page.keys);
+    marker = page.next_marker;
+  }
+  const walked = [...first.keys, ...rest];
+  assert.equal(new Set(walked).size, walked.length, 'no key twice');
+  assert.equal(walked.length, 6, 'every key that existed when the walk began');
+  assert.ok(!walked.includes(extra), 'the new key is on the first page of a new walk');
+  assert.equal(ok(await d.kms(LIST_R, 'list-keys', { key_spec: 'ALL', limit: '1' })).keys[0], extra);
+  ok(await d.kms(LIST_R, 'schedule-key-deletion', { key_id: extra, pending_days: '7' }));
+  const pending = ok(await d.kms(LIST_R, 'describe-key', { key_id: extra })).key_info;
+  assert.deepEqual([pending.key_state, pending.pending_days], ['4', '7'], 'pending_days while deletion is pending');
 });
 
 test('list-keys: invalid limit -> 400 KMS.1601', async () => {

@@ -179,7 +179,7 @@ for (const e of ENDPOINTS) {
     test('control: a path that is not in the document answers 404 APIGW.0101, a documented path with another method 405 KMS.0215', async () => {
       const missing = await get(e.base(), '/no-such-api/at-all');
       assert.equal(missing.status, 404);
-      assert.equal((missing.body as any)?.error?.error_code, 'APIGW.0101');
+      assert.equal((missing.body as any)?.error_code, 'APIGW.0101', 'the gateway\'s flat error body');
       const { path } = documentOperations(doc).find((o) => o.method === 'post' && !documentOperations(doc).some((x) => x.path === o.path && x.method === 'get'))!;
       const wrong = await get(e.base(), path.replace(/\{([^}]+)\}/g, (_, name: string) => encodeURIComponent(paramValue(name))));
       assert.equal(wrong.status, 405, wrong.text);

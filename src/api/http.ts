@@ -160,7 +160,7 @@ function toKmsError(err: unknown, req: FastifyRequest, codes: (typeof CODES)[key
 
 export function sendError(reply: FastifyReply, err: KmsError): FastifyReply {
   if (reply.request.call) reply.request.call.errorCode = err.code;
-  return reply.code(err.status).header('Content-Type', 'application/json;charset=UTF-8').send(errorBody(err));
+  return reply.code(err.status).header('Content-Type', 'application/json;charset=UTF-8').send(errorBody(err, String(reply.request.id)));
 }
 
 /**

@@ -30,7 +30,9 @@ const integerKeyword: KeywordValidate = function (schema, data, _parentSchema, c
   };
   if (!Number.isSafeInteger(n)) return fail(schema.rangeCode, 'is too large');
   if ((schema.minimum !== undefined && n < schema.minimum) || (schema.maximum !== undefined && n > schema.maximum)) {
-    return fail(schema.rangeCode, `must be between ${schema.minimum ?? '-∞'} and ${schema.maximum ?? '∞'}`);
+    const range = schema.minimum !== undefined && schema.maximum !== undefined ? `between ${schema.minimum} and ${schema.maximum}`
+      : schema.minimum !== undefined ? `${schema.minimum} or more` : `${schema.maximum} or less`;
+    return fail(schema.rangeCode, `must be ${range}`);
   }
   if (schema.multipleOf !== undefined && n % schema.multipleOf !== 0) return fail(schema.multipleCode, `must be a multiple of ${schema.multipleOf}`);
   // Hand the handler a number: the parent object is the validated request part.

@@ -144,6 +144,7 @@ export class CryptoOps {
   }
 
   async decryptDataKey(ctx: CallerContext, keyId: string, blob: Buffer, expectedBytes: number, aad: Buffer): Promise<DecryptedDataKey> {
+    await this.#key(ctx, keyId); // a key that does not exist is KMS.0207, as for decrypt-data and create-datakey
     const { plaintext } = await this.#open('datakey', ctx, blob, aad, keyId);
     if (plaintext.length !== expectedBytes) {
       throw new KmsError('KMS.2204', `The data key is ${plaintext.length} bytes, not ${expectedBytes}.`);

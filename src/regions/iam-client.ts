@@ -145,15 +145,17 @@ export class IamClient {
     if (!responseVerifies(this.options.secret, 'iam', text, res.headers.get('x-strongroom-signature'))) {
       throw new KmsError('KMS.0104', `IAM answered ${res.status} without a valid deployment signature.`);
     }
-    let data: { error?: { error_code: string; error_msg: string } } = {};
+    let data: { error?: { error_code: string; error_msg: string }; error_code?: string; error_msg?: string } = {};
     try {
       data = JSON.parse(text.toString('utf8'));
     } catch {
       throw new KmsError('KMS.0104', 'IAM answered something that is not JSON.');
     }
     if (!res.ok) {
-      const code = data.error?.error_code;
-      if (code === 'APIGW.0301' || code === 'APIGW.0307') throw new KmsError(code, data.error?.error_msg.replace(/^[^.]*\.\s*/, ''));
+      // KMS and IAM errors are nested; the gateway's (APIGW.*) are flat.
+      const code = data.error?.error_code ?? data.error_code;
+      const message = data.error?.error_msg ?? data.error_msg ?? '';
+      if (code === 'APIGW.0301' || code === 'APIGW.0307') throw new KmsError(code, message.replace(/^[^.]*\.\s*/, ''));
       throw new KmsError('KMS.0104', `IAM answered ${res.status}.`);
     }
     return data;

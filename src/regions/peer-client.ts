@@ -77,7 +77,7 @@ export class PeerClient implements PeerRegions {
     }
     const data = text.length ? (JSON.parse(text.toString('utf8')) as Record<string, unknown>) : {};
     if (res.ok) return data;
-    const error = data.error as { error_code?: string; error_msg?: string } | undefined;
+    const error = (data.error ?? (typeof data.error_code === 'string' ? data : undefined)) as { error_code?: string; error_msg?: string } | undefined;
     const code = error?.error_code;
     if (res.status < 500 && code && Object.hasOwn(ERRORS, code)) {
       const refusal = new KmsError(code as ErrorCode);

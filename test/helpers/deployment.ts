@@ -194,11 +194,26 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
 
 export const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Asserts Huawei's error body with an exact code and status. */
+/**
+ * Asserts Huawei's error body with an exact code and status: nested `{"error": {error_code, error_msg}}` for KMS and
+ * IAM codes, the API gateway's flat `{error_code, error_msg, request_id}` for `APIGW.*` codes.
+ */
 export function expectError(reply: Reply, status: number, code: string): void {
+  const rid = reply.headers.get('x-request-id');
+  if (!rid) throw new Error('the error response has no X-Request-Id');
+  if (code.startsWith('APIGW.')) {
+    const flat = reply.body as { error_code?: string; error_msg?: string; request_id?: string; error?: unknown };
+    if (reply.status !== status || flat?.error_code !== code || typeof flat.error_msg !== 'string' || flat.request_id !== rid || flat.error !== undefined) {
+      throw new Error(`expected ${status} ${code} (flat, with request_id ${rid}), got ${reply.status} ${JSON.stringify(reply.body)}`);
+    }
+    return;
+  }
   const body = reply.body as { error?: { error_code?: string; error_msg?: string } };
   if (reply.status !== status || body?.error?.error_code !== code || typeof body.error.error_msg !== 'string') {
     throw new Error(`expected ${status} ${code}, got ${reply.status} ${JSON.stringify(reply.body)}`);
   }
-  if (!reply.headers.get('x-request-id')) throw new Error('the error response has no X-Request-Id');
 }
+
+/** The error code of a Huawei error body, nested or flat. */
+export const errorCodeOf = (reply: Reply): string | undefined =>
+  (reply.body as { error?: { error_code?: string }; error_code?: string } | undefined)?.error?.error_code ?? (reply.body as { error_code?: string } | undefined)?.error_code;

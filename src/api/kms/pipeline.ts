@@ -32,7 +32,7 @@ export interface KmsPipelineOptions {
 
 /** The condition values a key carries. */
 export function keyConditions(key: KeyRecord, region: string): Record<string, string> {
-  const type = key.primaryRegion === null ? 'SINGLE' : key.primaryRegion === region ? 'PRIMARY' : 'REPLICA';
+  const type = key.primaryRegion === null ? 'SINGLE' : key.primaryRegion === region ? 'PRIMARY' : 'REPLICA'; // as multi_region_key_type
   return {
     'kms:KeySpec': key.spec,
     'kms:KeyUsage': key.usage,

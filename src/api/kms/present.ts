@@ -1,8 +1,18 @@
-/** Core key records as Huawei's KeyDetails (huawei-kms-api.md §3.4): snake_case, numbers as strings. */
+/**
+ * Core key records as Huawei's KeyDetails (huawei-kms-api.md §3.4, with the fields every real key carries:
+ * observed-huawei-answers.md): snake_case, numbers as strings, times in epoch milliseconds.
+ */
 import type { KeyRecord } from '../../core/key.js';
 import { KEY_SPECS } from '../../core/key-specs.js';
 
-export function keyDetails(key: KeyRecord) {
+const DAY_MS = 86_400_000;
+
+/** `SINGLE` for a key that was never replicated, else whether this region holds its `PRIMARY` or a `REPLICA`. */
+export const multiRegionKeyType = (key: KeyRecord): 'SINGLE' | 'PRIMARY' | 'REPLICA' =>
+  key.primaryRegion === null ? 'SINGLE' : key.primaryRegion === key.region ? 'PRIMARY' : 'REPLICA';
+
+/** `now` (epoch ms) gives `pending_days`: the whole days left before a key pending deletion is destroyed. */
+export function keyDetails(key: KeyRecord, now: number) {
   return {
     key_id: key.id,
     domain_id: key.domainId,
@@ -21,5 +31,8 @@ export function keyDetails(key: KeyRecord) {
     key_rotation_enabled: String(key.rotationEnabled),
     sys_enterprise_project_id: key.enterpriseProjectId,
     keystore_id: key.keystoreId,
+    keystore_type: 'DEFAULT',
+    multi_region_key_type: multiRegionKeyType(key),
+    pending_days: key.state === '4' && key.deletionDate !== null ? String(Math.max(0, Math.ceil((key.deletionDate - now) / DAY_MS))) : '',
   };
 }

@@ -73,6 +73,9 @@ export const keyDetailsSchema = answer({
   key_rotation_enabled: str(),
   sys_enterprise_project_id: str(),
   keystore_id: str(),
+  keystore_type: str(),
+  multi_region_key_type: str(),
+  pending_days: str(),
 });
 
 /** `{key_id, key_state}`, flat or inside `key_info`. */

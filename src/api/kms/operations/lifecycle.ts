@@ -49,12 +49,12 @@ export const lifecycleOperations = [
     method: 'POST',
     path: '/v1.0/{project_id}/kms/list-keys',
     action: 'kms:cmk:list',
-    summary: 'List the keys of the project in creation order, filtered by state and spec (default AES_256; ALL for every spec).',
+    summary: 'List the keys of the project, newest first, filtered by state and spec (default AES_256; ALL for every spec); next_marker counts the keys older than the page, so pages stay put when keys are created meanwhile.',
     mutates: false,
     params: projectParams,
     body: body({
       limit: Type.Optional(integer({ code: 'KMS.1601', minimum: 1, maximum: 2000, description: 'Page size 1–2000 (default 2000).' })),
-      marker: Type.Optional(integer({ code: 'KMS.1602', minimum: 0, description: 'Position to start from: the previous page\'s next_marker.' })),
+      marker: Type.Optional(integer({ code: 'KMS.1602', minimum: 0, description: 'The previous page\'s next_marker (the number of keys older than that page).' })),
       key_state: Type.Optional(text({ pattern: '^[1-5]$' })),
       key_spec: Type.Optional(oneOf([...SPECS, 'ALL'])),
       enterprise_project_id: Type.Optional(text({ maxBytes: 64 })),
@@ -69,15 +69,22 @@ export const lifecycleOperations = [
     }),
     handler: async (s, ctx, { body: b }) => {
       const limit = b.limit ?? 2000;
-      const offset = b.marker ?? 0;
       const specName = b.key_spec ?? 'AES_256'; // Huawei's default filter
-      const page = await s.keys.list(ctx, { offset, limit, state: b.key_state as KeyState | undefined, spec: specName === 'ALL' ? undefined : specName });
-      const more = offset + page.keys.length < page.total;
+      const filter = { state: b.key_state as KeyState | undefined, spec: specName === 'ALL' ? undefined : specName };
+      // Newest first, as the real service lists (observed-huawei-answers.md). The store lists oldest first; a page
+      // is the newest `limit` keys among those older than the marker, counted from the oldest end: keys created
+      // between two calls come before the first page and move nothing.
+      const { total } = await s.keys.list(ctx, { ...filter, offset: 0, limit: 0 });
+      const end = Math.min(b.marker ?? total, total);
+      const start = Math.max(0, end - limit);
+      const page = await s.keys.list(ctx, { ...filter, offset: start, limit: end - start });
+      const keys = [...page.keys].reverse();
+      const now = s.clock();
       return {
-        keys: page.keys.map((k) => k.id),
-        key_details: page.keys.map(keyDetails),
-        next_marker: more ? String(offset + page.keys.length) : '',
-        truncated: String(more),
+        keys: keys.map((k) => k.id),
+        key_details: keys.map((k) => keyDetails(k, now)),
+        next_marker: start > 0 ? String(start) : '',
+        truncated: String(start > 0),
         total: page.total,
       };
     },
@@ -94,7 +101,7 @@ export const lifecycleOperations = [
     body: operateKey,
     response: answer({ key_info: keyDetailsSchema }),
     keyIds: ({ body: b }) => [b.key_id],
-    handler: async (s, ctx, { body: b }) => ({ key_info: keyDetails(await s.keys.get(ctx, b.key_id)) }),
+    handler: async (s, ctx, { body: b }) => ({ key_info: keyDetails(await s.keys.get(ctx, b.key_id), s.clock()) }),
   }),
 
   kmsOperation({

@@ -1,12 +1,13 @@
 /**
  * Signatures, public keys, key agreement and MACs (huawei-kms-api.md §4 A 4, E 24–26, F 27–28). Messages,
- * signatures, MACs and secrets are Base64; `signature_valid` is the string "true"/"false", `mac_valid` a boolean.
+ * signatures and secrets are Base64; MACs are lowercase hex, as Huawei's GenerateMac answers them
+ * (observed-huawei-answers.md); `signature_valid` is the string "true"/"false", `mac_valid` a boolean.
  */
 import { Type } from 'typebox';
 import { publicKeyPem } from '../../../core/asymmetric-ops.js';
 import { MAC_ALGORITHMS, SIGNING_ALGORITHMS, type MacAlgorithm, type SigningAlgorithm } from '../../../crypto/algorithms.js';
 import { KmsError } from '../../../errors.js';
-import { answer, base64, body, keyId, oneOf, sequence } from '../../schema.js';
+import { answer, base64, body, hex, keyId, oneOf, sequence } from '../../schema.js';
 import { kmsOperation, operateKey, projectParams } from './common.js';
 
 /** Decoded Base64 `message`, between `min` and `max` bytes (KMS.0308 otherwise). */
@@ -124,7 +125,7 @@ export const signVerifyOperations = [
     keyIds: ({ body: b }) => [b.key_id],
     handler: async (s, ctx, { body: b }) => {
       const mac = await s.asymmetric.generateMac(ctx, b.key_id, b.mac_algorithm, message(b.message, 4096));
-      return { key_id: b.key_id, mac_algorithm: b.mac_algorithm, mac: mac.toString('base64') };
+      return { key_id: b.key_id, mac_algorithm: b.mac_algorithm, mac: mac.toString('hex') };
     },
   }),
 
@@ -137,11 +138,11 @@ export const signVerifyOperations = [
     summary: 'Check the MAC of a message under an HMAC key.',
     mutates: false,
     params: projectParams,
-    body: body({ ...macRequest, mac: base64({ code: 'KMS.0308', maxChars: 1024 }) }),
+    body: body({ ...macRequest, mac: hex({ code: 'KMS.0308', maxChars: 256, description: 'The MAC in hex (either case).' }) }),
     response: answer({ key_id: Type.String(), mac_algorithm: Type.String(), mac_valid: Type.Boolean() }),
     keyIds: ({ body: b }) => [b.key_id],
     handler: async (s, ctx, { body: b }) => {
-      const valid = await s.asymmetric.verifyMac(ctx, b.key_id, b.mac_algorithm, message(b.message, 4096), Buffer.from(b.mac, 'base64'));
+      const valid = await s.asymmetric.verifyMac(ctx, b.key_id, b.mac_algorithm, message(b.message, 4096), Buffer.from(b.mac, 'hex'));
       return { key_id: b.key_id, mac_algorithm: b.mac_algorithm, mac_valid: valid };
     },
   }),
