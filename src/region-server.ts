@@ -18,6 +18,7 @@ import { KeyMaterial } from './core/key-material.js';
 import { KeyService } from './core/keys.js';
 import { ReplicationService } from './core/replication.js';
 import { RotationService } from './core/rotation.js';
+import { TagService } from './core/tags.js';
 import { LocalFileRootKey } from './keystore/local-file.js';
 import { IamClient } from './regions/iam-client.js';
 import { PeerClient } from './regions/peer-client.js';
@@ -76,9 +77,11 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
   await replication.init();
   const imports = new KeyImportService(store, material, rootKey, clock, (tx, key) => replication.syncReplicas(tx, key));
   await imports.init();
+  const keys = new KeyService(store, material, clock, { keyQuota: o.keyQuota });
   const api: RegionServices = {
     region: o.region,
-    keys: new KeyService(store, material, clock, { keyQuota: o.keyQuota }),
+    keys,
+    tags: new TagService(store, keys, clock),
     crypto: new CryptoOps(store, material, clock, (key) => replication.pullFromPrimary(key)),
     topology: o.topology,
     clock,

@@ -7,8 +7,8 @@
  * (about a second), so every subcommand runs about once.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -236,6 +236,11 @@ describe('strongroom iam (admin CLI)', () => {
       `${alice.groupId}:domain:${acme.domainId}:${sec.role_id}`,
       `${alice.groupId}:inherited:${acme.domainId}:${everywhere.role_id}`,
     ].sort());
+    const ofTeam = cli('list-grants', '--domain', acme.name, '--group', 'kms-team');
+    assert.deepEqual(ofTeam.map((g: any) => g.role_id).sort(), grants.map((g: any) => g.role_id).sort(), 'the team holds every custom grant here');
+    assert.ok(ofTeam.every((g: any) => g.group_id === alice.groupId));
+    assert.ok(cli('list-grants', '--domain', acme.name, '--group', 'admin').every((g: any) => g.group_id !== alice.groupId));
+    fails(1, /IAM\.0005|no-such-group/, 'list-grants', '--domain', acme.name, '--group', 'no-such-group');
     const api = await iamApi('GET', '/v3.0/OS-PERMISSION/role-assignments', undefined, { domain_id: acme.domainId, 'subject.group_id': alice.groupId });
     assert.equal(api.body.total_num, 3);
 
@@ -301,9 +306,26 @@ describe('strongroom iam (admin CLI)', () => {
     fails(1, /1107/, 'delete-user', '--domain', acme.name, '--user', 'boss');
     fails(1, /IAM\.0001/, 'grant', '--domain', acme.name, '--group', 'admin', '--role', 'FullAccess', '--on-domain', '--all-projects');
     fails(1, /IAM\.0001/, 'create-policy', '--domain', acme.name, '--name', 'broken', '--policy', '{"Version": ');
+    fails(1, /IAM\.0001.*ENOENT/, 'create-policy', '--domain', acme.name, '--name', 'missing', '--policy-file', join(scratch, 'no-such-file.json'));
+    fails(1, /IAM\.0001/, 'create-project', '--domain', acme.name, '--name', 'p-nowhere', '--region', 'xx-nowhere-1');
     const me = await iamApi('GET', `/v3/users/${acme.userId}`);
     assert.equal(me.status, 200);
     assert.equal((await iamApi('GET', '/v3.0/OS-ROLE/roles')).body.total_number, 0);
+  });
+
+  test('a data directory without a deployment is refused (exit 1), and nothing is created in it', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'strongroom-empty-'));
+    try {
+      for (const args of [['iam', 'list-users', '--domain', 'x'], ['audit', 'export', '--region', 'iam'], ['audit', 'verify', '--region', REGION]]) {
+        const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--data-dir', empty], { cwd: REPO, encoding: 'utf8' });
+        assert.equal(r.status, 1, `${args.join(' ')}: exit ${r.status}, stderr ${r.stderr}`);
+        assert.match(r.stderr, /no deployment/, args.join(' '));
+        assert.equal(r.stdout, '');
+        assert.deepEqual(readdirSync(empty), [], `${args.join(' ')} created files`);
+      }
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 
   test('usage errors exit with 2 (a required option missing, an unknown command)', () => {

@@ -287,6 +287,26 @@ describe('IAM: Deny wins over self-service, and only administrators act on admin
     const plain = await api.createUser('u-helped');
     assert.equal((await api.call('PUT', `/v3.0/OS-USER/users/${plain.id}`, { user: { description: 'helped' } }, undefined, u.creds)).status, 200);
   });
+
+  test('Security Administrator outside the admin group cannot change the admin group, grant it a Deny, or edit a policy granted to it', async () => {
+    const sec = await api.userWith('u-secadmin', [await api.roleId('Security Administrator')], 'domain');
+    const adminGroup = ok(await api.call('GET', '/v3/groups', undefined, { name: 'admin' })).groups[0].id as string;
+    const denyAll = await api.createPolicy('deny-everything', { Version: '1.1', Statement: [{ Effect: 'Deny', Action: ['*:*:*'] }] }, 'AX');
+    expectError(await api.call('PATCH', `/v3/groups/${adminGroup}`, { group: { description: 'taken over' } }, undefined, sec.creds), 403, 'IAM.0004');
+    expectError(await api.call('PUT', api.grantPath(adminGroup, denyAll, 'domain'), undefined, undefined, sec.creds), 403, 'IAM.0004');
+    // A harmless policy the administrators granted to their group cannot be turned into a Deny by someone else.
+    const shared = await api.createPolicy('admins-extra', { Version: '1.1', Statement: [{ Effect: 'Allow', Action: ['kms:cmk:list'] }] }, 'AX');
+    await api.grant(adminGroup, shared, 'domain');
+    const edit = { role: { display_name: 'admins-extra', type: 'AX', description: 'x', policy: { Version: '1.1', Statement: [{ Effect: 'Deny', Action: ['*:*:*'] }] } } };
+    expectError(await api.call('PATCH', `/v3.0/OS-ROLE/roles/${shared}`, edit, undefined, sec.creds), 403, 'IAM.0004');
+    expectError(await api.call('DELETE', api.grantPath(adminGroup, shared, 'domain'), undefined, undefined, sec.creds), 403, 'IAM.0004');
+    // The same Security Administrator still manages ordinary groups and policies, and the administrators theirs.
+    const other = await api.createGroup('ordinary');
+    assert.equal((await api.call('PATCH', `/v3/groups/${other}`, { group: { description: 'fine' } }, undefined, sec.creds)).status, 200);
+    assert.equal((await api.call('PUT', api.grantPath(other, denyAll, 'domain'), undefined, undefined, sec.creds)).status, 204);
+    assert.equal((await api.call('GET', '/v3/users')).status, 200, 'the administrators are not denied anything');
+    await api.revoke(adminGroup, shared, 'domain');
+  });
 });
 
 describe('changes reach every region within one second', () => {

@@ -11,13 +11,13 @@
  * starts later) and whether it is filtered by key (then each record is checked on its own); it carries a MAC too.
  */
 import { createHmac } from 'node:crypto';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { anchorAfter, canonicalJson, verifyChain, type ChainVerdict } from '../audit/audit-chain.js';
 import { auditKey } from '../audit/audit-log.js';
 import type { AuditAnchor, AuditRecord, AuditStore } from '../audit/audit-store.js';
-import { iamDir, regionDir } from '../deployment.js';
+import { deploymentPath, iamDir, readDeployment, regionDir } from '../deployment.js';
 import { LocalFileRootKey } from '../keystore/local-file.js';
 import { SqliteIamStore } from '../storage/sqlite/iam-sqlite-store.js';
 import { SqliteKmsStore } from '../storage/sqlite/kms-sqlite-store.js';
@@ -37,6 +37,9 @@ interface ExportHeader {
 }
 
 async function openTrail(dataDir: string, region: string): Promise<{ store: Store; key: Buffer; close(): Promise<void> }> {
+  if (!existsSync(deploymentPath(dataDir))) throw new Error(`${dataDir} holds no deployment (no deployment.json): give --data-dir.`);
+  const regions = readDeployment(dataDir).regions.map((r) => r.id);
+  if (region !== 'iam' && !regions.includes(region)) throw new Error(`the deployment has no region ${region} (it has ${regions.join(', ')}, and iam).`);
   const dir = region === 'iam' ? iamDir(dataDir) : regionDir(dataDir, region);
   const store: Store = region === 'iam' ? new SqliteIamStore(join(dir, 'iam.db')) : new SqliteKmsStore(join(dir, 'kms.db'));
   const rootKey = new LocalFileRootKey(join(dir, 'master.key'));
@@ -104,6 +107,8 @@ export function auditCommands(program: Command): void {
     .action(async (o: { region: string; dataDir: string; since?: string; keyId?: string; out?: string }) => {
       const t = await openTrail(o.dataDir, o.region);
       const out = o.out ? createWriteStream(o.out, { mode: 0o600 }) : process.stdout;
+      const failed = new Promise<never>((_resolve, reject) => out.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot write ${o.out}: ${err.code ?? err.message}`))));
+      failed.catch(() => undefined);
       try {
         // Records are chained in commit order, not in order of arrival: an export from a time starts at the first
         // record of that time and goes on by sequence number, so it stays one unbroken piece of the chain.
@@ -120,8 +125,8 @@ export function auditCommands(program: Command): void {
         };
         out.write(JSON.stringify({ ...header, header_mac: headerMac(t.key, header) }) + '\n');
         for await (const r of records(t.store, filter)) out.write(JSON.stringify(r) + '\n');
+        if (out !== process.stdout) await Promise.race([failed, new Promise<void>((resolve) => (out as ReturnType<typeof createWriteStream>).end(resolve))]);
       } finally {
-        if (out !== process.stdout) await new Promise<void>((resolve) => (out as ReturnType<typeof createWriteStream>).end(resolve));
         await t.close();
       }
     });

@@ -4,10 +4,10 @@
  * keys and projects. Each command prints one JSON value on stdout (so it pipes into `jq`) and records itself in
  * IAM's audit trail as an operator call. Users, groups and roles are named by name or id.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AuditLog } from '../audit/audit-log.js';
-import { iamDir } from '../deployment.js';
+import { deploymentPath, iamDir, readDeployment } from '../deployment.js';
 import { KmsError } from '../errors.js';
 import { generatePassword } from '../iam/passwords.js';
 import type { GrantScope, RoleView } from '../iam/permissions.js';
@@ -28,7 +28,10 @@ const roleJson = (r: RoleView) => ({ role_id: r.id, name: r.name, display_name: 
  * pending entry before it runs (no change when the trail cannot be written), the record before anything is printed.
  */
 async function withIam(name: string, o: Options, work: (iam: OpenIam, domainId: () => Promise<string>) => Promise<unknown>): Promise<void> {
-  const opened = await openIam(iamDir(String(o.dataDir ?? './data')));
+  const dataDir = String(o.dataDir ?? './data');
+  // Only a deployment's data: never a new, unrelated IAM store with a root key of its own.
+  if (!existsSync(deploymentPath(dataDir))) throw new KmsError('IAM.0001', `${dataDir} holds no deployment (no deployment.json): give --data-dir, or run npm start first.`);
+  const opened = await openIam(iamDir(dataDir));
   try {
     const log = await AuditLog.attach(opened.store, opened.rootKey);
     const started = Date.now();
@@ -83,6 +86,14 @@ async function scopeOf(iam: OpenIam, domainId: string, o: Options): Promise<{ sc
   const p = (await iam.iam.listProjects(domainId)).find((x) => x.id === o.project || x.name === o.project);
   if (!p) throw new KmsError('IAM.0003', `No project ${String(o.project)} in the account.`);
   return { scope: 'project', scopeId: p.id };
+}
+
+function readPolicyFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new KmsError('IAM.0001', `Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}.`);
+  }
 }
 
 function bool(v: string | boolean | undefined, name: string): boolean | undefined {
@@ -182,7 +193,7 @@ export function iamCommands(program: Command): void {
   cmd('create-policy', 'a custom policy (Version 1.1): --policy JSON or --policy-file FILE').requiredOption('--domain <name>').requiredOption('--name <display-name>')
     .option('--type <AX|XA>', 'XA: projects (KMS); AX: the account (IAM)', 'XA').option('--description <text>', '', '').option('--policy <json>').option('--policy-file <file>')
     .action(run('create-policy', async (i, o, domainId) => {
-      const text = typeof o.policyFile === 'string' ? readFileSync(o.policyFile, 'utf8') : o.policy;
+      const text = typeof o.policyFile === 'string' ? readPolicyFile(o.policyFile) : o.policy;
       if (typeof text !== 'string') throw new KmsError('IAM.0001', 'Give --policy JSON or --policy-file FILE.');
       let policy: unknown;
       try {
@@ -197,7 +208,7 @@ export function iamCommands(program: Command): void {
     .action(run('update-policy', async (i, o, domainId) => {
       const d = await domainId();
       const r = await findRole(i, d, String(o.role));
-      const text = typeof o.policyFile === 'string' ? readFileSync(o.policyFile, 'utf8') : o.policy;
+      const text = typeof o.policyFile === 'string' ? readPolicyFile(o.policyFile) : o.policy;
       let policy: unknown = r.policy;
       if (typeof text === 'string') {
         try {
@@ -226,8 +237,13 @@ export function iamCommands(program: Command): void {
         return { group_id: g.id, role_id: r.id, display_name: r.display_name, scope: where.scope, scope_id: where.scopeId, granted: name === 'grant' };
       }));
   }
-  cmd('list-grants', 'every grant of the account').requiredOption('--domain <name>')
-    .action(run('list-grants', async (i, _o, domainId) => (await i.permissions.grantsOfDomain(await domainId())).map((g) => ({ group_id: g.groupId, role_id: g.roleId, scope: g.scope, scope_id: g.scopeId }))));
+  cmd('list-grants', 'every grant of the account, or of one group').requiredOption('--domain <name>').option('--group <name-or-id>')
+    .action(run('list-grants', async (i, o, domainId) => {
+      const d = await domainId();
+      const only = typeof o.group === 'string' ? (await findGroup(i, d, o.group)).id : undefined;
+      return (await i.permissions.grantsOfDomain(d)).filter((g) => only === undefined || g.groupId === only)
+        .map((g) => ({ group_id: g.groupId, role_id: g.roleId, scope: g.scope, scope_id: g.scopeId }));
+    }));
 
   cmd('create-access-key', 'a permanent access key pair for a user (the secret is printed once)').requiredOption('--domain <name>').requiredOption('--user <name-or-id>').option('--description <text>', '', '')
     .action(run('create-access-key', async (i, o, domainId) => {
@@ -250,6 +266,8 @@ export function iamCommands(program: Command): void {
 
   cmd('create-project', 'a project of the account in a region').requiredOption('--domain <name>').requiredOption('--name <name>').requiredOption('--region <id>')
     .action(run('create-project', async (i, o, domainId) => {
+      const regions = readDeployment(String(o.dataDir)).regions.map((r) => r.id);
+      if (!regions.includes(String(o.region))) throw new KmsError('IAM.0001', `The deployment has no region ${String(o.region)} (it has ${regions.join(', ')}).`);
       const p = await i.iam.createProject(await domainId(), String(o.name), String(o.region));
       return { project_id: p.id, name: p.name, region: p.region };
     }));

@@ -12,10 +12,11 @@ import { randomUUID } from 'node:crypto';
 import { KmsError } from '../errors.js';
 import { generateTransportKey, openSealed, sealFor } from '../crypto/transport.js';
 import type { RootKey } from '../keystore/root-key.js';
-import { DuplicateAliasError, type KmsStore, type OutboxMessage } from '../storage/kms-store.js';
+import { DuplicateAliasError, type KeyTag, type KmsStore, type OutboxMessage } from '../storage/kms-store.js';
 import type { CallerContext, Clock } from './context.js';
 import { isDefaultKey, isDestroyed, isPrimaryIn, type KeyRecord, type ReplicaRef } from './key.js';
 import type { KeyMaterial } from './key-material.js';
+import { MAX_TAGS_PER_KEY } from './tags.js';
 
 /** Shared properties of a key and its sealed versions, as one region sends them to another. */
 export interface KeySnapshot
@@ -34,6 +35,8 @@ export interface PrepareReplica {
   alias: string;
   description: string;
   enterpriseProjectId: string;
+  /** Tags the replica starts with (ReplicateKey `tags`); tags belong to each region afterwards. */
+  tags?: KeyTag[];
   snapshot: KeySnapshot;
 }
 
@@ -125,7 +128,7 @@ export class ReplicationService {
 
   // ---- operations a client calls on the primary ----
 
-  async replicate(ctx: CallerContext, keyId: string, input: { region: string; projectId: string; alias: string; description: string; enterpriseProjectId: string }): Promise<KeyRecord> {
+  async replicate(ctx: CallerContext, keyId: string, input: { region: string; projectId: string; alias: string; description: string; enterpriseProjectId: string; tags: KeyTag[] }): Promise<KeyRecord> {
     const key = await this.#primaryKey(ctx, keyId);
     if (isDefaultKey(key)) throw new KmsError('KMS.0211');
     if (key.state === '4') throw new KmsError('KMS.0210');
@@ -145,7 +148,7 @@ export class ReplicationService {
       const snapshot = await this.#snapshot(key, input.region);
       await this.peers.prepare(input.region, {
         attempt, projectId: input.projectId, domainId: ctx.domainId, alias: input.alias, description: input.description,
-        enterpriseProjectId: input.enterpriseProjectId, snapshot,
+        enterpriseProjectId: input.enterpriseProjectId, tags: input.tags, snapshot,
       });
     } catch (err) {
       if (!(err instanceof PeerError)) throw err;
@@ -253,6 +256,7 @@ export class ReplicationService {
         if (current) await tx.deleteKey(current.id); // a pending replica of an earlier, failed attempt
         await tx.insertKey(key, null);
         for (const v of versions) await tx.insertVersion(v);
+        await tx.changeTags(key.id, (body.tags ?? []).slice(0, MAX_TAGS_PER_KEY), []);
       });
     } catch (err) {
       if (err instanceof DuplicateAliasError) throw new KmsError('KMS.1104', `The alias ${body.alias} is already in use in ${this.o.region}.`);

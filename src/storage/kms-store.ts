@@ -48,6 +48,12 @@ export interface ImportParametersRecord {
   expiresAt: number;
 }
 
+/** A tag of a key (huawei-kms-api.md §3.5 TagItem). */
+export interface KeyTag {
+  key: string;
+  value: string;
+}
+
 /** Raised when a key alias is already used in the account (the unique constraint of the store). */
 export class DuplicateAliasError extends Error {
   constructor() {
@@ -101,6 +107,12 @@ export interface KmsStore extends AuditStore {
   deleteImportParameters(keyId: string): Promise<void>;
   /** Deletes every import parameters record whose expiry is at or before `now`; returns how many. */
   deleteExpiredImportParameters(now: number): Promise<number>;
+  /** A key's tags, by tag key. */
+  getTags(keyId: string): Promise<KeyTag[]>;
+  /** Sets tags of a key (a tag key already present takes the new value) and removes others by tag key. */
+  changeTags(keyId: string, set: readonly KeyTag[], remove: readonly string[]): Promise<void>;
+  /** Every tag of every key of a project that clients can see (no unconfirmed replica), by key id then tag key. */
+  projectTags(projectId: string): Promise<(KeyTag & { keyId: string })[]>;
   /** Runs `fn` in one transaction: all of its writes land, or none. */
   transaction<T>(fn: (store: KmsStore) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -13,6 +13,7 @@ import { lifecycleOperations } from './operations/lifecycle.js';
 import { multiRegionOperations } from './operations/multi-region.js';
 import { rotationOperations } from './operations/rotation.js';
 import { signVerifyOperations } from './operations/sign-verify.js';
+import { tagOperations } from './operations/tags.js';
 import { versionOperations } from './operations/versions.js';
 
 export const KMS_OPERATIONS: readonly Operation<RegionServices, CallerContext>[] = [
@@ -22,6 +23,7 @@ export const KMS_OPERATIONS: readonly Operation<RegionServices, CallerContext>[]
   ...signVerifyOperations,
   ...rotationOperations,
   ...keyImportOperations,
+  ...tagOperations,
   ...versionOperations,
   ...multiRegionOperations,
 ];

@@ -1,6 +1,6 @@
 /** The KMS store on SQLite (better-sqlite3 12.x): the embedded default, one database file per region. */
 import type { KeyRecord, KeyVersionRecord } from '../../core/key.js';
-import { DuplicateAliasError, type ImportParametersRecord, type KeyFilter, type KeyPage, type KmsStore, type OutboxMessage } from '../kms-store.js';
+import { DuplicateAliasError, type ImportParametersRecord, type KeyFilter, type KeyPage, type KeyTag, type KmsStore, type OutboxMessage } from '../kms-store.js';
 import type { AuditAnchor, AuditEntry, AuditQuery, AuditSeal } from '../../audit/audit-store.js';
 import { AUDIT_MIGRATION, SqliteAuditTables } from './audit-tables.js';
 import { inTransaction, Lock, openDatabase, type Db } from './database.js';
@@ -56,6 +56,9 @@ const MIGRATIONS = [
      key_id TEXT PRIMARY KEY REFERENCES keys (id) ON DELETE CASCADE, token_id TEXT NOT NULL,
      wrapping_algorithm TEXT NOT NULL, wrapping_key BLOB NOT NULL, expires_at INTEGER NOT NULL);`,
   AUDIT_MIGRATION,
+  `CREATE TABLE key_tags (
+     key_id TEXT NOT NULL REFERENCES keys (id) ON DELETE CASCADE, tag_key TEXT NOT NULL, tag_value TEXT NOT NULL,
+     PRIMARY KEY (key_id, tag_key));`,
 ];
 
 interface KeyRow {
@@ -116,6 +119,11 @@ function prepareStatements(db: Db) {
   return {
     db,
     audit: new SqliteAuditTables(db),
+    getTags: db.prepare('SELECT tag_key AS key, tag_value AS value FROM key_tags WHERE key_id = ? ORDER BY tag_key'),
+    setTag: db.prepare('INSERT INTO key_tags (key_id, tag_key, tag_value) VALUES (?, ?, ?) ON CONFLICT (key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value'),
+    deleteTag: db.prepare('DELETE FROM key_tags WHERE key_id = ? AND tag_key = ?'),
+    projectTags: db.prepare(`SELECT t.key_id AS keyId, t.tag_key AS key, t.tag_value AS value FROM key_tags t JOIN keys k ON k.id = t.key_id
+      WHERE k.project_id = ? AND k.pending_attempt IS NULL ORDER BY t.key_id, t.tag_key`),
     getKey: db.prepare('SELECT * FROM keys WHERE project_id = ? AND id = ?'),
     insertKey: db.prepare(`INSERT INTO keys (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`),
     updateKey: db.prepare(
@@ -295,6 +303,19 @@ class SqliteOps implements KmsStore {
     return this.onTransaction(fn);
   }
 
+  async getTags(keyId: string): Promise<KeyTag[]> {
+    return this.s.getTags.all(keyId) as KeyTag[];
+  }
+  async changeTags(keyId: string, set: readonly KeyTag[], remove: readonly string[]): Promise<void> {
+    this.s.db.transaction(() => {
+      for (const k of remove) this.s.deleteTag.run(keyId, k);
+      for (const t of set) this.s.setTag.run(keyId, t.key, t.value);
+    })();
+  }
+  async projectTags(projectId: string): Promise<(KeyTag & { keyId: string })[]> {
+    return this.s.projectTags.all(projectId) as (KeyTag & { keyId: string })[];
+  }
+
   async appendAudit(pending: readonly AuditEntry[], records: readonly AuditEntry[], seal: AuditSeal): Promise<void> {
     this.s.audit.append(pending, records, seal);
   }
@@ -356,6 +377,9 @@ export class SqliteKmsStore implements KmsStore {
   deleteImportParameters(keyId: string) { return this.#locked((o) => o.deleteImportParameters(keyId)); }
   deleteExpiredImportParameters(now: number) { return this.#locked((o) => o.deleteExpiredImportParameters(now)); }
   transaction<T>(fn: (store: KmsStore) => Promise<T>): Promise<T> { return this.#ops.transaction(fn); }
+  getTags(keyId: string) { return this.#locked((o) => o.getTags(keyId)); }
+  changeTags(keyId: string, set: readonly KeyTag[], remove: readonly string[]) { return this.#locked((o) => o.changeTags(keyId, set, remove)); }
+  projectTags(projectId: string) { return this.#locked((o) => o.projectTags(projectId)); }
   appendAudit(pending: readonly AuditEntry[], records: readonly AuditEntry[], seal: AuditSeal) { return this.#locked((o) => o.appendAudit(pending, records, seal)); }
   pendingAudit() { return this.#locked((o) => o.pendingAudit()); }
   auditRecords(query: AuditQuery) { return this.#locked((o) => o.auditRecords(query)); }

@@ -152,12 +152,19 @@ export function ownDomain(ctx: IamContext, domainId: string | undefined): string
 
 /**
  * Only an administrator acts on an administrator: changing, deleting or making access keys for a member of the
- * admin group (the account owner among them), or changing who is in that group, needs the caller to be in it too,
- * whatever IAM actions they hold (else a narrow `iam:users:updateUser` grant could take the account over).
+ * admin group (the account owner among them), changing that group (its members, its description, what is granted
+ * to it) or a custom policy granted to it, needs the caller to be in it too, whatever IAM actions they hold (else
+ * a narrow `iam:users:updateUser` grant, or Security Administrator outside the group, could take the account over
+ * or lock its administrators out with a Deny).
  */
-export async function guardAdministrators(s: IamServices, ctx: IamContext, target: { userId?: string; groupId?: string }): Promise<void> {
+export async function guardAdministrators(s: IamServices, ctx: IamContext, target: { userId?: string; groupId?: string; roleId?: string }): Promise<void> {
+  const adminGroups = async () => new Set((await s.directory.listGroups(ctx.caller.domainId)).filter((g) => g.builtin).map((g) => g.id));
   const sensitive = (target.userId !== undefined && target.userId !== ctx.caller.userId && (await s.directory.isAdmin(target.userId)))
-    || (target.groupId !== undefined && (await s.directory.group(ctx.caller.domainId, target.groupId)).builtin);
+    || (target.groupId !== undefined && (await s.directory.group(ctx.caller.domainId, target.groupId)).builtin)
+    || (target.roleId !== undefined && await (async () => {
+      const admins = await adminGroups();
+      return (await s.permissions.grantsOfDomain(ctx.caller.domainId)).some((g) => g.roleId === target.roleId && admins.has(g.groupId));
+    })());
   if (sensitive && !(await s.directory.isAdmin(ctx.caller.userId))) {
     throw new KmsError('IAM.0004', 'Only a member of the admin group may change administrators or the admin group.');
   }

@@ -8,7 +8,7 @@ import { Type } from 'typebox';
 import { KmsError } from '../../../errors.js';
 import type { GrantScope } from '../../../iam/permissions.js';
 import { answer, integer, text } from '../../schema.js';
-import { iamOperation, id32, links, linksSchema, role, roleSchema, type IamContext } from './common.js';
+import { guardAdministrators, iamOperation, id32, links, linksSchema, role, roleSchema, type IamContext } from './common.js';
 
 interface ScopeSpec {
   scope: GrantScope;
@@ -51,6 +51,7 @@ function scopeOperations(sc: ScopeSpec) {
       name: sc.names.grant, method: 'PUT', path: one, action: sc.actions.grant, actionSource: sc.source, mutates: true, status: 204, params,
       summary: `Grant a role or policy to a group ${sc.what}.`,
       handler: async (s, ctx: IamContext, { params: p }) => {
+        await guardAdministrators(s, ctx, { groupId: p.group_id as string });
         await s.permissions.grant(ctx.caller.domainId, p.group_id as string, p.role_id as string, sc.scope, scopeId(p as Record<string, string>));
       },
     }),
@@ -76,6 +77,7 @@ function scopeOperations(sc: ScopeSpec) {
       name: sc.names.revoke, method: 'DELETE', path: one, action: sc.actions.revoke, actionSource: sc.source, mutates: true, status: 204, params,
       summary: `Remove a role or policy from a group ${sc.what} (404 when it was not granted).`,
       handler: async (s, ctx, { params: p }) => {
+        await guardAdministrators(s, ctx, { groupId: p.group_id as string });
         await s.permissions.revoke(ctx.caller.domainId, p.group_id as string, p.role_id as string, sc.scope, scopeId(p as Record<string, string>));
       },
     }),

@@ -64,6 +64,7 @@ export const groupOperations = [
     response: answer({ group: groupSchema }),
     handler: async (s, ctx, { params: p, body: b }) => {
       ownDomain(ctx, b.group.domain_id);
+      await guardAdministrators(s, ctx, { groupId: p.group_id });
       return { group: group(s, await s.directory.updateGroup(ctx.caller.domainId, p.group_id, b.group)) };
     },
   }),

@@ -7,7 +7,7 @@ import { Type } from 'typebox';
 import { KmsError } from '../../../errors.js';
 import type { RoleView } from '../../../iam/permissions.js';
 import { answer, body, integer, oneOf, text } from '../../schema.js';
-import { iamOperation, id32, links, linksSchema, ownDomain, role, roleSchema, type IamServices } from './common.js';
+import { guardAdministrators, iamOperation, id32, links, linksSchema, ownDomain, role, roleSchema, type IamServices } from './common.js';
 
 const roleParams = Type.Object({ role_id: id32('Role') });
 const paging = {
@@ -137,7 +137,10 @@ export const roleOperations = [
     params: roleParams,
     body: roleInput,
     response: answer({ role: roleSchema }),
-    handler: async (s, ctx, { params: p, body: b }) => ({ role: role(s, await s.permissions.updateCustomRole(ctx.caller.domainId, p.role_id, b.role), '/v3.0/OS-ROLE/roles') }),
+    handler: async (s, ctx, { params: p, body: b }) => {
+      await guardAdministrators(s, ctx, { roleId: p.role_id });
+      return { role: role(s, await s.permissions.updateCustomRole(ctx.caller.domainId, p.role_id, b.role), '/v3.0/OS-ROLE/roles') };
+    },
   }),
 
   iamOperation({

@@ -11,6 +11,7 @@ import type { KeyImportService } from '../../../core/key-import.js';
 import type { KeyService } from '../../../core/keys.js';
 import type { ReplicationService } from '../../../core/replication.js';
 import type { RotationService } from '../../../core/rotation.js';
+import type { TagService } from '../../../core/tags.js';
 import { KmsError } from '../../../errors.js';
 import type { Topology } from '../../../regions/topology.js';
 import { defineOperation } from '../../operation.js';
@@ -25,6 +26,7 @@ export interface RegionServices {
   rotation: RotationService;
   imports: KeyImportService;
   replication: ReplicationService;
+  tags: TagService;
   topology: Topology;
   clock: Clock;
 }

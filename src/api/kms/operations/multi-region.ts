@@ -6,7 +6,9 @@ import { Type } from 'typebox';
 import { REGION_ID_RE } from '../../../deployment.js';
 import { KmsError } from '../../../errors.js';
 import { ALIAS_PATTERN, answer, body, integer, keyId, text } from '../../schema.js';
+import { MAX_TAGS_PER_KEY } from '../../../core/tags.js';
 import { kmsOperation, projectParams } from './common.js';
+import { distinctTags, tagItem } from './tags.js';
 
 const keyParams = Type.Object({ project_id: projectParams.properties.project_id, key_id: keyId() });
 const regionId = () => text({ pattern: REGION_ID_RE.source, description: 'Region id, e.g. cn-north-4.' });
@@ -53,7 +55,7 @@ export const multiRegionOperations = [
       key_description: Type.Optional(text({ code: 'KMS.1103', maxChars: 255 })),
       enterprise_project_id: Type.Optional(text({ maxBytes: 64 })),
       replica_project_id: text({ pattern: '^[0-9a-zA-Z_-]{1,64}$', description: 'Project of the replica in the target region.' }),
-      tags: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 0, description: 'Not supported yet: must be empty.' })),
+      tags: Type.Optional(Type.Array(tagItem(), { maxItems: MAX_TAGS_PER_KEY, 'x-error-code': 'KMS.0409', description: 'Tags of the replica (at most 10).' })),
     }),
     response: answer({ key_id: Type.String(), domain_id: Type.String(), region: Type.String() }),
     keyIds: ({ params: p }) => [p.key_id],
@@ -65,6 +67,7 @@ export const multiRegionOperations = [
       const key = await s.replication.replicate(ctx, p.key_id, {
         region: b.replica_region, projectId: b.replica_project_id, alias: b.key_alias,
         description: b.key_description ?? '', enterpriseProjectId: b.enterprise_project_id ?? '0',
+        tags: distinctTags(b.tags ?? []).map((t) => ({ key: t.key, value: t.value ?? '' })),
       });
       return { key_id: key.id, domain_id: key.domainId, region: b.replica_region };
     },
