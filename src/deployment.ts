@@ -20,6 +20,8 @@ export interface DeploymentFile {
   internal_secret: string;
   /** Keys a project may hold in one region. */
   key_quota: number;
+  /** Grants one key may hold (default 100, Huawei's). */
+  grant_quota?: number;
   /** Optional tuning: timeout of region-to-region calls, longest outbox backoff (milliseconds). */
   peer_timeout_ms?: number;
   outbox_max_backoff_ms?: number;
@@ -49,6 +51,7 @@ export interface PlanInput {
   basePort: number;
   regions: string[];
   keyQuota?: number;
+  grantQuota?: number;
 }
 
 /**
@@ -71,6 +74,7 @@ export function planDeployment(dir: string, input: PlanInput): DeploymentFile {
     ...(previous?.outbox_max_backoff_ms ? { outbox_max_backoff_ms: previous.outbox_max_backoff_ms } : {}),
     internal_secret: previous?.internal_secret ?? randomBytes(32).toString('hex'),
     key_quota: input.keyQuota ?? previous?.key_quota ?? 10000,
+    grant_quota: input.grantQuota ?? previous?.grant_quota ?? 100,
   };
   writePrivateFile(deploymentPath(dir), JSON.stringify(file, null, 2) + '\n');
   return file;

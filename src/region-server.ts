@@ -24,6 +24,8 @@ import { IamClient } from './regions/iam-client.js';
 import { PeerClient } from './regions/peer-client.js';
 import type { Topology } from './regions/topology.js';
 import { SqliteKmsStore } from './storage/sqlite/kms-sqlite-store.js';
+import { AliasService } from './core/aliases.js';
+import { DEFAULT_GRANT_QUOTA, GrantService } from './core/grants.js';
 
 export interface RegionServerOptions {
   region: string;
@@ -33,6 +35,8 @@ export interface RegionServerOptions {
   iamEndpoint: string;
   internalSecret: Buffer;
   keyQuota: number;
+  /** Grants a key may hold (default 100, Huawei's). */
+  grantQuota?: number;
   host: string;
   port: number;
   logger: boolean | { level: string; file?: string };
@@ -82,6 +86,8 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
     region: o.region,
     keys,
     tags: new TagService(store, keys, clock),
+    aliases: new AliasService(store, keys, clock),
+    grants: new GrantService(store, keys, iam, clock, { grantQuota: o.grantQuota ?? DEFAULT_GRANT_QUOTA }),
     crypto: new CryptoOps(store, material, clock, (key) => replication.pullFromPrimary(key)),
     topology: o.topology,
     clock,

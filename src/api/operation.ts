@@ -33,6 +33,14 @@ export class Answer<T = unknown> {
   ) {}
 }
 
+/** What a resource itself allows the caller (grants on a key), found where the IAM policies allow nothing. */
+export interface ResourcePermission {
+  /** What allowed the call, for the audit record (e.g. the grant ids). */
+  by: string[];
+  /** Every operation those grants allow on the keys (a grantee grants onward only these). */
+  operations: string[];
+}
+
 /** A project other than the call's own that a call acts in, and the action it needs there. */
 export interface OtherProject {
   projectId: string;
@@ -86,6 +94,12 @@ export interface OperationSpec<S, C, B extends TSchema | undefined, Q extends TS
    * there on the same keys, decided as in the call's own project.
    */
   otherProjects?: (services: S, ctx: C, input: OperationInput<StaticOr<B, undefined>, StaticOr<Q, Record<string, never>>, StaticOr<P, Record<string, never>>>) => Promise<OtherProject[]>;
+  /**
+   * A permission the resources of the call give the caller themselves (a grant on the key; being a grant's
+   * retiring principal): consulted when the IAM policies do not allow the call (an explicit Deny still refuses),
+   * and the only way in for a caller of another account. Null when there is none.
+   */
+  resourcePermission?: (services: S, ctx: C, input: OperationInput<StaticOr<B, undefined>, StaticOr<Q, Record<string, never>>, StaticOr<P, Record<string, never>>>, keyIds: string[]) => Promise<ResourcePermission | null>;
   /** Condition values the request itself carries (e.g. create-key's `kms:KeySpec`), by condition key. */
   conditions?: (input: OperationInput<StaticOr<B, undefined>, StaticOr<Q, Record<string, never>>, StaticOr<P, Record<string, never>>>) => Record<string, string | undefined>;
   /** The key ids a call names (authorization resources, audit record); evaluated on validated input. */
@@ -117,6 +131,7 @@ export interface Operation<S = unknown, C = unknown> {
   selfService?(input: OperationInput<unknown, unknown, unknown>): { userId?: string; accessKey?: string };
   conditions?(input: OperationInput<unknown, unknown, unknown>): Record<string, string | undefined>;
   otherProjects?(services: S, ctx: C, input: OperationInput<unknown, unknown, unknown>): Promise<OtherProject[]>;
+  resourcePermission?(services: S, ctx: C, input: OperationInput<unknown, unknown, unknown>, keyIds: string[]): Promise<ResourcePermission | null>;
   handler(services: S, ctx: C, input: OperationInput<unknown, unknown, unknown>, http: HttpInfo): Promise<unknown>;
 }
 
@@ -142,6 +157,7 @@ export function defineOperation<S, C>() {
     ...(spec.selfService ? { selfService: (input) => spec.selfService!(input as never) } : {}),
     ...(spec.conditions ? { conditions: (input) => spec.conditions!(input as never) } : {}),
     ...(spec.otherProjects ? { otherProjects: (services, ctx, input) => spec.otherProjects!(services, ctx, input as never) } : {}),
+    ...(spec.resourcePermission ? { resourcePermission: (services, ctx, input, keyIds) => spec.resourcePermission!(services, ctx, input as never, keyIds) } : {}),
     handler: (services, ctx, input, http) => spec.handler(services, ctx, input as never, http) as Promise<unknown>,
   });
 }

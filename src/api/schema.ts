@@ -79,6 +79,8 @@ export interface IntegerRule {
   multipleOf?: number;
   /** Code for a value that is not a multiple of `multipleOf` (default: `code`). */
   multipleCode?: ErrorCode;
+  /** An empty string means the field was not sent (OTC's examples send `"limit": ""`). */
+  emptyIsAbsent?: boolean;
   description?: string;
 }
 
@@ -86,7 +88,7 @@ export interface IntegerRule {
 export function integer(rule: IntegerRule): TUnsafe<number> {
   const range = rule.minimum !== undefined || rule.maximum !== undefined ? ` ${rule.minimum ?? ''}–${rule.maximum ?? ''}` : '';
   return Type.Unsafe<number>({
-    anyOf: [{ type: 'integer' }, { type: 'string', pattern: '^[0-9]{1,15}$' }],
+    anyOf: [{ type: 'integer' }, { type: 'string', pattern: rule.emptyIsAbsent ? '^[0-9]{0,15}$' : '^[0-9]{1,15}$' }],
     'x-error-code': rule.code,
     'x-integer': {
       ...(rule.minimum !== undefined ? { minimum: rule.minimum } : {}),
@@ -94,6 +96,7 @@ export function integer(rule: IntegerRule): TUnsafe<number> {
       ...(rule.multipleOf !== undefined ? { multipleOf: rule.multipleOf } : {}),
       ...(rule.rangeCode !== undefined ? { rangeCode: rule.rangeCode } : {}),
       ...(rule.multipleCode !== undefined ? { multipleCode: rule.multipleCode } : {}),
+      ...(rule.emptyIsAbsent ? { emptyIsAbsent: true } : {}),
     },
     description: rule.description ?? `Integer${range}, as a number or a string of digits.`,
   });

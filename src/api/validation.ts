@@ -12,6 +12,7 @@ interface IntegerKeyword {
   multipleOf?: number;
   rangeCode?: ErrorCode;
   multipleCode?: ErrorCode;
+  emptyIsAbsent?: boolean;
 }
 
 interface DataContext {
@@ -22,7 +23,11 @@ interface DataContext {
 type KeywordValidate = ((schema: IntegerKeyword, data: unknown, parentSchema: unknown, cxt?: DataContext) => boolean) & { errors?: Partial<ErrorObject>[] };
 
 const integerKeyword: KeywordValidate = function (schema, data, _parentSchema, cxt) {
-  // `anyOf` (checked before this keyword) already refused anything but an integer or a string of digits.
+  // `anyOf` (checked before this keyword) already refused anything but an integer or a string of digits (or '').
+  if (data === '' && schema.emptyIsAbsent && cxt?.parentData !== undefined && !Array.isArray(cxt.parentData)) {
+    delete cxt.parentData[cxt.parentDataProperty];
+    return true;
+  }
   const n = typeof data === 'string' ? Number(data) : (data as number);
   const fail = (code: ErrorCode | undefined, message: string) => {
     integerKeyword.errors = [{ keyword: 'x-integer', message, params: { errorCode: code } }];

@@ -54,7 +54,7 @@ function program(): Command {
       const { startRegion } = await import('../region-server.js');
       await serveUntilSignal(await startRegion({
         region: r.id, dataDir: regionDir(o.dataDir, r.id), topology: topologyOf(d), iamEndpoint: d.iam.endpoint,
-        internalSecret: Buffer.from(d.internal_secret, 'hex'), keyQuota: d.key_quota, host: d.host, port: r.port, logger: { level: 'info' },
+        internalSecret: Buffer.from(d.internal_secret, 'hex'), keyQuota: d.key_quota, grantQuota: d.grant_quota, host: d.host, port: r.port, logger: { level: 'info' },
         peerTimeoutMs: d.peer_timeout_ms, outboxMaxBackoffMs: d.outbox_max_backoff_ms,
       }));
     });

@@ -28,6 +28,13 @@ export interface CallerContext {
   /** The region this KMS serves. */
   region: string;
   caller: Caller;
+  /**
+   * Set when the caller is of another account than the project's: it may act only through grants on the
+   * project's keys (core/grants.ts), never through IAM policies.
+   */
+  foreign?: boolean;
+  /** Set when grants, not the IAM policies, allowed the call: the grants and every operation they allow. */
+  grants?: { ids: string[]; operations: string[] };
 }
 
 /** Milliseconds since the epoch; injectable so tests can move time forward. */

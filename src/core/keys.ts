@@ -96,6 +96,21 @@ export class KeyService {
     return key;
   }
 
+  /** Keys a project may hold (ShowUserQuotas `CMK` quota). */
+  get quota(): number {
+    return this.options.keyQuota;
+  }
+
+  /**
+   * ShowUserQuotas' `CMK` used (every key the quota counts: any state, replicas, pending deletion) and
+   * ShowUserInstances' `instance_num` (the keys clients see, default keys left out; huawei-kms-api.md §4 L).
+   */
+  async usage(ctx: CallerContext): Promise<{ used: number; instances: number }> {
+    const now = this.clock();
+    const alive = await this.store.listKeys(ctx.projectId, { aliveAt: now }, 0, Number.MAX_SAFE_INTEGER);
+    return { used: await this.store.countKeys(ctx.projectId), instances: alive.keys.filter((k) => !isDefaultKey(k)).length };
+  }
+
   /** A key of the caller's project; KMS.0207 when it does not exist there. */
   async get(ctx: CallerContext, keyId: string): Promise<KeyRecord> {
     const key = await this.store.getKey(ctx.projectId, keyId);

@@ -14,8 +14,20 @@ import { PermissionCache, type CallerPermissions } from './permission-cache.js';
 export interface VerifiedSignature {
   principal: Principal;
   /** The project named in the path, when it exists and belongs to the caller's account. */
-  project: { id: string; name: string; region: string; domainId: string } | null;
+  project: ProjectView | null;
+  /** The project named in the path when it belongs to another account (the caller may act there through grants). */
+  foreignProject?: ProjectView | null;
 }
+
+export interface ProjectView {
+  id: string;
+  name: string;
+  region: string;
+  domainId: string;
+}
+
+/** How long a project's account and region are remembered (they never change; a deleted project is rare). */
+const PROJECT_CACHE_MS = 60_000;
 
 export interface IamClientOptions {
   endpoint: string;
@@ -40,6 +52,7 @@ export class IamClient {
   /** The last permission change seen; null until the first sync. */
   #changeSeq: number | null = null;
   readonly #permissions: PermissionCache;
+  readonly #projects = new Map<string, { project: ProjectView; at: number }>();
 
   constructor(private readonly options: IamClientOptions) {
     this.#clock = options.clock ?? Date.now;
@@ -118,11 +131,26 @@ export class IamClient {
     })) as VerifiedSignature;
   }
 
-  /** Which account owns a project and in which region it lives (for replicate's target project). */
-  async project(projectId: string): Promise<{ domainId: string; region: string } | null> {
+  /**
+   * Which account owns a project, its name and its region (replicate's target project; the project of a grantee of
+   * another account), remembered for a minute; null when there is no such project.
+   */
+  async project(projectId: string): Promise<ProjectView | null> {
     if (!/^[0-9a-zA-Z_-]{1,64}$/.test(projectId)) return null;
-    const { project } = (await this.#call('GET', `/internal/v1/projects/${projectId}`)) as { project: { domain_id: string; region: string } | null };
-    return project && { domainId: project.domain_id, region: project.region };
+    const cached = this.#projects.get(projectId);
+    if (cached && cached.at + PROJECT_CACHE_MS > Date.now()) return cached.project;
+    const { project } = (await this.#call('GET', `/internal/v1/projects/${projectId}`)) as { project: { id: string; name: string; domain_id: string; region: string } | null };
+    const view = project && { id: project.id, name: project.name, domainId: project.domain_id, region: project.region };
+    if (view) this.#projects.set(projectId, { project: view, at: Date.now() });
+    if (this.#projects.size > 10_000) this.#projects.clear();
+    return view;
+  }
+
+  /** Whether IAM knows a user (`user`) or an account (`domain`) with this id (grantees, KMS.2402). */
+  async principalExists(kind: 'user' | 'domain', id: string): Promise<boolean> {
+    if (!/^[0-9a-zA-Z]{1,64}$/.test(id)) return false;
+    const q = new URLSearchParams({ kind, id });
+    return ((await this.#call('GET', `/internal/v1/principals?${q.toString()}`)) as { exists: boolean }).exists;
   }
 
   async #call(method: string, url: string, payload?: unknown): Promise<unknown> {

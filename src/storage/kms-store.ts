@@ -54,6 +54,37 @@ export interface KeyTag {
   value: string;
 }
 
+/**
+ * An alias of a key (huawei-kms-api.md §4 B, the AliasEntity): unique in the account (domain) within the region,
+ * pointing at one key of the account; times in epoch milliseconds.
+ */
+export interface AliasRecord {
+  domainId: string;
+  alias: string;
+  keyId: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Which grant operations a principal holds on a key (huawei-kms-api.md §4 J, Grants). */
+export interface GrantRecord {
+  /** 64 lowercase hex characters. */
+  id: string;
+  keyId: string;
+  name: string;
+  /** A user id, or an account (domain) id when `granteeType` is `domain`. */
+  grantee: string;
+  granteeType: 'user' | 'domain';
+  /** Huawei's operation names (`encrypt-data`, `describe-key`, ...). */
+  operations: string[];
+  /** The user who created the grant. */
+  issuer: string;
+  /** The user who may retire the grant besides the issuer; '' when none. */
+  retiringPrincipal: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
+}
+
 /** Raised when a key alias is already used in the account (the unique constraint of the store). */
 export class DuplicateAliasError extends Error {
   constructor() {
@@ -113,6 +144,31 @@ export interface KmsStore extends AuditStore {
   changeTags(keyId: string, set: readonly KeyTag[], remove: readonly string[]): Promise<void>;
   /** Every tag of every key of a project that clients can see (no unconfirmed replica), by key id then tag key. */
   projectTags(projectId: string): Promise<(KeyTag & { keyId: string })[]>;
+  /** Inserts an alias; throws DuplicateAliasError when the account already has it. */
+  insertAlias(alias: AliasRecord): Promise<void>;
+  getAlias(domainId: string, alias: string): Promise<AliasRecord | null>;
+  /**
+   * Aliases of the keys of a project (of one key when `keyId` is given), by alias name, those after `after`
+   * (exclusive; '' from the start), at most `limit`; unconfirmed replicas' never.
+   */
+  listAliases(projectId: string, keyId: string | undefined, after: string, limit: number): Promise<AliasRecord[]>;
+  countAliases(keyId: string): Promise<number>;
+  /** Points an alias at another key; false when the account has no such alias. */
+  moveAlias(domainId: string, alias: string, keyId: string, updatedAt: number): Promise<boolean>;
+  /** Deletes aliases of the account by name. */
+  deleteAliases(domainId: string, aliases: readonly string[]): Promise<void>;
+  insertGrant(grant: GrantRecord): Promise<void>;
+  getGrant(grantId: string): Promise<GrantRecord | null>;
+  /** Grants on a key, oldest first, from `offset`, at most `limit`, with how many there are over all pages. */
+  listGrants(keyId: string, offset: number, limit: number): Promise<{ grants: GrantRecord[]; total: number }>;
+  /** Grants of this region that `principal` (a user id) may retire as their retiring principal, oldest first. */
+  listRetirableGrants(principal: string, offset: number, limit: number): Promise<{ grants: GrantRecord[]; total: number }>;
+  /** Grants on a key held by a user, or by the user's account (`granteeType` domain). */
+  grantsFor(keyId: string, userId: string, domainId: string): Promise<GrantRecord[]>;
+  countGrants(keyId: string): Promise<number>;
+  /** The largest number of grants any key of the project holds (ShowUserQuotas' `grant_per_CMK` used). */
+  maxGrantsPerKey(projectId: string): Promise<number>;
+  deleteGrant(grantId: string): Promise<void>;
   /** Runs `fn` in one transaction: all of its writes land, or none. */
   transaction<T>(fn: (store: KmsStore) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -137,6 +137,7 @@ export interface DeploymentOptions {
   regions?: string[];
   clock?: Clock;
   keyQuota?: number;
+  grantQuota?: number;
   /** Keep the data directory after stop (for restart tests). */
   dir?: string;
   /** How often regions poll IAM's revocation and permission feed (default 100 ms here; null: the product's default). */
@@ -149,7 +150,7 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
   const regionIds = o.regions ?? ['cn-north-4', 'cn-south-1', 'cn-east-3'];
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'strongroom-test-'));
   const base = await freePortRange(regionIds.length + 1);
-  const deployment = planDeployment(dir, { host: '127.0.0.1', basePort: base, regions: regionIds, keyQuota: o.keyQuota });
+  const deployment = planDeployment(dir, { host: '127.0.0.1', basePort: base, regions: regionIds, keyQuota: o.keyQuota, grantQuota: o.grantQuota });
   const { file: boot } = await bootstrap(dir, deployment);
   const secret = Buffer.from(deployment.internal_secret, 'hex');
   const topology = topologyOf(deployment);
@@ -159,7 +160,7 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
     const r = deployment.regions.find((x) => x.id === id)!;
     regions.set(id, await startRegion({
       region: id, dataDir: regionDir(dir, id), topology, iamEndpoint: deployment.iam.endpoint, internalSecret: secret,
-      keyQuota: deployment.key_quota, host: '127.0.0.1', port: r.port, logger: false, clock: o.clock,
+      keyQuota: deployment.key_quota, grantQuota: deployment.grant_quota, host: '127.0.0.1', port: r.port, logger: false, clock: o.clock,
       revocationPollMs: o.revocationPollMs === null ? undefined : (o.revocationPollMs ?? 100), deletionSweepMs: 3_600_000, checkResponses: o.checkResponses ?? true,
     }));
   };

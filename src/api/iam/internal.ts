@@ -1,6 +1,6 @@
 /**
  * IAM's internal API, for Strongroom's own regions only (authenticated with the deployment secret, every answer
- * signed): IAM's token-signing public key, project owners, the feed of token revocations and permission changes,
+ * signed): IAM's token-signing public key, project owners, whether a user or account exists, the feed of token revocations and permission changes,
  * callers' permissions in a project, and the verification of access-key signatures (secret keys never leave IAM).
  */
 import type { FastifyInstance } from 'fastify';
@@ -39,7 +39,14 @@ export function iamInternalRoutes(app: FastifyInstance, api: IamInternalApi): vo
 
     internal.get('/internal/v1/projects/:project_id', quiet, async (req) => {
       const p = await iam.getProject((req.params as { project_id: string }).project_id);
-      return { project: p && { id: p.id, domain_id: p.domainId, region: p.region } };
+      return { project: p && { id: p.id, name: p.name, domain_id: p.domainId, region: p.region } };
+    });
+
+    // Whether a grantee exists (KMS create-grant): a user, or an account.
+    internal.get('/internal/v1/principals', quiet, async (req) => {
+      const q = req.query as Record<string, unknown>;
+      if (typeof q.id !== 'string' || (q.kind !== 'user' && q.kind !== 'domain')) throw new KmsError('IAM.0001', 'kind (user or domain) and id are required.');
+      return { exists: (q.kind === 'user' ? await api.store.getUser(q.id) : await api.store.getDomain(q.id)) !== null };
     });
 
     internal.get('/internal/v1/updates', quiet, async (req) => {
@@ -73,7 +80,10 @@ export function iamInternalRoutes(app: FastifyInstance, api: IamInternalApi): vo
       const project = typeof b.project_id === 'string' ? await iam.getProject(b.project_id) : null;
       const inScope = principal.scopeProjectId === undefined || principal.scopeProjectId === project?.id;
       const owned = project && project.domainId === principal.domain.id && inScope ? project : null;
-      return { principal, project: owned && { id: owned.id, name: owned.name, region: owned.region, domainId: owned.domainId } };
+      // Another account's project: the region lets the caller in through that account's grants only.
+      const foreign = project && project.domainId !== principal.domain.id && principal.scopeProjectId === undefined ? project : null;
+      const view = (p: NonNullable<typeof project>) => ({ id: p.id, name: p.name, region: p.region, domainId: p.domainId });
+      return { principal, project: owned && view(owned), foreignProject: foreign && view(foreign) };
     });
   });
 }

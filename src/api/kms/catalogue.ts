@@ -14,6 +14,9 @@ import { multiRegionOperations } from './operations/multi-region.js';
 import { rotationOperations } from './operations/rotation.js';
 import { signVerifyOperations } from './operations/sign-verify.js';
 import { tagOperations } from './operations/tags.js';
+import { aliasOperations } from './operations/aliases.js';
+import { grantOperations } from './operations/grants.js';
+import { quotaOperations } from './operations/quotas.js';
 import { versionOperations } from './operations/versions.js';
 
 export const KMS_OPERATIONS: readonly Operation<RegionServices, CallerContext>[] = [
@@ -23,7 +26,10 @@ export const KMS_OPERATIONS: readonly Operation<RegionServices, CallerContext>[]
   ...signVerifyOperations,
   ...rotationOperations,
   ...keyImportOperations,
+  ...aliasOperations,
+  ...grantOperations,
   ...tagOperations,
+  ...quotaOperations,
   ...versionOperations,
   ...multiRegionOperations,
 ];

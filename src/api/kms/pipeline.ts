@@ -10,6 +10,10 @@
  * `g:ProjectName`, `g:ProjectId`, `g:UserName`, `g:UserId`, `g:DomainName`, `g:CurrentTime`, `g:SourceIp`
  * (huawei-auth.md §4.4). A call is refused with 403 KMS.0306 unless every key is allowed. A call that also acts in
  * another project (replicate creates a key in the replica's project) needs its action there too.
+ *
+ * Grants (core/grants.ts) are decided at the same point: where the policies allow nothing (no explicit Deny), the
+ * operation's `resourcePermission` (the caller's grants on every key it names) may allow the call; a caller of
+ * another account (authentication marks it `foreign`) gets in through grants only.
  */
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { CallerContext } from '../../core/context.js';
@@ -54,6 +58,17 @@ export function kmsPipeline(o: KmsPipelineOptions): Pipeline<RegionServices, Cal
     authorize: async (ctx, op, input, req) => {
       if (op.action === null) return;
       const keyIds = op.keyIds(input);
+      /** Grants (or another permission of the resource) in place of the policies; KMS.0306 with `why` when none. */
+      const byResource = async (why: string) => {
+        const granted = await op.resourcePermission?.(o.services, ctx, input, keyIds);
+        if (!granted) throw new KmsError('KMS.0306', why);
+        ctx.grants = { ids: granted.by, operations: granted.operations };
+      };
+      if (ctx.foreign) {
+        // A caller of another account: only what the key's own grants allow, whatever its own policies say.
+        await byResource(`${op.action} is not allowed: project ${ctx.projectId} is of another account, and no grant of its keys allows the call.`);
+        return;
+      }
       const fromRequest = Object.fromEntries(Object.entries(op.conditions?.(input) ?? {}).filter(([, v]) => v !== undefined)) as Record<string, string>;
       let key: KeyRecord | null | undefined; // loaded once, only if a policy asks for its attributes
       const keyValues = async (keyId: string) => {
@@ -61,13 +76,16 @@ export function kmsPipeline(o: KmsPipelineOptions): Pipeline<RegionServices, Cal
         return key ? keyConditions(key, region) : {};
       };
 
-      /** Decides `action` in one project (the call's, or another it acts in) on every key the call names. */
+      /**
+       * Decides `action` in one project (the call's, or another it acts in) on every key the call names: null when
+       * allowed, else why not and whether a policy denied it explicitly.
+       */
       const decide = async (where: { projectId: string; projectName?: string; region: string }, action: string) => {
         const own = where.projectId === ctx.projectId;
         const perms = await o.iam.permissions(ctx.caller.userId, where.projectId, ctx.domainId);
         if (!perms.enabled) {
           if (own) throw new KmsError('APIGW.0301', 'The user is disabled or no longer exists.');
-          throw new KmsError('KMS.0306', `${action} is not allowed in project ${where.projectId}.`);
+          return { why: `${action} is not allowed in project ${where.projectId}.`, explicit: false };
         }
         const asked = [...conditionKeysFor(perms.policies, action)];
         const needsKey = asked.some((k) => k.startsWith('kms:') && !Object.keys(fromRequest).some((r) => r.toLowerCase() === k));
@@ -82,19 +100,24 @@ export function kmsPipeline(o: KmsPipelineOptions): Pipeline<RegionServices, Cal
           if (decision.effect !== 'allow') {
             const on = keyId === null ? '' : ` on key ${keyId}`;
             const there = own ? '' : ` in project ${where.projectId} (${where.region})`;
-            const why = decision.effect === 'explicit-deny' ? `: denied by ${decision.statement?.policy ?? 'a policy'}` : '';
-            throw new KmsError('KMS.0306', `${action} is not allowed${on}${there}${why}.`);
+            const explicit = decision.effect === 'explicit-deny';
+            const why = explicit ? `: denied by ${decision.statement?.policy ?? 'a policy'}` : '';
+            return { why: `${action} is not allowed${on}${there}${why}.`, explicit };
           }
         }
+        return null;
       };
 
-      await decide({ projectId: ctx.projectId, projectName: ctx.projectName, region }, op.action);
+      const refused = await decide({ projectId: ctx.projectId, projectName: ctx.projectName, region }, op.action);
+      if (refused?.explicit) throw new KmsError('KMS.0306', refused.why);
+      if (refused) await byResource(refused.why); // a grant on the key allows what the policies do not
       for (const other of (await op.otherProjects?.(o.services, ctx, input)) ?? []) {
         // A temporary key of a project-scoped token acts in that project only.
         if (ctx.caller.projectScope !== undefined && other.projectId !== ctx.caller.projectScope) {
           throw new KmsError('KMS.0306', 'A temporary access key acts only in the project of the token it was issued for.');
         }
-        await decide({ projectId: other.projectId, region: other.region }, other.action);
+        const there = await decide({ projectId: other.projectId, region: other.region }, other.action);
+        if (there) throw new KmsError('KMS.0306', there.why);
       }
     },
     audit: auditSteps(o.audit, { service: 'kms', region, who: (ctx) => ({ caller: ctx.caller, project: { id: ctx.projectId, name: ctx.projectName } }) }),

@@ -1,6 +1,6 @@
 /** The KMS store on SQLite (better-sqlite3 12.x): the embedded default, one database file per region. */
 import type { KeyRecord, KeyVersionRecord } from '../../core/key.js';
-import { DuplicateAliasError, type ImportParametersRecord, type KeyFilter, type KeyPage, type KeyTag, type KmsStore, type OutboxMessage } from '../kms-store.js';
+import { DuplicateAliasError, type AliasRecord, type GrantRecord, type ImportParametersRecord, type KeyFilter, type KeyPage, type KeyTag, type KmsStore, type OutboxMessage } from '../kms-store.js';
 import type { AuditAnchor, AuditEntry, AuditQuery, AuditSeal } from '../../audit/audit-store.js';
 import { AUDIT_MIGRATION, SqliteAuditTables } from './audit-tables.js';
 import { inTransaction, Lock, openDatabase, type Db } from './database.js';
@@ -59,7 +59,29 @@ const MIGRATIONS = [
   `CREATE TABLE key_tags (
      key_id TEXT NOT NULL REFERENCES keys (id) ON DELETE CASCADE, tag_key TEXT NOT NULL, tag_value TEXT NOT NULL,
      PRIMARY KEY (key_id, tag_key));`,
+  `CREATE TABLE key_aliases (
+     domain_id TEXT NOT NULL, alias TEXT NOT NULL, key_id TEXT NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
+     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (domain_id, alias));
+   CREATE INDEX key_aliases_by_key ON key_aliases (key_id, alias);
+   CREATE TABLE grants (
+     id TEXT PRIMARY KEY, key_id TEXT NOT NULL REFERENCES keys (id) ON DELETE CASCADE, name TEXT NOT NULL,
+     grantee TEXT NOT NULL, grantee_type TEXT NOT NULL, operations TEXT NOT NULL, issuer TEXT NOT NULL,
+     retiring_principal TEXT NOT NULL, created_at INTEGER NOT NULL);
+   CREATE INDEX grants_by_key ON grants (key_id, created_at, id);
+   CREATE INDEX grants_by_retiring ON grants (retiring_principal, created_at, id);`,
 ];
+
+interface AliasRow { domain_id: string; alias: string; key_id: string; created_at: number; updated_at: number }
+const aliasFromRow = (r: AliasRow): AliasRecord => ({ domainId: r.domain_id, alias: r.alias, keyId: r.key_id, createdAt: r.created_at, updatedAt: r.updated_at });
+
+interface GrantRow {
+  id: string; key_id: string; name: string; grantee: string; grantee_type: string; operations: string; issuer: string;
+  retiring_principal: string; created_at: number;
+}
+const grantFromRow = (r: GrantRow): GrantRecord => ({
+  id: r.id, keyId: r.key_id, name: r.name, grantee: r.grantee, granteeType: r.grantee_type as GrantRecord['granteeType'],
+  operations: JSON.parse(r.operations) as string[], issuer: r.issuer, retiringPrincipal: r.retiring_principal, createdAt: r.created_at,
+});
 
 interface KeyRow {
   id: string; project_id: string; domain_id: string; region: string; alias: string; description: string;
@@ -124,6 +146,27 @@ function prepareStatements(db: Db) {
     deleteTag: db.prepare('DELETE FROM key_tags WHERE key_id = ? AND tag_key = ?'),
     projectTags: db.prepare(`SELECT t.key_id AS keyId, t.tag_key AS key, t.tag_value AS value FROM key_tags t JOIN keys k ON k.id = t.key_id
       WHERE k.project_id = ? AND k.pending_attempt IS NULL ORDER BY t.key_id, t.tag_key`),
+    insertAlias: db.prepare('INSERT INTO key_aliases (domain_id, alias, key_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)'),
+    getAlias: db.prepare('SELECT * FROM key_aliases WHERE domain_id = ? AND alias = ?'),
+    listAliases: db.prepare(`SELECT a.* FROM key_aliases a JOIN keys k ON k.id = a.key_id
+      WHERE k.project_id = @projectId AND k.pending_attempt IS NULL AND (@keyId IS NULL OR a.key_id = @keyId) AND a.alias > @after
+      ORDER BY a.alias LIMIT @limit`),
+    countAliases: db.prepare('SELECT COUNT(*) AS n FROM key_aliases WHERE key_id = ?'),
+    moveAlias: db.prepare('UPDATE key_aliases SET key_id = ?, updated_at = ? WHERE domain_id = ? AND alias = ?'),
+    deleteAlias: db.prepare('DELETE FROM key_aliases WHERE domain_id = ? AND alias = ?'),
+    insertGrant: db.prepare(`INSERT INTO grants (id, key_id, name, grantee, grantee_type, operations, issuer, retiring_principal, created_at)
+      VALUES (@id, @key_id, @name, @grantee, @grantee_type, @operations, @issuer, @retiring_principal, @created_at)`),
+    getGrant: db.prepare('SELECT * FROM grants WHERE id = ?'),
+    listGrants: db.prepare('SELECT * FROM grants WHERE key_id = ? ORDER BY created_at, id LIMIT ? OFFSET ?'),
+    countGrants: db.prepare('SELECT COUNT(*) AS n FROM grants WHERE key_id = ?'),
+    listRetirable: db.prepare(`SELECT g.* FROM grants g JOIN keys k ON k.id = g.key_id WHERE g.retiring_principal = ? AND k.pending_attempt IS NULL
+      ORDER BY g.created_at, g.id LIMIT ? OFFSET ?`),
+    countRetirable: db.prepare(`SELECT COUNT(*) AS n FROM grants g JOIN keys k ON k.id = g.key_id WHERE g.retiring_principal = ? AND k.pending_attempt IS NULL`),
+    grantsFor: db.prepare(`SELECT * FROM grants WHERE key_id = ? AND ((grantee_type = 'user' AND grantee = ?) OR (grantee_type = 'domain' AND grantee = ?))
+      ORDER BY created_at, id`),
+    maxGrantsPerKey: db.prepare(`SELECT COALESCE(MAX(n), 0) AS n FROM (SELECT COUNT(*) AS n FROM grants g JOIN keys k ON k.id = g.key_id
+      WHERE k.project_id = ? GROUP BY g.key_id)`),
+    deleteGrant: db.prepare('DELETE FROM grants WHERE id = ?'),
     getKey: db.prepare('SELECT * FROM keys WHERE project_id = ? AND id = ?'),
     insertKey: db.prepare(`INSERT INTO keys (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`),
     updateKey: db.prepare(
@@ -316,6 +359,63 @@ class SqliteOps implements KmsStore {
     return this.s.projectTags.all(projectId) as (KeyTag & { keyId: string })[];
   }
 
+  async insertAlias(a: AliasRecord): Promise<void> {
+    try {
+      this.s.insertAlias.run(a.domainId, a.alias, a.keyId, a.createdAt, a.updatedAt);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || isUniqueViolation(err)) throw new DuplicateAliasError();
+      throw err;
+    }
+  }
+  async getAlias(domainId: string, alias: string): Promise<AliasRecord | null> {
+    const row = this.s.getAlias.get(domainId, alias) as AliasRow | undefined;
+    return row ? aliasFromRow(row) : null;
+  }
+  async listAliases(projectId: string, keyId: string | undefined, after: string, limit: number): Promise<AliasRecord[]> {
+    return (this.s.listAliases.all({ projectId, keyId: keyId ?? null, after, limit }) as AliasRow[]).map(aliasFromRow);
+  }
+  async countAliases(keyId: string): Promise<number> {
+    return (this.s.countAliases.get(keyId) as { n: number }).n;
+  }
+  async moveAlias(domainId: string, alias: string, keyId: string, updatedAt: number): Promise<boolean> {
+    return this.s.moveAlias.run(keyId, updatedAt, domainId, alias).changes === 1;
+  }
+  async deleteAliases(domainId: string, aliases: readonly string[]): Promise<void> {
+    this.s.db.transaction(() => {
+      for (const a of aliases) this.s.deleteAlias.run(domainId, a);
+    })();
+  }
+  async insertGrant(g: GrantRecord): Promise<void> {
+    this.s.insertGrant.run({
+      id: g.id, key_id: g.keyId, name: g.name, grantee: g.grantee, grantee_type: g.granteeType, operations: JSON.stringify(g.operations),
+      issuer: g.issuer, retiring_principal: g.retiringPrincipal, created_at: g.createdAt,
+    });
+  }
+  async getGrant(grantId: string): Promise<GrantRecord | null> {
+    const row = this.s.getGrant.get(grantId) as GrantRow | undefined;
+    return row ? grantFromRow(row) : null;
+  }
+  async listGrants(keyId: string, offset: number, limit: number): Promise<{ grants: GrantRecord[]; total: number }> {
+    const total = (this.s.countGrants.get(keyId) as { n: number }).n;
+    return { grants: (this.s.listGrants.all(keyId, limit, offset) as GrantRow[]).map(grantFromRow), total };
+  }
+  async listRetirableGrants(principal: string, offset: number, limit: number): Promise<{ grants: GrantRecord[]; total: number }> {
+    const total = (this.s.countRetirable.get(principal) as { n: number }).n;
+    return { grants: (this.s.listRetirable.all(principal, limit, offset) as GrantRow[]).map(grantFromRow), total };
+  }
+  async grantsFor(keyId: string, userId: string, domainId: string): Promise<GrantRecord[]> {
+    return (this.s.grantsFor.all(keyId, userId, domainId) as GrantRow[]).map(grantFromRow);
+  }
+  async countGrants(keyId: string): Promise<number> {
+    return (this.s.countGrants.get(keyId) as { n: number }).n;
+  }
+  async maxGrantsPerKey(projectId: string): Promise<number> {
+    return (this.s.maxGrantsPerKey.get(projectId) as { n: number }).n;
+  }
+  async deleteGrant(grantId: string): Promise<void> {
+    this.s.deleteGrant.run(grantId);
+  }
+
   async appendAudit(pending: readonly AuditEntry[], records: readonly AuditEntry[], seal: AuditSeal): Promise<void> {
     this.s.audit.append(pending, records, seal);
   }
@@ -380,6 +480,20 @@ export class SqliteKmsStore implements KmsStore {
   getTags(keyId: string) { return this.#locked((o) => o.getTags(keyId)); }
   changeTags(keyId: string, set: readonly KeyTag[], remove: readonly string[]) { return this.#locked((o) => o.changeTags(keyId, set, remove)); }
   projectTags(projectId: string) { return this.#locked((o) => o.projectTags(projectId)); }
+  insertAlias(a: AliasRecord) { return this.#locked((o) => o.insertAlias(a)); }
+  getAlias(domainId: string, alias: string) { return this.#locked((o) => o.getAlias(domainId, alias)); }
+  listAliases(projectId: string, keyId: string | undefined, after: string, limit: number) { return this.#locked((o) => o.listAliases(projectId, keyId, after, limit)); }
+  countAliases(keyId: string) { return this.#locked((o) => o.countAliases(keyId)); }
+  moveAlias(domainId: string, alias: string, keyId: string, updatedAt: number) { return this.#locked((o) => o.moveAlias(domainId, alias, keyId, updatedAt)); }
+  deleteAliases(domainId: string, aliases: readonly string[]) { return this.#locked((o) => o.deleteAliases(domainId, aliases)); }
+  insertGrant(g: GrantRecord) { return this.#locked((o) => o.insertGrant(g)); }
+  getGrant(grantId: string) { return this.#locked((o) => o.getGrant(grantId)); }
+  listGrants(keyId: string, offset: number, limit: number) { return this.#locked((o) => o.listGrants(keyId, offset, limit)); }
+  listRetirableGrants(principal: string, offset: number, limit: number) { return this.#locked((o) => o.listRetirableGrants(principal, offset, limit)); }
+  grantsFor(keyId: string, userId: string, domainId: string) { return this.#locked((o) => o.grantsFor(keyId, userId, domainId)); }
+  countGrants(keyId: string) { return this.#locked((o) => o.countGrants(keyId)); }
+  maxGrantsPerKey(projectId: string) { return this.#locked((o) => o.maxGrantsPerKey(projectId)); }
+  deleteGrant(grantId: string) { return this.#locked((o) => o.deleteGrant(grantId)); }
   appendAudit(pending: readonly AuditEntry[], records: readonly AuditEntry[], seal: AuditSeal) { return this.#locked((o) => o.appendAudit(pending, records, seal)); }
   pendingAudit() { return this.#locked((o) => o.pendingAudit()); }
   auditRecords(query: AuditQuery) { return this.#locked((o) => o.auditRecords(query)); }

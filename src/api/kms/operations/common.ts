@@ -11,10 +11,12 @@ import type { KeyImportService } from '../../../core/key-import.js';
 import type { KeyService } from '../../../core/keys.js';
 import type { ReplicationService } from '../../../core/replication.js';
 import type { RotationService } from '../../../core/rotation.js';
+import type { AliasService } from '../../../core/aliases.js';
+import type { GrantOperation, GrantService } from '../../../core/grants.js';
 import type { TagService } from '../../../core/tags.js';
 import { KmsError } from '../../../errors.js';
 import type { Topology } from '../../../regions/topology.js';
-import { defineOperation } from '../../operation.js';
+import { defineOperation, type ResourcePermission } from '../../operation.js';
 import { answer, body, keyId, sequence, text } from '../../schema.js';
 
 /** The core services a region's handlers call. */
@@ -27,12 +29,35 @@ export interface RegionServices {
   imports: KeyImportService;
   replication: ReplicationService;
   tags: TagService;
+  aliases: AliasService;
+  grants: GrantService;
   topology: Topology;
   clock: Clock;
 }
 
 /** Declares a KMS operation (operation.ts) whose handler gets the region's services and the caller's context. */
 export const kmsOperation = defineOperation<RegionServices, CallerContext>();
+
+/**
+ * The `resourcePermission` of an operation a grant may list (huawei-kms-api.md §3.3): the caller's grants on every
+ * key the call names, when each key has one listing `operation`.
+ */
+export function viaGrant(operation: GrantOperation) {
+  return async (s: RegionServices, ctx: CallerContext, _input: unknown, keyIds: string[]): Promise<ResourcePermission | null> => {
+    if (keyIds.length === 0) return null;
+    const by = new Set<string>();
+    const operations = new Set<string>();
+    for (const keyId of keyIds) {
+      const held = await s.grants.held(ctx, keyId);
+      if (!held.some((g) => g.operations.includes(operation))) return null;
+      for (const g of held) {
+        by.add(g.id);
+        for (const op of g.operations) operations.add(op);
+      }
+    }
+    return { by: [...by], operations: [...operations] };
+  };
+}
 
 /** `{project_id}`: checked against the caller's credentials by authentication (huawei-auth.md §4.5). */
 export const projectParams = Type.Object({ project_id: text({ code: 'KMS.0201', pattern: '^[0-9a-zA-Z_-]{1,64}$', description: 'Project ID.' }) });

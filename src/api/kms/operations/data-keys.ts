@@ -8,7 +8,7 @@ import type { KeyPairSpec } from '../../../crypto/algorithms.js';
 import { KmsError } from '../../../errors.js';
 import { answer, body, bool, hex, integer, keyId, oneOf, sequence } from '../../schema.js';
 import { upperHex } from '../encoding.js';
-import { aadFields, kmsOperation, projectParams, requestAad } from './common.js';
+import { aadFields, kmsOperation, projectParams, requestAad, viaGrant } from './common.js';
 
 const dataKeyRequest = body({
   key_id: keyId(),
@@ -78,6 +78,7 @@ export const dataKeyOperations = [
     body: dataKeyRequest,
     response: answer({ key_id: Type.String(), plain_text: Type.String(), cipher_text: Type.String() }),
     keyIds: ({ body: b }) => [b.key_id],
+    resourcePermission: viaGrant('create-datakey'),
     handler: async (s, ctx, { body: b }) => {
       const out = await s.crypto.createDataKey(ctx, b.key_id, dataKeyBits(b) / 8, requestAad(b));
       return { key_id: out.keyId, plain_text: upperHex(out.plaintext), cipher_text: upperHex(out.blob) };
@@ -95,6 +96,7 @@ export const dataKeyOperations = [
     body: dataKeyRequest,
     response: answer({ key_id: Type.String(), cipher_text: Type.String() }),
     keyIds: ({ body: b }) => [b.key_id],
+    resourcePermission: viaGrant('create-datakey-without-plaintext'),
     handler: async (s, ctx, { body: b }) => {
       const out = await s.crypto.createDataKey(ctx, b.key_id, dataKeyBits(b) / 8, requestAad(b));
       return { key_id: out.keyId, cipher_text: upperHex(out.blob) };
@@ -121,6 +123,7 @@ export const dataKeyOperations = [
     }),
     response: answer({ key_id: Type.String(), cipher_text: Type.String(), datakey_length: Type.String() }),
     keyIds: ({ body: b }) => [b.key_id],
+    resourcePermission: viaGrant('encrypt-datakey'),
     handler: async (s, ctx, { body: b }) => {
       const plain = Buffer.from(b.plain_text, 'hex');
       const length = b.datakey_plain_length;
@@ -152,6 +155,7 @@ export const dataKeyOperations = [
     }),
     response: answer({ data_key: Type.String(), datakey_length: Type.String(), datakey_dgst: Type.String() }),
     keyIds: ({ body: b }) => [b.key_id],
+    resourcePermission: viaGrant('decrypt-datakey'),
     handler: async (s, ctx, { body: b }) => {
       const out = await s.crypto.decryptDataKey(ctx, b.key_id, Buffer.from(b.cipher_text, 'hex'), b.datakey_cipher_length, requestAad(b));
       return { data_key: upperHex(out.plaintext), datakey_length: String(out.plaintext.length), datakey_dgst: upperHex(out.digest) };

@@ -8,7 +8,7 @@ import { parseBlob } from '../../../core/ciphertext.js';
 import { KmsError } from '../../../errors.js';
 import { answer, body, integer, keyId, oneOf, sequence, text } from '../../schema.js';
 import { upperHex } from '../encoding.js';
-import { aadFields, kmsOperation, projectParams, requestAad } from './common.js';
+import { aadFields, kmsOperation, projectParams, requestAad, viaGrant } from './common.js';
 
 /** Huawei's decrypt-data pattern for `cipher_text` (§4 C 16). */
 const CIPHERTEXT_PATTERN = '^[0-9a-zA-Z+/=]{128,5648}$';
@@ -38,6 +38,7 @@ export const dataOperations = [
     }),
     response: answer({ key_id: Type.String(), cipher_text: Type.String() }),
     keyIds: ({ body: b }) => [b.key_id],
+    resourcePermission: viaGrant('encrypt-data'),
     handler: async (s, ctx, { body: b }) => {
       const out = await s.crypto.encryptData(ctx, b.key_id, Buffer.from(b.plain_text, 'utf8'), requestAad(b), b.encryption_algorithm);
       return { key_id: out.keyId, cipher_text: out.blob.toString('base64') };
@@ -61,6 +62,7 @@ export const dataOperations = [
     }),
     response: answer({ key_id: Type.String(), plain_text: Type.String(), plain_text_base64: Type.String() }),
     keyIds: ({ body: b }) => [b.key_id ?? blobKeyId(b.cipher_text, 'data', 'base64')],
+    resourcePermission: viaGrant('decrypt-data'),
     handler: async (s, ctx, { body: b }) => {
       const out = await s.crypto.decryptData(ctx, Buffer.from(b.cipher_text, 'base64'), requestAad(b), b.key_id, b.encryption_algorithm);
       return { key_id: out.keyId, plain_text: out.plaintext.toString('utf8'), plain_text_base64: out.plaintext.toString('base64') };

@@ -5,7 +5,7 @@ import type { KeySpec } from '../../../core/key-specs.js';
 import type { KeyState } from '../../../core/key.js';
 import { ALIAS_PATTERN, answer, body, integer, keyId, oneOf, sequence, text } from '../../schema.js';
 import { keyDetails } from '../present.js';
-import { keyDetailsSchema, keyState, kmsOperation, operateKey, projectParams } from './common.js';
+import { keyDetailsSchema, keyState, kmsOperation, operateKey, projectParams, viaGrant } from './common.js';
 
 const SPECS = Object.keys(KEY_SPECS) as KeySpec[];
 const alias = () => text({ code: 'KMS.1101', pattern: ALIAS_PATTERN, description: 'Alias: 1–255 of a-z A-Z 0-9 : / _ - (not ending in /default).' });
@@ -101,6 +101,7 @@ export const lifecycleOperations = [
     body: operateKey,
     response: answer({ key_info: keyDetailsSchema }),
     keyIds: ({ body: b }) => [b.key_id],
+    resourcePermission: viaGrant('describe-key'),
     handler: async (s, ctx, { body: b }) => ({ key_info: keyDetails(await s.keys.get(ctx, b.key_id), s.clock()) }),
   }),
 
