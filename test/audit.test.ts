@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { AuditRecord } from '../src/audit/audit-store.js';
-import { iamDir, regionDir } from '../src/deployment.js';
+import { deploymentPath, iamDir, regionDir } from '../src/deployment.js';
 import { expectError, passwordToken, signedRequest, signRequest, sendSigned, startTestDeployment, tokenRequest, type Reply, type TestDeployment } from './helpers/deployment.js';
 import { iamApi } from './helpers/iam.js';
 
@@ -55,6 +55,7 @@ async function copyRegion(region: string, name: string): Promise<{ dir: string; 
   await live.backup(join(target, file));
   live.close();
   copyFileSync(join(source, 'master.key'), join(target, 'master.key'));
+  copyFileSync(deploymentPath(d.dir), deploymentPath(dir)); // the CLI acts on a deployment's data only
   return { dir, db: join(target, file) };
 }
 

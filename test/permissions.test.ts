@@ -108,6 +108,11 @@ describe('the system roles and policies over KMS', () => {
     };
     for (const op of KMS_OPERATIONS) {
       if (op.authentication === 'none' || op.method !== 'POST' || !op.path.startsWith('/v1.0/')) continue;
+      // The caller's own retirable grants need no permission (none here: an empty list).
+      if (op.name === 'ListRetirableGrants') {
+        assert.equal((await signedRequest(d.endpoint(N), u.creds, d.projectId(N), 'POST', op.path.replace('{project_id}', d.projectId(N)), {})).body.total, 0);
+        continue;
+      }
       const body = bodies[op.name] ?? { key_id: aes };
       const r = await signedRequest(d.endpoint(N), u.creds, d.projectId(N), 'POST', op.path.replace('{project_id}', d.projectId(N)), body);
       assert.ok(r.status === 403 || r.status === 400, `${op.name}: ${r.status} ${JSON.stringify(r.body)}`);
@@ -289,7 +294,7 @@ describe('IAM: Deny wins over self-service, and only administrators act on admin
   });
 
   test('Security Administrator outside the admin group cannot change the admin group, grant it a Deny, or edit a policy granted to it', async () => {
-    const sec = await api.userWith('u-secadmin', [await api.roleId('Security Administrator')], 'domain');
+    const sec = await api.userWith('u-secadmin-outside', [await api.roleId('Security Administrator')], 'domain');
     const adminGroup = ok(await api.call('GET', '/v3/groups', undefined, { name: 'admin' })).groups[0].id as string;
     const denyAll = await api.createPolicy('deny-everything', { Version: '1.1', Statement: [{ Effect: 'Deny', Action: ['*:*:*'] }] }, 'AX');
     expectError(await api.call('PATCH', `/v3/groups/${adminGroup}`, { group: { description: 'taken over' } }, undefined, sec.creds), 403, 'IAM.0004');

@@ -415,13 +415,16 @@ describe('(a)+(b) IAM: bytes that are not UTF-8 and lone surrogates are 400 IAM.
 // (c) integers
 
 /** Strings that are not plain digits (for a valid value v), and JSON values that are not integers. */
-function notIntegers(v: number): unknown[] {
+/** Strings and values that are not an integer; '' too, unless the field takes it as "not sent" (`emptyIsAbsent`). */
+function notIntegers(v: number, emptyIsAbsent = false): unknown[] {
   return [
-    ...new Set([' 32', '32 ', '+32', '3.0', '1e3', '-1', '', ` ${v}`, `${v} `, `+${v}`, `${v}.0`, `-${v}`, `0x${v.toString(16)}`, `${v}\n`, `\t${v}`, '٣٢', `${v}abc`]),
+    ...new Set([' 32', '32 ', '+32', '3.0', '1e3', '-1', ...(emptyIsAbsent ? [] : ['']), ` ${v}`, `${v} `, `+${v}`, `${v}.0`, `-${v}`, `0x${v.toString(16)}`, `${v}\n`, `\t${v}`, '٣٢', `${v}abc`]),
     3.5,
     true,
   ];
 }
+
+const emptyIsAbsent = (node: Json): boolean => (node['x-integer'] as Json | undefined)?.emptyIsAbsent === true;
 
 interface IntegerFixture {
   path: string;
@@ -503,7 +506,7 @@ function integerTests(service: 'kms' | 'iam', ops: readonly Op[], fixtures: Part
         }
         const value = typeof getAt(fx.body, field) === 'number' ? (getAt(fx.body, field) as number) : validInteger(node);
         const state = service === 'kms' ? await kmsState(mainKey) : await iamState();
-        for (const bad of notIntegers(value)) {
+        for (const bad of notIntegers(value, emptyIsAbsent(node))) {
           expectRefused(await send(base, op.method, fx.path, setAt(fx.body, field, bad), fx.token ?? token), 400, code, `${op.name}.${field.join('.')} = ${JSON.stringify(bad)}`);
         }
         assert.deepEqual(service === 'kms' ? await kmsState(mainKey) : await iamState(), state, `${op.name}: a refused integer changed something`);
@@ -543,7 +546,7 @@ describe('(c) integer query parameters (x-integer) of every operation', () => {
         for (const [k, v] of Object.entries(sample(plain(op.query), 'query', { keyId: mainKey }) as Json)) query[k] = String(v);
         for (const f of integerFields(plain(op.query))) query[f.path[0]!] = String(validInteger(f.node));
         const url = (q: Record<string, string>) => `${path}?${new URLSearchParams(q).toString()}`;
-        for (const bad of notIntegers(validInteger(node))) {
+        for (const bad of notIntegers(validInteger(node), emptyIsAbsent(node))) {
           expectRefused(await send(base, op.method, url({ ...query, [field[0]!]: String(bad) }), undefined, token), 400, code, `${op.name} ?${field[0]}=${JSON.stringify(String(bad))}`);
         }
         const accepted = await send(base, op.method, url(query), undefined, token);

@@ -61,7 +61,8 @@ export function kmsPipeline(o: KmsPipelineOptions): Pipeline<RegionServices, Cal
       /** Grants (or another permission of the resource) in place of the policies; KMS.0306 with `why` when none. */
       const byResource = async (why: string) => {
         const granted = await op.resourcePermission?.(o.services, ctx, input, keyIds);
-        if (!granted) throw new KmsError('KMS.0306', why);
+        // A token of another account's project is refused as before grants existed: its project is not the path's.
+        if (!granted) throw new KmsError(ctx.foreign && ctx.caller.authMethod === 'token' ? 'KMS.0321' : 'KMS.0306', why);
         ctx.grants = { ids: granted.by, operations: granted.operations };
       };
       if (ctx.foreign) {

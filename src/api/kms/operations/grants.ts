@@ -120,11 +120,13 @@ export const grantOperations = [
     method: 'POST',
     path: '/v1.0/{project_id}/kms/list-retirable-grants',
     action: 'kms:grant:list',
-    summary: 'The grants of this region the caller may retire as their retiring principal, oldest first.',
+    summary: 'The grants of this region the caller may retire as their retiring principal, oldest first (their own: no permission needed, unless a policy denies kms:grant:list).',
     mutates: false,
     params: projectParams,
     body: body({ ...paging, sequence: sequence() }),
     response: grantPage,
+    // The answer holds only grants naming the caller: a retiring principal needs no policy to find them.
+    resourcePermission: async () => ({ by: ['retiring principal'], operations: [] }),
     handler: async (s, ctx, { body: b }) => presentPage(await s.grants.listRetirable(ctx, b.limit ?? 100, b.marker ?? 0)),
   }),
 ];
