@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import type { KeyRecord, KeyVersionRecord } from '../src/core/key.js';
 import type { AccessKeyRecord, Domain, IamStore, Project, User } from '../src/storage/iam-store.js';
-import { DuplicateAliasError, type KmsStore } from '../src/storage/kms-store.js';
+import { DuplicateAliasError, type GrantRecord, type KmsStore } from '../src/storage/kms-store.js';
 import { SqliteIamStore } from '../src/storage/sqlite/iam-sqlite-store.js';
 import { SqliteKmsStore } from '../src/storage/sqlite/kms-sqlite-store.js';
 
@@ -542,6 +542,96 @@ function kmsStoreContract(name: string, make: MakeKmsStore): void {
       assert.deepEqual(due.find((k) => k.id === exact.id), exact);
       assert.deepEqual(await s.keysWithExpiredMaterial(now - DAY), []);
       assert.equal((await s.keysWithExpiredMaterial(now + 1)).length, 3);
+    });
+
+    it('tags: set, replace a value, remove by tag key, per key by tag key; projectTags leaves out other projects and unconfirmed replicas; they go with the key', async () => {
+      const s = await fresh();
+      const a = keyRecord();
+      const b = keyRecord();
+      const other = keyRecord({ projectId: 'p2' });
+      const unconfirmed = keyRecord({ primaryRegion: 'cn-south-1', pendingAttempt: 'a1' });
+      for (const k of [a, b, other, unconfirmed]) await s.insertKey(k, null);
+      await s.changeTags(a.id, [{ key: 'team', value: 't1' }, { key: 'env', value: 'dev' }], []);
+      await s.changeTags(a.id, [{ key: 'env', value: 'prod' }], ['absent']);
+      await s.changeTags(b.id, [{ key: 'env', value: '' }], []);
+      await s.changeTags(other.id, [{ key: 'env', value: 'x' }], []);
+      await s.changeTags(unconfirmed.id, [{ key: 'env', value: 'y' }], []);
+      assert.deepEqual(await s.getTags(a.id), [{ key: 'env', value: 'prod' }, { key: 'team', value: 't1' }]);
+      await s.changeTags(a.id, [], ['team']);
+      assert.deepEqual(await s.getTags(a.id), [{ key: 'env', value: 'prod' }]);
+      const tags = await s.projectTags('p1');
+      assert.deepEqual(tags.map((t) => `${t.keyId === a.id ? 'a' : t.keyId === b.id ? 'b' : '?'}:${t.key}=${t.value}`).sort(), ['a:env=prod', 'b:env=']);
+      await s.deleteKey(a.id);
+      assert.deepEqual(await s.getTags(a.id), []);
+      // In a transaction that fails, no tag change lands.
+      await assert.rejects(s.transaction(async (tx) => {
+        await tx.changeTags(b.id, [{ key: 'later', value: '1' }], []);
+        throw new Error('abort');
+      }));
+      assert.deepEqual(await s.getTags(b.id), [{ key: 'env', value: '' }]);
+    });
+
+    it('aliases: unique in the account (DuplicateAliasError), listed by project and key in name order after a marker, moved, deleted, gone with the key', async () => {
+      const s = await fresh();
+      const k1 = keyRecord();
+      const k2 = keyRecord();
+      const inP2 = keyRecord({ projectId: 'p2' });
+      for (const k of [k1, k2, inP2]) await s.insertKey(k, null);
+      const alias = (name: string, keyId: string, domainId = 'd1') => ({ domainId, alias: name, keyId, createdAt: T0, updatedAt: T0 });
+      await s.insertAlias(alias('alias/b', k1.id));
+      await s.insertAlias(alias('alias/a', k1.id));
+      await s.insertAlias(alias('alias/c', k2.id));
+      await s.insertAlias(alias('alias/p2', inP2.id));
+      await assert.rejects(s.insertAlias(alias('alias/a', k2.id)), DuplicateAliasError);
+      await s.insertAlias(alias('alias/a', k2.id, 'd2')); // another account may use the name
+      assert.deepEqual(await s.getAlias('d1', 'alias/a'), alias('alias/a', k1.id));
+      assert.equal(await s.getAlias('d1', 'alias/none'), null);
+      assert.deepEqual((await s.listAliases('p1', undefined, '', 10)).map((a) => a.alias), ['alias/a', 'alias/a', 'alias/b', 'alias/c']);
+      assert.deepEqual((await s.listAliases('p1', k1.id, '', 10)).map((a) => a.alias), ['alias/a', 'alias/b']);
+      assert.deepEqual((await s.listAliases('p1', undefined, 'alias/a', 2)).map((a) => a.alias), ['alias/b', 'alias/c']);
+      assert.equal(await s.countAliases(k1.id), 2);
+      assert.equal(await s.moveAlias('d1', 'alias/b', k2.id, T0 + 5), true);
+      assert.equal(await s.moveAlias('d1', 'alias/none', k2.id, T0 + 5), false);
+      assert.deepEqual(await s.getAlias('d1', 'alias/b'), { ...alias('alias/b', k2.id), updatedAt: T0 + 5 });
+      await s.deleteAliases('d1', ['alias/c', 'alias/none']);
+      assert.equal(await s.getAlias('d1', 'alias/c'), null);
+      await s.deleteKey(k1.id);
+      assert.equal(await s.getAlias('d1', 'alias/a'), null);
+      assert.equal(await s.countAliases(k2.id), 2, 'alias/b (moved) and d2\'s alias/a');
+    });
+
+    it('grants: stored whole, listed per key oldest first with a total, by retiring principal, by grantee (user or account), counted, deleted, gone with the key', async () => {
+      const s = await fresh();
+      const k1 = keyRecord();
+      const k2 = keyRecord();
+      const unconfirmed = keyRecord({ primaryRegion: 'cn-south-1', pendingAttempt: 'a1' });
+      for (const k of [k1, k2, unconfirmed]) await s.insertKey(k, null);
+      const grant = (keyId: string, over: Partial<GrantRecord> = {}): GrantRecord => ({
+        id: randomBytes(32).toString('hex'), keyId, name: 'g', grantee: 'u1', granteeType: 'user', operations: ['encrypt-data', 'describe-key'],
+        issuer: 'admin', retiringPrincipal: '', createdAt: T0, ...over,
+      });
+      const g1 = grant(k1.id, { createdAt: T0 + 1, retiringPrincipal: 'r1' });
+      const g2 = grant(k1.id, { createdAt: T0 + 2, grantee: 'd9', granteeType: 'domain' });
+      const g3 = grant(k1.id, { createdAt: T0 + 3, grantee: 'u2' });
+      const g4 = grant(k2.id, { createdAt: T0 + 4, retiringPrincipal: 'r1' });
+      const hidden = grant(unconfirmed.id, { retiringPrincipal: 'r1' });
+      for (const g of [g3, g1, g4, g2, hidden]) await s.insertGrant(g);
+      assert.deepEqual(await s.getGrant(g1.id), g1);
+      assert.equal(await s.getGrant('0'.repeat(64)), null);
+      assert.deepEqual(await s.listGrants(k1.id, 0, 2), { grants: [g1, g2], total: 3 });
+      assert.deepEqual(await s.listGrants(k1.id, 2, 2), { grants: [g3], total: 3 });
+      assert.deepEqual(await s.listRetirableGrants('r1', 0, 10), { grants: [g1, g4], total: 2 });
+      assert.deepEqual((await s.grantsFor(k1.id, 'u1', 'd1')).map((g) => g.id), [g1.id]);
+      assert.deepEqual((await s.grantsFor(k1.id, 'u7', 'd9')).map((g) => g.id), [g2.id], 'a domain grant holds for every user of that account');
+      assert.deepEqual(await s.grantsFor(k2.id, 'u2', 'd1'), []);
+      assert.equal(await s.countGrants(k1.id), 3);
+      assert.equal(await s.maxGrantsPerKey('p1'), 3);
+      assert.equal(await s.maxGrantsPerKey('p2'), 0);
+      await s.deleteGrant(g3.id);
+      assert.equal(await s.countGrants(k1.id), 2);
+      await s.deleteKey(k1.id);
+      assert.equal(await s.getGrant(g1.id), null);
+      assert.deepEqual(await s.listRetirableGrants('r1', 0, 10), { grants: [g4], total: 1 });
     });
   });
 }

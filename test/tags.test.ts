@@ -193,8 +193,11 @@ test('resource_instances/action filter answers {total_count, resources:[{key_det
   assert.deepEqual(Object.keys(f.body).sort(), ['resources', 'total_count']);
   assert.equal(f.body.total_count, 1);
   const [res] = f.body.resources;
-  assert.deepEqual(Object.keys(res).sort(), ['key_details', 'tags']);
+  assert.deepEqual(Object.keys(res).sort(), ['key_details', 'resource_detail', 'resource_id', 'resource_name', 'tags']);
   assert.equal(res.key_details.key_id, key);
+  assert.deepEqual(res.resource_detail, res.key_details, 'Terraform reads resource_detail, cloud-custodian key_details');
+  assert.equal(res.resource_id, key);
+  assert.equal(res.resource_name, `res-${run}`);
   assert.equal(res.key_details.key_alias, `res-${run}`);
   assert.equal(res.key_details.keystore_type, 'DEFAULT');
   assert.equal(res.key_details.multi_region_key_type, 'SINGLE');

@@ -1,8 +1,10 @@
 /**
  * Tags and the query of keys by tags (huawei-kms-api.md §2 K, §4 K 44–49). Tag keys have 1–36 characters, values
  * 0–43, neither with an ASCII control character or any of `* < > \ =` (KMS.0406/0411 for keys, KMS.0405/0410 for
- * values); writes answer 204. `resource_instances/action` answers as the real service does
- * (observed-huawei-answers.md): `{"total_count", "resources": [{"key_details", "tags"}]}`, or `total_count` alone.
+ * values); writes answer 204. `resource_instances/action` answers `{"total_count", "resources": [...]}` (or
+ * `total_count` alone for count), each resource with `key_details` (the service's answer recorded in
+ * observed-huawei-answers.md, which cloud-custodian reads) and `resource_id`, `resource_name`, `resource_detail`
+ * (which Terraform's data source asserts against the real cloud), and `tags`.
  */
 import { Type } from 'typebox';
 import { KmsError } from '../../../errors.js';
@@ -138,7 +140,9 @@ export const tagOperations = [
     }),
     response: answer({
       total_count: Type.Integer(),
-      resources: Type.Optional(Type.Array(answer({ key_details: keyDetailsSchema, tags: Type.Array(tagSchema) }))),
+      resources: Type.Optional(Type.Array(answer({
+        resource_id: Type.String(), resource_name: Type.String(), resource_detail: keyDetailsSchema, key_details: keyDetailsSchema, tags: Type.Array(tagSchema),
+      }))),
     }),
     handler: async (s, ctx, { body: b }) => {
       if (b.action === 'count' && b.offset !== undefined) throw new KmsError('KMS.0418');
@@ -149,7 +153,10 @@ export const tagOperations = [
       const now = s.clock();
       return {
         total_count: found.length,
-        resources: found.slice(offset, offset + (b.limit ?? 10)).map((f) => ({ key_details: keyDetails(f.key, now), tags: f.tags })),
+        resources: found.slice(offset, offset + (b.limit ?? 10)).map((f) => {
+          const details = keyDetails(f.key, now);
+          return { resource_id: f.key.id, resource_name: f.key.alias, resource_detail: details, key_details: details, tags: f.tags };
+        }),
       };
     },
   }),
