@@ -261,3 +261,31 @@ test('a disabled key refuses its grantees as it refuses everyone (KMS.0209); the
   ok(await d.kms(R, 'enable-key', { key_id: key }));
   ok(await kms(alice.creds, 'encrypt-data', { key_id: key, plain_text: 'x' }));
 });
+
+test('a grantee of another account whose user is disabled there is refused with its token (APIGW.0301)', async () => {
+  const key = await newKey();
+  const { iam, close } = await openIam(iamDir(d.dir));
+  let userId: string;
+  try {
+    userId = (await iam.directory.createUser(partner.domainId, { name: 'pat-2', password: 'pat-2-Passw0rd' })).id;
+  } finally {
+    await close();
+  }
+  await grant(key, partner.domainId, ['encrypt-data'], { grantee_principal_type: 'domain' });
+  const t = await passwordToken(d.iamUrl, { domain: partner.domain, name: 'pat-2', password: 'pat-2-Passw0rd' }, { project: { id: partner.projectId } });
+  assert.equal(t.status, 201, JSON.stringify(t.body));
+  const encrypt = () => tokenRequest(d.endpoint(R), t.headers.get('x-subject-token')!, 'POST', `/v1.0/${P}/kms/encrypt-data`, { key_id: key, plain_text: 'x' });
+  ok(await encrypt());
+  const again = await openIam(iamDir(d.dir));
+  try {
+    await again.iam.directory.updateUser(partner.domainId, userId, { enabled: false });
+  } finally {
+    await again.close();
+  }
+  let last: Reply = await encrypt();
+  for (let i = 0; i < 40 && last.status === 200; i++) {
+    await new Promise((r) => setTimeout(r, 50)); // the change reaches the region through IAM's feed
+    last = await encrypt();
+  }
+  expectError(last, 401, 'APIGW.0301');
+});

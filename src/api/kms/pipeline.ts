@@ -66,7 +66,11 @@ export function kmsPipeline(o: KmsPipelineOptions): Pipeline<RegionServices, Cal
         ctx.grants = { ids: granted.by, operations: granted.operations };
       };
       if (ctx.foreign) {
-        // A caller of another account: only what the key's own grants allow, whatever its own policies say.
+        // A caller of another account: only what the key's own grants allow, whatever its own policies say; a token's
+        // user must still be enabled in its own account (an access key's is checked when IAM verifies the signature).
+        if (ctx.caller.tokenProjectId !== undefined && !(await o.iam.permissions(ctx.caller.userId, ctx.caller.tokenProjectId, ctx.caller.domainId)).enabled) {
+          throw new KmsError('APIGW.0301', 'The user is disabled or no longer exists.');
+        }
         await byResource(`${op.action} is not allowed: project ${ctx.projectId} is of another account, and no grant of its keys allows the call.`);
         return;
       }
