@@ -199,6 +199,9 @@ test('resource_instances/action filter answers {total_count, resources:[{key_det
   assert.equal(res.resource_id, key);
   assert.equal(res.resource_name, `res-${run}`);
   assert.equal(res.key_details.key_alias, `res-${run}`);
+  // The same KeyDetails describe-key answers, every field of it.
+  const described = await d.kms(R, 'describe-key', { key_id: key });
+  assert.deepEqual(res.key_details, described.body.key_info);
   assert.equal(res.key_details.keystore_type, 'DEFAULT');
   assert.equal(res.key_details.multi_region_key_type, 'SINGLE');
   assert.equal(res.key_details.pending_days, '');
