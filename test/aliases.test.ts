@@ -202,3 +202,26 @@ test('delete-alias removes aliases of a key (204, JSON body); all or none when o
   // The name is free again.
   await createAlias(other, a1);
 });
+
+test('an alias, or its URN, stands for the key_id it points at (DEW guide: "use the alias as the key ID"); an unknown alias is 404 KMS.0207', async () => {
+  const key = await newKey();
+  const alias = `alias/${unique('use')}`;
+  const urn = (await createAlias(key, alias)).alias_urn as string;
+  const enc = await d.kms(R, 'encrypt-data', { key_id: alias, plain_text: 'by alias' });
+  assert.equal(enc.status, 200, JSON.stringify(enc.body));
+  assert.equal(enc.body.key_id, key, 'the answer names the key itself');
+  const described = await d.kms(R, 'describe-key', { key_id: urn });
+  assert.equal(described.status, 200, JSON.stringify(described.body));
+  assert.equal(described.body.key_info.key_id, key);
+  assert.equal((await d.kms(R, 'create-datakey', { key_id: alias, datakey_length: '256' })).status, 200);
+  // Moving the alias moves what it names.
+  const other = await newKey();
+  assert.equal((await call(R, 'POST', 'alias/associate', { alias, target_key_id: other })).status, 200);
+  assert.equal((await d.kms(R, 'encrypt-data', { key_id: alias, plain_text: 'x' })).body.key_id, other);
+  expectError(await d.kms(R, 'encrypt-data', { key_id: `alias/${unique('none')}`, plain_text: 'x' }), 404, 'KMS.0207');
+  expectError(await d.kms(R, 'encrypt-data', { key_id: urn.replace(`kms:${R}:`, 'kms:cn-south-1:'), plain_text: 'x' }), 404, 'KMS.0207');
+  expectError(await d.kms(R, 'encrypt-data', { key_id: urn.replace(d.boot.domain_id, 'f'.repeat(32)), plain_text: 'x' }), 404, 'KMS.0207');
+  expectError(await d.kms(R, 'encrypt-data', { key_id: 'not-an-alias', plain_text: 'x' }), 400, 'KMS.0205');
+  // Another region's alias of the same name is that region's.
+  expectError(await d.kms('cn-south-1', 'encrypt-data', { key_id: alias, plain_text: 'x' }), 404, 'KMS.0207');
+});

@@ -78,6 +78,21 @@ export class AliasService {
   }
 
   /**
+   * The key an alias names, for a `key_id` given as `alias/<name>` or as its URN `kms:<region>:<domain_id>:alias:
+   * <alias>` (the DEW guide: "you can use the alias as the key ID during API calling"): KMS.0207 (404) when the
+   * caller's project has no such alias (or the URN is of another region or account); null when `keyId` is neither
+   * form (a key id, left to validation).
+   */
+  async resolve(ctx: CallerContext, keyId: string): Promise<string | null> {
+    const urn = /^kms:([^:]*):([^:]*):alias:(alias\/.+)$/.exec(keyId);
+    const alias = urn ? urn[3]! : keyId.startsWith('alias/') ? keyId : null;
+    if (alias === null) return null;
+    const found = urn && (urn[1] !== ctx.region || urn[2] !== ctx.domainId) ? null : await this.store.getAlias(ctx.domainId, alias);
+    if (!found || !(await this.keys.find(ctx, found.keyId))) throw new KmsError('KMS.0207', `No key of the project has the alias ${alias}.`);
+    return found.keyId;
+  }
+
+  /**
    * Deletes aliases of a key, all or none: KMS.0207 unknown key, KMS.0308 when one of them is not an alias of
    * that key.
    */

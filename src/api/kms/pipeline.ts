@@ -25,7 +25,12 @@ import type { IamClient } from '../../regions/iam-client.js';
 import { auditSteps } from '../audit-trail.js';
 import type { Pipeline } from '../mount.js';
 import { authenticate } from './authenticate.js';
+import { KMS_OPERATIONS } from './catalogue.js';
 import type { RegionServices } from './operations/common.js';
+
+/** Operations whose body `key_id` names an existing key and may be given as an alias (core/aliases.ts `resolve`). */
+const ALIAS_KEY_ID_OPS = new Set(KMS_OPERATIONS.filter((op) => !op.path.includes('{key_id}') && !op.name.endsWith('Alias')
+  && typeof (op.body as { properties?: Record<string, unknown> } | undefined)?.properties?.key_id === 'object').map((op) => op.name));
 
 export interface KmsPipelineOptions {
   services: RegionServices;
@@ -54,7 +59,17 @@ export function kmsPipeline(o: KmsPipelineOptions): Pipeline<RegionServices, Cal
   return {
     services: o.services,
     checkResponses: o.checkResponses,
-    authenticate: (req) => authenticate(req, o.iam, region, (req.params as { project_id?: string }).project_id ?? '', Date.now()),
+    authenticate: async (req, op) => {
+      const ctx = await authenticate(req, o.iam, region, (req.params as { project_id?: string }).project_id ?? '', Date.now());
+      // An alias (or its URN) in place of a body's key_id names the key it points at, before validation and the
+      // permission check see the call (core/aliases.ts).
+      const b = req.body as Record<string, unknown> | undefined;
+      if (ALIAS_KEY_ID_OPS.has(op.name) && typeof b?.key_id === 'string') {
+        const keyId = await o.services.aliases.resolve(ctx, b.key_id);
+        if (keyId !== null) b.key_id = keyId;
+      }
+      return ctx;
+    },
     authorize: async (ctx, op, input, req) => {
       if (op.action === null) return;
       const keyIds = op.keyIds(input);
