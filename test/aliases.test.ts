@@ -225,3 +225,43 @@ test('an alias, or its URN, stands for the key_id it points at (DEW guide: "use 
   // Another region's alias of the same name is that region's.
   expectError(await d.kms('cn-south-1', 'encrypt-data', { key_id: alias, plain_text: 'x' }), 404, 'KMS.0207');
 });
+
+test('moving an alias needs the action on the key losing it too, and its audit record names both keys', async () => {
+  const { iamApi } = await import('./helpers/iam.js');
+  const api = iamApi(d);
+  const mine = await newKey();
+  const theirs = await newKey();
+  const alias = `alias/${unique('guarded')}`;
+  await createAlias(theirs, alias);
+  const onlyMine = await api.createPolicy('associate-on-mine', {
+    Version: '1.1',
+    Statement: [{ Effect: 'Allow', Action: ['kms:alias:associate'], Resource: [`kms:${R}:${d.boot.domain_id}:KeyId:${mine}`] }],
+  });
+  const user = await api.userWith('alias-mover', [onlyMine], { project: d.projectId(R) });
+  const move = () => signedRequest(d.endpoint(R), user.creds, d.projectId(R), 'POST', `/v1.0/${d.projectId(R)}/kms/alias/associate`, { alias, target_key_id: mine });
+  let r = await move();
+  for (let i = 0; i < 40 && r.status !== 403; i++) {
+    await new Promise((res) => setTimeout(res, 50));
+    r = await move();
+  }
+  expectError(r, 403, 'KMS.0306');
+  assert.deepEqual(await aliasesOf(theirs), [alias], 'the alias stayed');
+  // Allowed on both keys, it moves.
+  await api.updatePolicy(onlyMine, 'associate-on-mine', {
+    Version: '1.1',
+    Statement: [{ Effect: 'Allow', Action: ['kms:alias:associate'], Resource: [`kms:${R}:${d.boot.domain_id}:KeyId:${mine}`, `kms:${R}:${d.boot.domain_id}:KeyId:${theirs}`] }],
+  });
+  for (let i = 0; i < 40 && r.status !== 200; i++) {
+    await new Promise((res) => setTimeout(res, 50));
+    r = await move();
+  }
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(await aliasesOf(mine), [alias]);
+  // The key that lost the alias has the call in its part of the trail (read by the CLI, in its own process).
+  const { execFileSync } = await import('node:child_process');
+  const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'audit', 'export', '--region', R, '--data-dir', d.dir, '--key-id', theirs], { encoding: 'utf8' });
+  const records = out.trim().split('\n').slice(1).map((l) => JSON.parse(l) as { operation: string; status: number; key_ids: string[] });
+  const moved = records.filter((x) => x.operation === 'AssociateAlias');
+  assert.ok(moved.length >= 2 && moved.slice(0, -1).every((x) => x.status === 403) && moved.at(-1)!.status === 200, JSON.stringify(moved));
+  assert.deepEqual([...moved.at(-1)!.key_ids].sort(), [mine, theirs].sort());
+});

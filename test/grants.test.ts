@@ -289,3 +289,68 @@ test('a grantee of another account whose user is disabled there is refused with 
   }
   expectError(last, 401, 'APIGW.0301');
 });
+
+test('a policy restricts create-grant by kms:GrantOperations and kms:GranteePrincipal', async () => {
+  const api = iamApi(d);
+  const key = await newKey();
+  const policy = await api.createPolicy('grant-encrypt-only', {
+    Version: '1.1',
+    Statement: [{
+      Effect: 'Allow', Action: ['kms:grant:create'],
+      Condition: { 'ForAllValues:StringEquals': { 'kms:GrantOperations': ['encrypt-data', 'describe-key'] }, StringEquals: { 'kms:GranteePrincipal': [alice.id] } },
+    }],
+  });
+  const granter = await api.userWith('grant-granter', [policy], { project: P });
+  const create = (grantee: string, operations: string[]) => kms(granter.creds, 'create-grant', { key_id: key, grantee_principal: grantee, operations });
+  let r = await create(alice.id, ['encrypt-data']);
+  for (let i = 0; i < 40 && r.status !== 200; i++) {
+    await new Promise((res) => setTimeout(res, 50));
+    r = await create(alice.id, ['encrypt-data']);
+  }
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  expectError(await create(alice.id, ['encrypt-data', 'decrypt-data']), 403, 'KMS.0306');
+  expectError(await create(bob.id, ['encrypt-data']), 403, 'KMS.0306');
+  expectError(await create(partner.domainId, ['encrypt-data']), 403, 'KMS.0306');
+});
+
+test('another account learns nothing of this project: the same refusal as for a project that does not exist; another region\'s token is refused; retirable grants are listed in its own project', async () => {
+  const key = await newKey();
+  const missing = 'f'.repeat(32);
+  const bySig = (project: string, op: string, body: object) => signedRequest(d.endpoint(R), partner.creds, project, 'POST', `/v1.0/${project}/kms/${op}`, body);
+  const here = await bySig(P, 'list-keys', {});
+  const nowhere = await bySig(missing, 'list-keys', {});
+  expectError(here, 403, 'KMS.0306');
+  expectError(nowhere, 403, 'KMS.0306');
+  assert.equal(here.body.error.error_msg, nowhere.body.error.error_msg);
+  const t = await passwordToken(d.iamUrl, { domain: partner.domain, name: partner.name, password: partner.password }, { project: { id: partner.projectId } });
+  const tok = t.headers.get('x-subject-token')!;
+  const tHere = await tokenRequest(d.endpoint(R), tok, 'POST', `/v1.0/${P}/kms/list-keys`, {});
+  const tNowhere = await tokenRequest(d.endpoint(R), tok, 'POST', `/v1.0/${missing}/kms/list-keys`, {});
+  expectError(tHere, 403, 'KMS.0321');
+  expectError(tNowhere, 403, 'KMS.0321');
+  assert.equal(tHere.body.error.error_msg, tNowhere.body.error.error_msg);
+  // A grant lets a token of the partner's project in this region in, not one of another region.
+  await grant(key, partner.userId, ['encrypt-data'], { retiring_principal: partner.userId });
+  const { iam, close } = await openIam(iamDir(d.dir));
+  const southProject = await iam.createProject(partner.domainId, 'cn-south-1', 'cn-south-1').then((p) => p.id).finally(close);
+  const south = await passwordToken(d.iamUrl, { domain: partner.domain, name: partner.name, password: partner.password }, { project: { id: southProject } });
+  assert.equal(south.status, 201, JSON.stringify(south.body));
+  expectError(await tokenRequest(d.endpoint(R), south.headers.get('x-subject-token')!, 'POST', `/v1.0/${P}/kms/encrypt-data`, { key_id: key, plain_text: 'x' }), 403, 'KMS.0321');
+  ok(await tokenRequest(d.endpoint(R), tok, 'POST', `/v1.0/${P}/kms/encrypt-data`, { key_id: key, plain_text: 'x' }));
+  // Retirable grants: not in this project, in the partner's own.
+  expectError(await bySig(P, 'list-retirable-grants', {}), 403, 'KMS.0306');
+  const own = ok(await bySig(partner.projectId, 'list-retirable-grants', {}));
+  assert.ok(own.grants.some((g: { key_id: string }) => g.key_id === key));
+  // A grant id of this account's key, revoked by the partner on a key of its own: as if it did not exist.
+  const partnerKey = ok(await bySig(partner.projectId, 'create-key', { key_alias: `partner-${randomUUID().slice(0, 8)}` })).key_info.key_id;
+  const aGrant = ok(await d.kms(R, 'list-grants', { key_id: key })).grants[0].grant_id;
+  expectError(await bySig(partner.projectId, 'revoke-grant', { key_id: partnerKey, grant_id: aGrant }), 400, 'KMS.2501');
+});
+
+test('create-grant takes an empty name and retiring_principal as none, as list-grants answers them', async () => {
+  const key = await newKey();
+  await grant(key, alice.id, ['encrypt-data'], { name: '', retiring_principal: '' });
+  const [g] = ok(await d.kms(R, 'list-grants', { key_id: key })).grants;
+  assert.equal(g.name, '');
+  assert.equal(g.retiring_principal, '');
+});

@@ -125,6 +125,7 @@ test('batch errors: bad action KMS.0404, empty list KMS.0401, a repeated tag key
   const before = await tagsOf(key);
   expectError(await call(R, 'POST', `${key}/tags/action`, { action: 'update', tags: [{ key: 'a', value: 'b' }] }), 400, 'KMS.0404');
   expectError(await call(R, 'POST', `${key}/tags/action`, { action: 'create', tags: [] }), 400, 'KMS.0401');
+  expectError(await call(R, 'POST', `${key}/tags/action`, { action: 'delete', tags: Array.from({ length: 21 }, (_, i) => ({ key: `z${i}` })) }), 400, 'KMS.0409');
   expectError(await call(R, 'POST', `${key}/tags/action`, { action: 'create', tags: [{ key: 'a', value: '1' }, { key: 'a', value: '2' }] }), 400, 'KMS.0412');
   expectError(await call(R, 'POST', `${key}/tags/action`, { action: 'create', tags: [{ key: 'x1', value: '' }, { key: 'x2', value: '' }, { key: 'x3', value: '' }] }), 400, 'KMS.0409');
   expectError(await call(R, 'POST', `${key}/tags/action`, { action: 'create', tags: [{ key: 'fine', value: '' }, { key: 'no=pe', value: '' }] }), 400, 'KMS.0406');
@@ -206,6 +207,9 @@ test('resource_instances/action filter answers {total_count, resources:[{key_det
   assert.equal(res.key_details.multi_region_key_type, 'SINGLE');
   assert.equal(res.key_details.pending_days, '');
   assert.deepEqual(res.tags, [{ key: 'sdkcheck-run', value: run }]);
+  // Terraform sends offset as a number; OTC's examples send empty strings for none.
+  assert.equal((await call(R, 'POST', 'resource_instances/action', { action: 'filter', limit: 1000, offset: 0, tags: [{ key: 'sdkcheck-run', values: [run] }] })).body.total_count, 1);
+  assert.equal((await call(R, 'POST', 'resource_instances/action', { action: 'filter', limit: '', offset: '', tags: [{ key: 'sdkcheck-run', values: [run] }] })).body.resources.length, 1);
   const c = await call(R, 'POST', 'resource_instances/action', { action: 'count', tags: [{ key: 'sdkcheck-run', values: [run] }] });
   assert.equal(c.status, 200, JSON.stringify(c.body));
   assert.deepEqual(c.body, { total_count: 1 });

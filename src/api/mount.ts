@@ -42,8 +42,8 @@ export interface Pipeline<S, C> {
   services: S;
   /** Who is calling: throws APIGW.0301/0307 (401) when the credentials are missing or wrong. */
   authenticate(req: FastifyRequest, operation: Operation<S, C>): Promise<C>;
-  /** Whether the caller may run the operation on these keys: throws a 403 when not. */
-  authorize(ctx: C, operation: Operation<S, C>, input: OperationInput<unknown, unknown, unknown>, req: FastifyRequest): Promise<void>;
+  /** Whether the caller may run the operation on these keys (`keyIds`): throws a 403 when not. */
+  authorize(ctx: C, operation: Operation<S, C>, input: OperationInput<unknown, unknown, unknown>, req: FastifyRequest, keyIds: string[]): Promise<void>;
   /** The audit trail; `open` is called before operations that change state, `close` for every call. */
   audit: {
     open(call: CallState<C>, req: FastifyRequest): Promise<void>;
@@ -115,7 +115,10 @@ export function mountOperations<S, C>(app: FastifyInstance, operations: readonly
         const call = req.call as CallState<C>;
         const input = inputOf(req);
         call.keyIds = op.keyIds(input);
-        if (op.authentication === 'required') await pipeline.authorize(call.ctx as C, op, input, req);
+        if (op.authentication === 'required') {
+          if (op.relatedKeyIds) call.keyIds = [...new Set([...call.keyIds, ...(await op.relatedKeyIds(pipeline.services, call.ctx as C, input))])];
+          await pipeline.authorize(call.ctx as C, op, input, req, call.keyIds);
+        }
         if (op.mutates) {
           try {
             await pipeline.audit.open(call, req);

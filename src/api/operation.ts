@@ -101,7 +101,12 @@ export interface OperationSpec<S, C, B extends TSchema | undefined, Q extends TS
    */
   resourcePermission?: (services: S, ctx: C, input: OperationInput<StaticOr<B, undefined>, StaticOr<Q, Record<string, never>>, StaticOr<P, Record<string, never>>>, keyIds: string[]) => Promise<ResourcePermission | null>;
   /** Condition values the request itself carries (e.g. create-key's `kms:KeySpec`), by condition key. */
-  conditions?: (input: OperationInput<StaticOr<B, undefined>, StaticOr<Q, Record<string, never>>, StaticOr<P, Record<string, never>>>) => Record<string, string | undefined>;
+  conditions?: (input: OperationInput<StaticOr<B, undefined>, StaticOr<Q, Record<string, never>>, StaticOr<P, Record<string, never>>>) => Record<string, string | readonly string[] | undefined>;
+  /**
+   * Keys the call acts on that its input does not name (AssociateAlias: the key the alias points at now): decided
+   * and recorded like `keyIds`.
+   */
+  relatedKeyIds?: (services: S, ctx: C, input: OperationInput<StaticOr<B, undefined>, StaticOr<Q, Record<string, never>>, StaticOr<P, Record<string, never>>>) => Promise<string[]>;
   /** The key ids a call names (authorization resources, audit record); evaluated on validated input. */
   keyIds?: (input: OperationInput<StaticOr<B, undefined>, StaticOr<Q, Record<string, never>>, StaticOr<P, Record<string, never>>>) => (string | undefined)[];
   handler: (
@@ -129,7 +134,8 @@ export interface Operation<S = unknown, C = unknown> {
   status: number;
   keyIds(input: OperationInput<unknown, unknown, unknown>): string[];
   selfService?(input: OperationInput<unknown, unknown, unknown>): { userId?: string; accessKey?: string };
-  conditions?(input: OperationInput<unknown, unknown, unknown>): Record<string, string | undefined>;
+  conditions?(input: OperationInput<unknown, unknown, unknown>): Record<string, string | readonly string[] | undefined>;
+  relatedKeyIds?(services: S, ctx: C, input: OperationInput<unknown, unknown, unknown>): Promise<string[]>;
   otherProjects?(services: S, ctx: C, input: OperationInput<unknown, unknown, unknown>): Promise<OtherProject[]>;
   resourcePermission?(services: S, ctx: C, input: OperationInput<unknown, unknown, unknown>, keyIds: string[]): Promise<ResourcePermission | null>;
   handler(services: S, ctx: C, input: OperationInput<unknown, unknown, unknown>, http: HttpInfo): Promise<unknown>;
@@ -157,6 +163,7 @@ export function defineOperation<S, C>() {
     ...(spec.selfService ? { selfService: (input) => spec.selfService!(input as never) } : {}),
     ...(spec.conditions ? { conditions: (input) => spec.conditions!(input as never) } : {}),
     ...(spec.otherProjects ? { otherProjects: (services, ctx, input) => spec.otherProjects!(services, ctx, input as never) } : {}),
+    ...(spec.relatedKeyIds ? { relatedKeyIds: (services, ctx, input) => spec.relatedKeyIds!(services, ctx, input as never) } : {}),
     ...(spec.resourcePermission ? { resourcePermission: (services, ctx, input, keyIds) => spec.resourcePermission!(services, ctx, input as never, keyIds) } : {}),
     handler: (services, ctx, input, http) => spec.handler(services, ctx, input as never, http) as Promise<unknown>,
   });

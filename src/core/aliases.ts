@@ -77,6 +77,12 @@ export class AliasService {
     });
   }
 
+  /** The key of the caller's project an alias points at now, or null. */
+  async holder(ctx: CallerContext, alias: string): Promise<string | null> {
+    const found = await this.store.getAlias(ctx.domainId, alias);
+    return found && (await this.keys.find(ctx, found.keyId)) ? found.keyId : null;
+  }
+
   /**
    * The key an alias names, for a `key_id` given as `alias/<name>` or as its URN `kms:<region>:<domain_id>:alias:
    * <alias>` (the DEW guide: "you can use the alias as the key ID during API calling"): KMS.0207 (404) when the
@@ -87,9 +93,9 @@ export class AliasService {
     const urn = /^kms:([^:]*):([^:]*):alias:(alias\/.+)$/.exec(keyId);
     const alias = urn ? urn[3]! : keyId.startsWith('alias/') ? keyId : null;
     if (alias === null) return null;
-    const found = urn && (urn[1] !== ctx.region || urn[2] !== ctx.domainId) ? null : await this.store.getAlias(ctx.domainId, alias);
-    if (!found || !(await this.keys.find(ctx, found.keyId))) throw new KmsError('KMS.0207', `No key of the project has the alias ${alias}.`);
-    return found.keyId;
+    const found = urn && (urn[1] !== ctx.region || urn[2] !== ctx.domainId) ? null : await this.holder(ctx, alias);
+    if (found === null) throw new KmsError('KMS.0207', `No key of the project has the alias ${alias}.`);
+    return found;
   }
 
   /**

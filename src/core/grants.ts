@@ -107,7 +107,7 @@ export class GrantService {
   /** Revokes a grant of a key of the caller's project: KMS.0207 unknown key, KMS.2501 unknown grant, KMS.2502 another key's. */
   async revoke(ctx: CallerContext, keyId: string, grantId: string): Promise<void> {
     await this.keys.get(ctx, keyId);
-    await this.#grantOf(keyId, grantId);
+    await this.#grantOf(ctx, keyId, grantId);
     await this.store.deleteGrant(grantId);
   }
 
@@ -142,9 +142,10 @@ export class GrantService {
     return this.store.maxGrantsPerKey(ctx.projectId);
   }
 
-  async #grantOf(keyId: string, grantId: string): Promise<GrantRecord> {
+  /** KMS.2501 for a grant that does not exist or is on a key of another project (nothing said of it), KMS.2502. */
+  async #grantOf(ctx: CallerContext, keyId: string, grantId: string): Promise<GrantRecord> {
     const grant = await this.store.getGrant(grantId);
-    if (!grant) throw new KmsError('KMS.2501', `No grant has the id ${grantId}.`);
+    if (!grant || !(await this.keys.find(ctx, grant.keyId))) throw new KmsError('KMS.2501', `No grant has the id ${grantId}.`);
     if (grant.keyId !== keyId) throw new KmsError('KMS.2502');
     return grant;
   }

@@ -49,7 +49,9 @@ export async function authenticate(req: FastifyRequest, iam: IamClient, region: 
   if (claims.project.id !== projectId) {
     // Another account's project in this region: the caller may act there through that account's grants only.
     const foreign = await iam.project(projectId);
-    if (!foreign || foreign.domainId === claims.domain.id || foreign.region !== region) throw new KmsError('KMS.0321', 'The token is scoped to another project.');
+    if (!foreign || foreign.domainId === claims.domain.id || foreign.region !== region || claims.project.region !== region) {
+      throw new KmsError('KMS.0321', 'The token is scoped to another project.');
+    }
     return { projectId, projectName: foreign.name, domainId: foreign.domainId, region, foreign: true, caller };
   }
   if (claims.project.region !== region) throw new KmsError('KMS.0306', `The project belongs to region ${claims.project.region}, not ${region}.`);

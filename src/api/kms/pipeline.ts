@@ -70,14 +70,17 @@ export function kmsPipeline(o: KmsPipelineOptions): Pipeline<RegionServices, Cal
       }
       return ctx;
     },
-    authorize: async (ctx, op, input, req) => {
+    authorize: async (ctx, op, input, req, keyIds) => {
       if (op.action === null) return;
-      const keyIds = op.keyIds(input);
       /** Grants (or another permission of the resource) in place of the policies; KMS.0306 with `why` when none. */
       const byResource = async (why: string) => {
         const granted = await op.resourcePermission?.(o.services, ctx, input, keyIds);
-        // A token of another account's project is refused as before grants existed: its project is not the path's.
-        if (!granted) throw new KmsError(ctx.foreign && ctx.caller.authMethod === 'token' ? 'KMS.0321' : 'KMS.0306', why);
+        if (!granted) {
+          // Another account's project is refused as one that does not exist: nothing is said of it.
+          if (ctx.foreign && ctx.caller.authMethod === 'token') throw new KmsError('KMS.0321', 'The token is scoped to another project.');
+          if (ctx.foreign) throw new KmsError('KMS.0306', 'The project does not exist or does not belong to your account.');
+          throw new KmsError('KMS.0306', why);
+        }
         ctx.grants = { ids: granted.by, operations: granted.operations };
       };
       if (ctx.foreign) {
@@ -86,10 +89,10 @@ export function kmsPipeline(o: KmsPipelineOptions): Pipeline<RegionServices, Cal
         if (ctx.caller.tokenProjectId !== undefined && !(await o.iam.permissions(ctx.caller.userId, ctx.caller.tokenProjectId, ctx.caller.domainId)).enabled) {
           throw new KmsError('APIGW.0301', 'The user is disabled or no longer exists.');
         }
-        await byResource(`${op.action} is not allowed: project ${ctx.projectId} is of another account, and no grant of its keys allows the call.`);
+        await byResource('');
         return;
       }
-      const fromRequest = Object.fromEntries(Object.entries(op.conditions?.(input) ?? {}).filter(([, v]) => v !== undefined)) as Record<string, string>;
+      const fromRequest = Object.fromEntries(Object.entries(op.conditions?.(input) ?? {}).filter(([, v]) => v !== undefined)) as Record<string, string | readonly string[]>;
       let key: KeyRecord | null | undefined; // loaded once, only if a policy asks for its attributes
       const keyValues = async (keyId: string) => {
         if (key === undefined || key?.id !== keyId) key = await o.services.keys.find(ctx, keyId);
@@ -109,7 +112,7 @@ export function kmsPipeline(o: KmsPipelineOptions): Pipeline<RegionServices, Cal
         }
         const asked = [...conditionKeysFor(perms.policies, action)];
         const needsKey = asked.some((k) => k.startsWith('kms:') && !Object.keys(fromRequest).some((r) => r.toLowerCase() === k));
-        const base: Record<string, ConditionValue | undefined> = {
+        const base: Record<string, ConditionValue | readonly ConditionValue[] | undefined> = {
           'g:ProjectName': where.projectName, 'g:ProjectId': where.projectId, 'g:UserId': ctx.caller.userId, 'g:UserName': ctx.caller.userName,
           'g:DomainName': ctx.caller.domainName, 'g:CurrentTime': new Date().toISOString(), 'g:SourceIp': req.ip, ...fromRequest,
         };

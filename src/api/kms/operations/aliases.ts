@@ -97,12 +97,17 @@ export const aliasOperations = [
     method: 'POST',
     path: '/v1.0/{project_id}/kms/alias/associate',
     action: 'kms:alias:associate',
-    summary: 'Move an alias of the project to another key of the project.',
+    summary: 'Move an alias of the project to another key of the project (the action is needed on both keys).',
     mutates: true,
     params: projectParams,
     body: body({ alias: aliasName(), target_key_id: keyId() }),
     response: aliasEntity,
     keyIds: ({ body: b }) => [b.target_key_id],
+    // The key losing the alias is acted on too: the caller needs the action on it as well, and the record names it.
+    relatedKeyIds: async (s, ctx, { body: b }) => {
+      const current = await s.aliases.holder(ctx, b.alias);
+      return current === null ? [] : [current];
+    },
     handler: async (s, ctx, { body: b }) => present(s.region, await s.aliases.associate(ctx, b.alias, b.target_key_id)),
   }),
 ];

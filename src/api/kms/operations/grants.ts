@@ -51,13 +51,15 @@ export const grantOperations = [
       key_id: keyId(),
       grantee_principal: text({ code: 'KMS.2402', pattern: PRINCIPAL, description: 'A user id, or an account id with grantee_principal_type domain.' }),
       operations: Type.Array(oneOf(GRANT_OPERATIONS), { minItems: 1, maxItems: GRANT_OPERATIONS.length, 'x-error-code': 'KMS.0308', description: 'Operations the grant allows.' }),
-      name: Type.Optional(text({ pattern: '^[a-zA-Z0-9:/_-]{1,255}$', description: 'Grant name.' })),
-      retiring_principal: Type.Optional(text({ code: 'KMS.2402', pattern: PRINCIPAL, description: 'A user who may retire the grant.' })),
+      name: Type.Optional(text({ pattern: '^[a-zA-Z0-9:/_-]{0,255}$', description: 'Grant name (empty: none).' })),
+      retiring_principal: Type.Optional(text({ code: 'KMS.2402', pattern: '^[a-zA-Z0-9]{0,64}$', description: 'A user who may retire the grant (empty: none).' })),
       grantee_principal_type: Type.Optional(oneOf(['user', 'domain'], { description: 'user (default) or domain.' })),
       sequence: sequence(),
     }),
     response: answer({ grant_id: Type.String() }),
     keyIds: ({ body: b }) => [b.key_id],
+    // What a policy may restrict (as AWS KMS names them): the operations granted, and to whom.
+    conditions: ({ body: b }) => ({ 'kms:GrantOperations': b.operations, 'kms:GranteePrincipal': b.grantee_principal }),
     // A grantee holding create-grant may grant onward, only what it holds.
     resourcePermission: viaGrant('create-grant'),
     handler: async (s, ctx, { body: b }) => {
@@ -125,8 +127,9 @@ export const grantOperations = [
     params: projectParams,
     body: body({ ...paging, sequence: sequence() }),
     response: grantPage,
-    // The answer holds only grants naming the caller: a retiring principal needs no policy to find them.
-    resourcePermission: async () => ({ by: ['retiring principal'], operations: [] }),
+    // The answer holds only grants naming the caller: a retiring principal of the account needs no policy to find
+    // them (one of another account lists them in a project of its own).
+    resourcePermission: async (_s, ctx) => (ctx.foreign ? null : { by: ['retiring principal'], operations: [] }),
     handler: async (s, ctx, { body: b }) => presentPage(await s.grants.listRetirable(ctx, b.limit ?? 100, b.marker ?? 0)),
   }),
 ];

@@ -61,7 +61,7 @@ export const tagOperations = [
     status: 204,
     params: keyTagsParams,
     body: body({
-      tags: Type.Array(tagItem(), { minItems: 1, maxItems: 20, 'x-error-code': 'KMS.0401' }),
+      tags: Type.Array(tagItem(), { minItems: 1, 'x-error-code': 'KMS.0401', allOf: [{ maxItems: 20, 'x-error-code': 'KMS.0409' }] }),
       action: oneOf(['create', 'delete'], { code: 'KMS.0404' }),
       sequence: sequence(),
     }),
@@ -126,8 +126,8 @@ export const tagOperations = [
     params: projectParams,
     body: body({
       action: oneOf(['filter', 'count'], { code: 'KMS.0404' }),
-      limit: Type.Optional(integer({ code: 'KMS.1601', minimum: 1, maximum: 1000, description: 'Page size 1–1000 (default 10); filter only.' })),
-      offset: Type.Optional(integer({ code: 'KMS.0417', minimum: 0, description: 'Keys to skip (default 0); filter only.' })),
+      limit: Type.Optional(integer({ code: 'KMS.1601', minimum: 1, maximum: 1000, emptyIsAbsent: true, description: 'Page size 1–1000 (default 10); filter only.' })),
+      offset: Type.Optional(integer({ code: 'KMS.0417', minimum: 0, emptyIsAbsent: true, description: 'Keys to skip (default 0); filter only.' })),
       tags: Type.Optional(Type.Array(
         Type.Object({ key: tagKey(), values: Type.Array(tagValue(), { maxItems: 10, 'x-error-code': 'KMS.0413' }) }),
         { maxItems: 10, 'x-error-code': 'KMS.0414' },
