@@ -7,6 +7,9 @@ export const ERRORS = {
   'APIGW.0101': [404, 'The API does not exist or has not been published in the environment.'],
   'APIGW.0301': [401, 'Incorrect IAM authentication information.'],
   'APIGW.0307': [401, 'The token must be updated.'],
+  // Huawei API gateway error table, APIGW.0308: a throttled call; the detail names the policy and its limit
+  // ("policy user over ratelimit,limit:200,time:1 second"). Huawei has no KMS.* code for throttling.
+  'APIGW.0308': [429, 'The throttling threshold has been reached:'],
   'IAM.0001': [400, 'The request body is invalid.'],
   'IAM.0002': [401, 'The username or password is wrong.'],
   'IAM.0003': [404, 'Could not find the requested resource.'],
@@ -134,6 +137,19 @@ export class KmsError extends Error {
     this.code = code;
     this.status = status;
     this.name = 'KmsError';
+  }
+}
+
+/**
+ * A call over a rate limit: `429 APIGW.0308` in the gateway's flat body, with `Retry-After: retryAfterSeconds`
+ * (a whole number of seconds, at least 1; Huawei does not document the header, Strongroom sends it).
+ */
+export class ThrottledError extends KmsError {
+  readonly retryAfterSeconds: number;
+  constructor(detail: string, retryAfterSeconds: number) {
+    super('APIGW.0308', detail);
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
+    this.name = 'ThrottledError';
   }
 }
 
