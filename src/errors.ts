@@ -15,6 +15,8 @@ export const ERRORS = {
   'IAM.0003': [404, 'Could not find the requested resource.'],
   'IAM.0004': [403, 'You are not authorized to perform the requested action.'],
   'IAM.0005': [409, 'The resource already exists.'],
+  // Huawei IAM's answer to a password login of a locked user (account lockout policy: iam/login-guard.ts).
+  'IAM.0061': [401, 'Account locked.'],
   // Huawei's IAM codes for password and user rules, bare numbers as Huawei writes them (iam_02_0006).
   '1103': [400, 'Incorrect password.'],
   '1107': [400, 'The account administrator cannot be deleted.'],
