@@ -1,7 +1,7 @@
 /**
  * The one catalogue of error codes: every failure Strongroom answers is a KmsError whose code is a
  * key of ERRORS, which fixes its HTTP status and Huawei's literal message (huawei-kms-api.md §5.2).
- * APIGW.* codes are the API-gateway errors Huawei answers for authentication (huawei-auth.md §3.4).
+ * APIGW.* codes are the API-gateway errors Huawei answers for authentication (huawei-auth.md §3.4) and throttling.
  */
 export const ERRORS = {
   'APIGW.0101': [404, 'The API does not exist or has not been published in the environment.'],
@@ -157,7 +157,7 @@ export class ThrottledError extends KmsError {
 
 /**
  * Huawei's error body: `{"error": {"error_code": "KMS.xxxx", "error_msg": "..."}}` for KMS's (and IAM's) own errors;
- * the API gateway's errors (`APIGW.*`: authentication, unknown APIs) are flat, with the request id:
+ * the API gateway's errors (`APIGW.*`: authentication, throttling, unknown APIs) are flat, with the request id:
  * `{"error_code", "error_msg", "request_id"}` (observed-huawei-answers.md).
  */
 export function errorBody(err: KmsError, requestId = ''): { error: { error_code: string; error_msg: string } } | { error_code: string; error_msg: string; request_id: string } {
