@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkThrottling, type ThrottlingSetting } from './api/throttling.js';
 import { Topology } from './regions/topology.js';
 
 export interface DeploymentFile {
@@ -25,6 +26,12 @@ export interface DeploymentFile {
   /** Optional tuning: timeout of region-to-region calls, longest outbox backoff (milliseconds). */
   peer_timeout_ms?: number;
   outbox_max_backoff_ms?: number;
+  /**
+   * Per-user request rates of every region (api/throttling.ts): `"off"` (the default), `"huawei"` (Huawei's
+   * published rates), or N requests per second per user and operation class. Set by `start --throttling`, kept
+   * until changed.
+   */
+  throttling?: ThrottlingSetting;
 }
 
 export const deploymentPath = (dir: string) => join(dir, 'deployment.json');
@@ -43,6 +50,7 @@ export function writePrivateFile(path: string, content: string): void {
 export function readDeployment(dir: string): DeploymentFile {
   const file = JSON.parse(readFileSync(deploymentPath(dir), 'utf8')) as DeploymentFile;
   if (file.version !== 1) throw new Error(`unsupported deployment file version ${String(file.version)}`);
+  checkThrottling(file.throttling);
   return file;
 }
 
@@ -52,11 +60,13 @@ export interface PlanInput {
   regions: string[];
   keyQuota?: number;
   grantQuota?: number;
+  /** `--throttling`; when not given, the file's earlier setting stays (`"off"` at first start). */
+  throttling?: ThrottlingSetting;
 }
 
 /**
- * Creates the deployment file at first start, or updates ports and regions of an existing one (its secret and
- * replication settings are kept).
+ * Creates the deployment file at first start, or updates ports and regions of an existing one (its secret,
+ * replication settings, key quota and throttling are kept unless given).
  */
 export function planDeployment(dir: string, input: PlanInput): DeploymentFile {
   for (const r of input.regions) if (!REGION_ID_RE.test(r)) throw new Error(`invalid region id ${r}`);
@@ -75,6 +85,7 @@ export function planDeployment(dir: string, input: PlanInput): DeploymentFile {
     internal_secret: previous?.internal_secret ?? randomBytes(32).toString('hex'),
     key_quota: input.keyQuota ?? previous?.key_quota ?? 10000,
     grant_quota: input.grantQuota ?? previous?.grant_quota ?? 100,
+    throttling: input.throttling ?? previous?.throttling ?? 'off',
   };
   writePrivateFile(deploymentPath(dir), JSON.stringify(file, null, 2) + '\n');
   return file;

@@ -1,17 +1,22 @@
 /**
  * The one catalogue of error codes: every failure Strongroom answers is a KmsError whose code is a
  * key of ERRORS, which fixes its HTTP status and Huawei's literal message (huawei-kms-api.md §5.2).
- * APIGW.* codes are the API-gateway errors Huawei answers for authentication (huawei-auth.md §3.4).
+ * APIGW.* codes are the API-gateway errors Huawei answers for authentication (huawei-auth.md §3.4) and throttling.
  */
 export const ERRORS = {
   'APIGW.0101': [404, 'The API does not exist or has not been published in the environment.'],
   'APIGW.0301': [401, 'Incorrect IAM authentication information.'],
   'APIGW.0307': [401, 'The token must be updated.'],
+  // Huawei API gateway error table, APIGW.0308: a throttled call; the detail names the policy and its limit
+  // ("policy user over ratelimit,limit:200,time:1 second"). Huawei has no KMS.* code for throttling.
+  'APIGW.0308': [429, 'The throttling threshold has been reached:'],
   'IAM.0001': [400, 'The request body is invalid.'],
   'IAM.0002': [401, 'The username or password is wrong.'],
   'IAM.0003': [404, 'Could not find the requested resource.'],
   'IAM.0004': [403, 'You are not authorized to perform the requested action.'],
   'IAM.0005': [409, 'The resource already exists.'],
+  // Huawei IAM's answer to a password login of a locked user (account lockout policy: iam/login-guard.ts).
+  'IAM.0061': [401, 'Account locked.'],
   // Huawei's IAM codes for password and user rules, bare numbers as Huawei writes them (iam_02_0006).
   '1103': [400, 'Incorrect password.'],
   '1107': [400, 'The account administrator cannot be deleted.'],
@@ -138,8 +143,21 @@ export class KmsError extends Error {
 }
 
 /**
+ * A call over a rate limit: `429 APIGW.0308` in the gateway's flat body, with `Retry-After: retryAfterSeconds`
+ * (a whole number of seconds, at least 1; Huawei does not document the header, Strongroom sends it).
+ */
+export class ThrottledError extends KmsError {
+  readonly retryAfterSeconds: number;
+  constructor(detail: string, retryAfterSeconds: number) {
+    super('APIGW.0308', detail);
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
+    this.name = 'ThrottledError';
+  }
+}
+
+/**
  * Huawei's error body: `{"error": {"error_code": "KMS.xxxx", "error_msg": "..."}}` for KMS's (and IAM's) own errors;
- * the API gateway's errors (`APIGW.*`: authentication, unknown APIs) are flat, with the request id:
+ * the API gateway's errors (`APIGW.*`: authentication, throttling, unknown APIs) are flat, with the request id:
  * `{"error_code", "error_msg", "request_id"}` (observed-huawei-answers.md).
  */
 export function errorBody(err: KmsError, requestId = ''): { error: { error_code: string; error_msg: string } } | { error_code: string; error_msg: string; request_id: string } {

@@ -19,12 +19,12 @@ export interface OpenIam {
   close(): Promise<void>;
 }
 
-/** Opens IAM's data in `dataDir` (creating it on first use). */
-export async function openIam(dataDir: string): Promise<OpenIam> {
+/** Opens IAM's data in `dataDir` (creating it on first use); `clock` (epoch ms) is for tests. */
+export async function openIam(dataDir: string, options: { clock?: () => number } = {}): Promise<OpenIam> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const store = new SqliteIamStore(join(dataDir, 'iam.db'));
   const rootKey = new LocalFileRootKey(join(dataDir, 'master.key'));
-  const iam = new IamService(store, rootKey);
+  const iam = new IamService(store, rootKey, options.clock);
   await iam.init();
   return { iam, permissions: new Permissions(store), store, rootKey, close: async () => (await store.close(), await rootKey.close()) };
 }

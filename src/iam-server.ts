@@ -9,6 +9,7 @@ import { mountOperations } from './api/mount.js';
 import { openApiRoute } from './api/openapi.js';
 import { openIam } from './iam-data.js';
 import type { RunningServer } from './region-server.js';
+import type { Clock } from './core/context.js';
 import type { Topology } from './regions/topology.js';
 
 export { openIam, type OpenIam } from './iam-data.js';
@@ -23,10 +24,12 @@ export interface IamServerOptions {
   logger: boolean | { level: string; file?: string };
   /** Check every answer against its response schema (tests). */
   checkResponses?: boolean;
+  /** Epoch milliseconds for tokens and login lockout; injectable so tests can move time forward. */
+  clock?: Clock;
 }
 
 export async function startIam(o: IamServerOptions): Promise<RunningServer> {
-  const opened = await openIam(o.dataDir);
+  const opened = await openIam(o.dataDir, { clock: o.clock });
   const audit = await AuditLog.open(opened.store, opened.rootKey);
   const services: IamServices = { iam: opened.iam, directory: opened.iam.directory, permissions: opened.permissions, topology: o.topology, endpoint: o.iamEndpoint };
   const app = createHttpApp({ logger: o.logger, service: 'iam' });

@@ -9,6 +9,7 @@ import type { RegionServices } from './api/kms/operations/common.js';
 import { kmsPipeline } from './api/kms/pipeline.js';
 import { mountOperations } from './api/mount.js';
 import { openApiRoute } from './api/openapi.js';
+import { ratesOf, Throttle, type ThrottlingSetting } from './api/throttling.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AsymmetricOps } from './core/asymmetric-ops.js';
 import type { Clock } from './core/context.js';
@@ -53,6 +54,8 @@ export interface RegionServerOptions {
   rotationCheckMs?: number;
   /** Check every answer against its response schema (tests). */
   checkResponses?: boolean;
+  /** Per-user request rates per operation class (api/throttling.ts); default `off`. */
+  throttling?: ThrottlingSetting;
 }
 
 export interface RunningServer {
@@ -98,7 +101,9 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
   };
   const audit = await AuditLog.open(store, rootKey);
   const app = createHttpApp({ logger: o.logger });
-  mountOperations(app, KMS_OPERATIONS, kmsPipeline({ services: api, iam, audit, checkResponses: o.checkResponses ?? false }));
+  const rates = ratesOf(o.throttling ?? 'off');
+  const throttle = rates ? new Throttle(rates) : undefined;
+  mountOperations(app, KMS_OPERATIONS, kmsPipeline({ services: api, iam, audit, checkResponses: o.checkResponses ?? false, throttle }));
   openApiRoute(app, KMS_OPERATIONS, { title: `Strongroom KMS (${o.region})`, description: 'Huawei Cloud KMS (DEW) v1.0 and v2 as Strongroom serves it, in one region.' });
   internalRoutes(app, { region: o.region, topology: o.topology, secret: o.internalSecret, replication, audit });
 

@@ -776,6 +776,55 @@ function iamStoreContract(name: string, make: MakeIamStore): void {
       assert.deepEqual(await s.putSettingIfAbsent('other', Buffer.from('x')), Buffer.from('x'));
     });
 
+    it('login failures and locks: counted after a time, capped by a lock, forgotten on success, a new password, re-enabling, deletion; kept across reopen', async () => {
+      const s = await fresh();
+      await s.insertDomain(domain('d1', 'alpha'));
+      const alice = user('u1', 'd1', 'alice');
+      await s.insertUser(alice);
+      await s.insertUser(user('u2', 'd1', 'bob'));
+      assert.deepEqual(await s.loginState('u1', 0), { failures: 0, lockedUntil: null });
+      assert.equal(await s.addLoginFailure('u1', T0 + 10, T0 - 1000), 1);
+      assert.equal(await s.addLoginFailure('u1', T0 + 20, T0 - 1000), 2);
+      assert.equal(await s.addLoginFailure('u2', T0 + 20, T0 - 1000), 1, 'per user');
+      assert.deepEqual(await s.loginState('u1', T0), { failures: 2, lockedUntil: null });
+      assert.deepEqual(await s.loginState('u1', T0 + 10), { failures: 1, lockedUntil: null }, 'only failures after `since`');
+      assert.equal(await s.addLoginFailure('u1', T0 + 30, T0 + 10), 2, 'failures at or before `since` are forgotten');
+      assert.deepEqual(await s.loginState('u1', 0), { failures: 2, lockedUntil: null });
+
+      await s.lockLogin('u1', T0 + 5000);
+      assert.deepEqual(await s.loginState('u1', 0), { failures: 0, lockedUntil: T0 + 5000 }, 'a lock forgets the failures');
+      await s.lockLogin('u1', T0 + 9000);
+      assert.deepEqual(await s.loginState('u1', 0), { failures: 0, lockedUntil: T0 + 9000 }, 'locking again moves the end');
+      await s.close();
+      const again = await fresh(s);
+      assert.deepEqual(await again.loginState('u1', 0), { failures: 0, lockedUntil: T0 + 9000 }, 'kept across reopen');
+
+      await again.addLoginFailure('u1', T0 + 40, 0);
+      await again.clearLoginFailures('u1');
+      assert.deepEqual(await again.loginState('u1', 0), { failures: 0, lockedUntil: null }, 'a success forgets failures and lock');
+
+      // An administrator's new password, or re-enabling the user, forgets them too; a change of anything else does not.
+      const lockAgain = async () => {
+        await again.addLoginFailure('u1', T0 + 50, 0);
+        await again.lockLogin('u1', T0 + 9000);
+        await again.addLoginFailure('u1', T0 + 60, 0);
+      };
+      await lockAgain();
+      assert.equal(await again.updateUser({ ...alice, description: 'changed' }), true);
+      assert.deepEqual(await again.loginState('u1', 0), { failures: 1, lockedUntil: T0 + 9000 });
+      assert.equal(await again.updateUser({ ...alice, passwordHash: 'scrypt$new' }), true);
+      assert.deepEqual(await again.loginState('u1', 0), { failures: 0, lockedUntil: null }, 'a new password');
+      await lockAgain();
+      await again.updateUser({ ...alice, passwordHash: 'scrypt$new', enabled: false });
+      assert.deepEqual(await again.loginState('u1', 0), { failures: 1, lockedUntil: T0 + 9000 }, 'disabling keeps them');
+      await again.updateUser({ ...alice, passwordHash: 'scrypt$new', enabled: true });
+      assert.deepEqual(await again.loginState('u1', 0), { failures: 0, lockedUntil: null }, 're-enabling');
+      await lockAgain();
+      await again.deleteUser('u1');
+      assert.deepEqual(await again.loginState('u1', 0), { failures: 0, lockedUntil: null }, 'deleted with the user');
+      assert.deepEqual(await again.loginState('u2', 0), { failures: 1, lockedUntil: null }, 'another user untouched');
+    });
+
     it('data survives close and reopen', async () => {
       const s = await fresh();
       await s.insertDomain(domain('d1', 'alpha'));

@@ -9,7 +9,7 @@ import { newRequestId } from '../request-id.js';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods } from 'fastify';
-import { errorBody, KmsError, type ErrorCode } from '../errors.js';
+import { errorBody, KmsError, ThrottledError, type ErrorCode } from '../errors.js';
 import { precheck } from '../iam/aksk.js';
 import { responseSignature } from '../internal-auth.js';
 import { MalformedBody, parseStrictJson } from './strict-json.js';
@@ -160,6 +160,7 @@ function toKmsError(err: unknown, req: FastifyRequest, codes: (typeof CODES)[key
 
 export function sendError(reply: FastifyReply, err: KmsError): FastifyReply {
   if (reply.request.call) reply.request.call.errorCode = err.code;
+  if (err instanceof ThrottledError) reply.header('Retry-After', String(err.retryAfterSeconds));
   return reply.code(err.status).header('Content-Type', 'application/json;charset=UTF-8').send(errorBody(err, String(reply.request.id)));
 }
 

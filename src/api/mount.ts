@@ -1,10 +1,10 @@
 /**
  * Mounts catalogue operations on a fastify app, each request going through the same steps:
  *
- *   parse (http.ts: strict UTF-8 JSON) → authenticate (preValidation) → validate (the entry's schemas)
- *   → authorize (preHandler: IAM action, resources, conditions) → audit "open" for operations that change state
- *   → handler → answer (serialised by the response schema) → audit record (onSend, durable before the answer
- *   leaves; when it cannot be written the answer becomes a 500).
+ *   parse (http.ts: strict UTF-8 JSON) → authenticate (preValidation) → admission (rate limits: 429 APIGW.0308)
+ *   → validate (the entry's schemas) → authorize (preHandler: IAM action, resources, conditions)
+ *   → audit "open" for operations that change state → handler → answer (serialised by the response schema)
+ *   → audit record (onSend, durable before the answer leaves; when it cannot be written the answer becomes a 500).
  *
  * The steps that differ between KMS regions and IAM (who the caller is, what they may do, where the trail goes)
  * are passed in as a `Pipeline`.
@@ -42,6 +42,12 @@ export interface Pipeline<S, C> {
   services: S;
   /** Who is calling: throws APIGW.0301/0307 (401) when the credentials are missing or wrong. */
   authenticate(req: FastifyRequest, operation: Operation<S, C>): Promise<C>;
+  /**
+   * Admission control (rate limits), asked once per operation when it is mounted: the check its calls pass right
+   * after authentication (`ctx` is undefined for operations that need none) and before validation, or undefined
+   * when its calls are not limited. The check throws (ThrottledError: 429 APIGW.0308 with Retry-After) to refuse.
+   */
+  admission?(operation: Operation<S, C>): ((ctx: C | undefined, req: FastifyRequest) => void) | undefined;
   /** Whether the caller may run the operation on these keys (`keyIds`): throws a 403 when not. */
   authorize(ctx: C, operation: Operation<S, C>, input: OperationInput<unknown, unknown, unknown>, req: FastifyRequest, keyIds: string[]): Promise<void>;
   /** The audit trail; `open` is called before operations that change state, `close` for every call. */
@@ -98,6 +104,7 @@ export function mountOperations<S, C>(app: FastifyInstance, operations: readonly
 
   for (const op of operations) {
     if (pipeline.checkResponses && op.response) responseCheck.set(op, ajv.compile(op.response));
+    const admit = pipeline.admission?.(op);
     typed.route({
       method: op.method,
       url: routePath(op.path),
@@ -110,6 +117,7 @@ export function mountOperations<S, C>(app: FastifyInstance, operations: readonly
       },
       preValidation: async (req) => {
         if (op.authentication === 'required') req.call!.ctx = await pipeline.authenticate(req, op);
+        if (admit !== undefined) admit(req.call!.ctx as C | undefined, req);
       },
       preHandler: async (req) => {
         const call = req.call as CallState<C>;

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ThrottlingSetting } from '../api/throttling.js';
 import { planDeployment, type DeploymentFile } from '../deployment.js';
 import { bootstrap, bootstrapPath, type BootstrapFile } from './bootstrap.js';
 
@@ -14,6 +15,8 @@ export interface StartOptions {
   basePort: number;
   regions: string[];
   host: string;
+  /** `--throttling`; undefined keeps deployment.json's setting. */
+  throttling?: ThrottlingSetting;
 }
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -43,7 +46,7 @@ function tail(path: string): string {
 
 export async function start(o: StartOptions): Promise<void> {
   const dir = resolve(o.dataDir);
-  const deployment = planDeployment(dir, { host: o.host, basePort: o.basePort, regions: o.regions });
+  const deployment = planDeployment(dir, { host: o.host, basePort: o.basePort, regions: o.regions, throttling: o.throttling });
   const { file, created } = await bootstrap(dir, deployment);
   const logs = join(dir, 'logs');
   mkdirSync(logs, { recursive: true, mode: 0o700 });
@@ -106,6 +109,7 @@ function banner(dir: string, d: DeploymentFile, b: BootstrapFile, created: boole
     `  user      ${b.user_name}   password ${b.password}`,
     `  AK/SK     ${b.access_key} / ${b.secret_key}`,
     `  (all of this is in ${bootstrapPath(dir)})`,
+    ...(d.throttling !== undefined && d.throttling !== 'off' ? [`  throttling ${d.throttling === 'huawei' ? "Huawei's rates" : `${d.throttling} requests/s`} per user and operation class`] : []),
     '',
     'Try it:',
     `  TOKEN=$(curl -si -X POST ${d.iam.endpoint}/v3/auth/tokens -H 'Content-Type: application/json' \\`,

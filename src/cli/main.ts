@@ -4,6 +4,7 @@
  * Administration commands print JSON on stdout; errors go to stderr with exit code 1.
  */
 import { Command, CommanderError } from 'commander';
+import { parseThrottling } from '../api/throttling.js';
 import { iamDir, readDeployment, regionDir, topologyOf } from '../deployment.js';
 import { KmsError } from '../errors.js';
 import type { RunningServer } from '../region-server.js';
@@ -27,13 +28,15 @@ function program(): Command {
   p.command('start').description('IAM on BASE, regions on BASE+1..BASE+N, data in DIR')
     .option('--data-dir <dir>', 'data directory', './data').option('--port <base>', 'base port', '8100')
     .option('--regions <ids>', 'comma-separated region ids', 'cn-north-4,cn-south-1,cn-east-3').option('--host <host>', 'address to listen on', '127.0.0.1')
-    .action(async (o: { dataDir: string; port: string; regions: string; host: string }) => {
+    .option('--throttling <rate>', 'per-user request rates: huawei, off, or N requests/s per user and operation class (kept in deployment.json; default: as before, off at first start)')
+    .action(async (o: { dataDir: string; port: string; regions: string; host: string; throttling?: string }) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 1 || port > 65000) throw new Error('--port must be a port number');
       const regions = o.regions.split(',').map((r) => r.trim()).filter(Boolean);
       if (regions.length === 0) throw new Error('--regions needs at least one region id');
+      const throttling = o.throttling === undefined ? undefined : parseThrottling(o.throttling);
       const { start } = await import('./launcher.js');
-      await start({ dataDir: o.dataDir, basePort: port, regions, host: o.host });
+      await start({ dataDir: o.dataDir, basePort: port, regions, host: o.host, throttling });
     });
 
   p.command('serve-iam').description('run the IAM process of a deployment').option('--data-dir <dir>', 'data directory', './data')
@@ -55,7 +58,7 @@ function program(): Command {
       await serveUntilSignal(await startRegion({
         region: r.id, dataDir: regionDir(o.dataDir, r.id), topology: topologyOf(d), iamEndpoint: d.iam.endpoint,
         internalSecret: Buffer.from(d.internal_secret, 'hex'), keyQuota: d.key_quota, grantQuota: d.grant_quota, host: d.host, port: r.port, logger: { level: 'info' },
-        peerTimeoutMs: d.peer_timeout_ms, outboxMaxBackoffMs: d.outbox_max_backoff_ms,
+        peerTimeoutMs: d.peer_timeout_ms, outboxMaxBackoffMs: d.outbox_max_backoff_ms, throttling: d.throttling,
       }));
     });
 

@@ -10,6 +10,7 @@ import type { AccessKeyRecord, IamStore, Project, User } from '../storage/iam-st
 import { signatureMatches } from './aksk.js';
 import { Directory } from './directory.js';
 import { newId } from './ids.js';
+import { LoginGuard } from './login-guard.js';
 import { generatePassword, verifyPassword } from './passwords.js';
 import { checkToken, generateSigningKey, issueToken, newTokenId, TOKEN_LIFETIME_MS, type TokenClaims } from './tokens.js';
 
@@ -62,6 +63,8 @@ export interface PasswordAuthInput {
   domainName: string;
   userName: string;
   password: string;
+  /** The connection's peer address: password checks are shared fairly between sources (login-guard.ts). */
+  source?: string;
   scope?: { project?: boolean; domain?: boolean; projectId?: string; projectName?: string; projectDomainName?: string; projectDomainId?: string; domainId?: string; domainName?: string };
 }
 
@@ -69,6 +72,8 @@ export class IamService {
   #signing?: { privatePem: string; publicKey: KeyObject; publicPem: string };
 
   readonly directory: Directory;
+  /** Account lockout and per-source limits of password login. */
+  readonly loginGuard: LoginGuard;
 
   constructor(
     private readonly store: IamStore,
@@ -76,6 +81,7 @@ export class IamService {
     private readonly clock: () => number = Date.now,
   ) {
     this.directory = new Directory(store, clock);
+    this.loginGuard = new LoginGuard(store, clock);
   }
 
   /** Loads IAM's token-signing key, creating it (wrapped by the root key) on first use. */
@@ -202,13 +208,22 @@ export class IamService {
     }
   }
 
-  /** Password authentication (POST /v3/auth/tokens): a signed token and its claims. */
+  /**
+   * Password authentication (POST /v3/auth/tokens): a signed token and its claims. 401 IAM.0002 for a wrong name or
+   * password; 401 IAM.0061 while the user is locked after repeated failures; 429 APIGW.0308 when the source has
+   * too many logins waiting for a password check (login-guard.ts).
+   */
   async passwordToken(input: PasswordAuthInput): Promise<{ token: string; claims: TokenClaims }> {
     const domain = await this.store.findDomainByName(input.domainName);
     const user = domain ? await this.store.findUser(domain.id, input.userName) : null;
+    const guard = user ? await this.loginGuard.beforeLogin(user.id) : null;
     // Hash even for unknown users, so timing does not reveal which names exist.
-    const ok = await verifyPassword(input.password, user?.passwordHash ?? 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');
+    const ok = await this.loginGuard.checkPassword(input.source ?? '', () =>
+      verifyPassword(input.password, user?.passwordHash ?? 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='));
+    if (user && !ok) await this.loginGuard.failed(user.id);
     if (!domain || !user || !ok || !user.enabled) throw new KmsError('IAM.0002');
+    await this.loginGuard.succeeded(user.id, guard!);
+    this.loginGuard.refundSource(input.source ?? '');
     const now = this.clock();
     const claims: TokenClaims = {
       jti: newTokenId(), iat: now, exp: now + TOKEN_LIFETIME_MS, methods: ['password'],

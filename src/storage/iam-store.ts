@@ -65,6 +65,14 @@ export interface CustomRole {
  */
 export interface Grant { groupId: string; roleId: string; scope: 'project' | 'domain' | 'inherited'; scopeId: string }
 
+/** A user's recent failed password logins and lock (iam/login-guard.ts: Huawei's account lockout). */
+export interface LoginState {
+  /** Failed logins after the time asked about. */
+  failures: number;
+  /** Epoch ms when the user's lock ends (possibly past), or null when none was recorded. */
+  lockedUntil: number | null;
+}
+
 /** A change that may alter what someone may do: regions drop their cached permissions for that account. */
 export interface PermissionChange { seq: number; domainId: string }
 
@@ -143,6 +151,21 @@ export interface IamStore extends AuditStore {
   /** Changes after `seq`, oldest first (at most `limit`). */
   permissionChangesSince(seq: number, limit: number): Promise<PermissionChange[]>;
   latestPermissionChangeSeq(): Promise<number>;
+
+  /** A user's failed password logins after `since` (epoch ms) and the end of their lock, if any. */
+  loginState(userId: string, since: number): Promise<LoginState>;
+  /**
+   * Records a failed password login at `at` and forgets the user's failures at or before `since`; returns how many
+   * remain, this one included.
+   */
+  addLoginFailure(userId: string, at: number, since: number): Promise<number>;
+  /** Locks a user's password login until `until` (epoch ms) and forgets their failures. */
+  lockLogin(userId: string, until: number): Promise<void>;
+  /**
+   * Forgets a user's failures and lock (a successful login). A new password or re-enabling the user does the same,
+   * within the same change; deleting the user deletes them.
+   */
+  clearLoginFailures(userId: string): Promise<void>;
 
   getSetting(name: string): Promise<Buffer | null>;
   /** Stores the value unless one exists; returns whichever is stored. */

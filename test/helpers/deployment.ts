@@ -14,6 +14,7 @@ import { iamDir, planDeployment, regionDir, topologyOf, type DeploymentFile } fr
 import { startIam } from '../../src/iam-server.js';
 import { startRegion, type RunningServer } from '../../src/region-server.js';
 import type { RegionServices } from '../../src/api/kms/operations/common.js';
+import type { ThrottlingSetting } from '../../src/api/throttling.js';
 
 process.env.HOME = mkdtempSync(join(tmpdir(), 'strongroom-home-')); // the SDK core writes ~/.huaweicloud
 const require = createRequire(import.meta.url);
@@ -144,13 +145,15 @@ export interface DeploymentOptions {
   revocationPollMs?: number | null;
   /** Check every answer against its response schema (default true; the benchmark measures without). */
   checkResponses?: boolean;
+  /** `--throttling` as `npm start` takes it (kept in deployment.json; default: the file's, else off). */
+  throttling?: ThrottlingSetting;
 }
 
 export async function startTestDeployment(o: DeploymentOptions = {}): Promise<TestDeployment> {
   const regionIds = o.regions ?? ['cn-north-4', 'cn-south-1', 'cn-east-3'];
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'strongroom-test-'));
   const base = await freePortRange(regionIds.length + 1);
-  const deployment = planDeployment(dir, { host: '127.0.0.1', basePort: base, regions: regionIds, keyQuota: o.keyQuota, grantQuota: o.grantQuota });
+  const deployment = planDeployment(dir, { host: '127.0.0.1', basePort: base, regions: regionIds, keyQuota: o.keyQuota, grantQuota: o.grantQuota, throttling: o.throttling });
   const { file: boot } = await bootstrap(dir, deployment);
   const secret = Buffer.from(deployment.internal_secret, 'hex');
   const topology = topologyOf(deployment);
@@ -162,6 +165,7 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
       region: id, dataDir: regionDir(dir, id), topology, iamEndpoint: deployment.iam.endpoint, internalSecret: secret,
       keyQuota: deployment.key_quota, grantQuota: deployment.grant_quota, host: '127.0.0.1', port: r.port, logger: false, clock: o.clock,
       revocationPollMs: o.revocationPollMs === null ? undefined : (o.revocationPollMs ?? 100), deletionSweepMs: 3_600_000, checkResponses: o.checkResponses ?? true,
+      throttling: deployment.throttling,
     }));
   };
   for (const id of regionIds) await launch(id);

@@ -2,6 +2,7 @@
  * The steps of an IAM request that belong to IAM (mount.ts runs them): who is calling (an access-key signature or
  * an X-Auth-Token, checked here where the secrets are), whether they may (the action of the operation evaluated
  * against what their groups were granted on the account), and the audit trail.
+ * Password logins are limited per source address first (429 APIGW.0308).
  * Errors: APIGW.0301/0307 (401) for credentials, IAM.0004 (403) for a missing permission.
  */
 import type { FastifyRequest } from 'fastify';
@@ -16,6 +17,12 @@ import { decideOnAccount, type IamContext, type IamServices } from './operations
 
 /** What a temporary access key of a project-scoped token may call on IAM: reading its own project. */
 const TEMPORARY_KEY_OPERATIONS = new Set(['KeystoneListProjects']);
+
+/**
+ * Password logins: limited per source address before anything else is done with them (iam/login-guard.ts). The
+ * source is the connection's peer: fastify does not trust X-Forwarded-For here (no trustProxy).
+ */
+const PASSWORD_LOGIN_OPERATIONS = new Set(['KeystoneCreateUserTokenByPassword']);
 
 async function caller(req: FastifyRequest, iam: IamService): Promise<IamContext> {
   const authorization = header(req, 'authorization');
@@ -67,6 +74,7 @@ export function iamPipeline(o: IamPipelineOptions): Pipeline<IamServices, IamCon
     services: s,
     checkResponses: o.checkResponses,
     authenticate: (req) => caller(req, s.iam),
+    admission: (op) => (PASSWORD_LOGIN_OPERATIONS.has(op.name) ? (_ctx, req) => s.iam.loginGuard.admitSource(req.socket.remoteAddress ?? '') : undefined),
     authorize: async (ctx, op, input, req) => {
       if (op.action === null) return;
       if (ctx.scopeProjectId !== undefined && !TEMPORARY_KEY_OPERATIONS.has(op.name)) {

@@ -1,6 +1,7 @@
 /**
- * The steps of a KMS request that belong to a region (mount.ts runs them): authentication (authenticate.ts), the
- * permission check, and the audit trail.
+ * The steps of a KMS request that belong to a region (mount.ts runs them): authentication (authenticate.ts),
+ * throttling when it is on (throttling.ts: per user and operation class, 429 APIGW.0308), the permission check, and
+ * the audit trail.
  *
  * The permission check evaluates the operation's IAM action against the policies the caller's groups hold in the
  * project and on all projects (fetched once from IAM, then cached and kept current by IAM's change feed: no IAM
@@ -24,6 +25,7 @@ import { conditionKeysFor, contextFrom, evaluate } from '../../iam/policy-evalua
 import type { IamClient } from '../../regions/iam-client.js';
 import { auditSteps } from '../audit-trail.js';
 import type { Pipeline } from '../mount.js';
+import type { Throttle } from '../throttling.js';
 import { authenticate } from './authenticate.js';
 import { KMS_OPERATIONS } from './catalogue.js';
 import type { RegionServices } from './operations/common.js';
@@ -37,6 +39,8 @@ export interface KmsPipelineOptions {
   iam: IamClient;
   audit: AuditLog;
   checkResponses: boolean;
+  /** Per-user rate limits (throttling.ts); none when throttling is off. */
+  throttle?: Throttle;
 }
 
 /** The condition values a key carries. */
@@ -70,6 +74,8 @@ export function kmsPipeline(o: KmsPipelineOptions): Pipeline<RegionServices, Cal
       }
       return ctx;
     },
+    // Counted per user (a token's user, an access key's owner) and operation class, after authentication.
+    ...(o.throttle ? { admission: (op) => o.throttle!.admission<CallerContext>(op, (ctx) => ctx.caller.userId) } : {}),
     authorize: async (ctx, op, input, req, keyIds) => {
       if (op.action === null) return;
       /** Grants (or another permission of the resource) in place of the policies; KMS.0306 with `why` when none. */

@@ -4,7 +4,7 @@
  * once; a change made of several statements runs in one SQLite transaction.
  */
 import type { AuditAnchor, AuditEntry, AuditQuery, AuditRecord, AuditSeal } from '../../audit/audit-store.js';
-import type { AccessKeyRecord, CustomRole, Domain, Grant, Group, IamStore, PermissionChange, Project, RevokedToken, User } from '../iam-store.js';
+import type { AccessKeyRecord, CustomRole, Domain, Grant, Group, IamStore, LoginState, PermissionChange, Project, RevokedToken, User } from '../iam-store.js';
 import { AUDIT_MIGRATION, SqliteAuditTables } from './audit-tables.js';
 import { openDatabase, type Db } from './database.js';
 
@@ -77,6 +77,15 @@ const MIGRATIONS = [
      INSERT INTO permission_changes (domain_id, at) VALUES (NEW.domain_id, ${NOW_MS}); END;
    CREATE TRIGGER pc_user_delete AFTER DELETE ON users BEGIN
      INSERT INTO permission_changes (domain_id, at) VALUES (OLD.domain_id, ${NOW_MS}); END;`,
+  // Password login lockout (iam/login-guard.ts): recent failures and locks, forgotten when an administrator sets a
+  // new password or re-enables the user, and with the user.
+  `CREATE TABLE login_failures (user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE, at INTEGER NOT NULL);
+   CREATE INDEX login_failures_by_user ON login_failures (user_id, at);
+   CREATE TABLE login_locks (user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE, locked_until INTEGER NOT NULL);
+   CREATE TRIGGER login_reset_password AFTER UPDATE OF password_hash ON users WHEN OLD.password_hash <> NEW.password_hash BEGIN
+     DELETE FROM login_failures WHERE user_id = NEW.id; DELETE FROM login_locks WHERE user_id = NEW.id; END;
+   CREATE TRIGGER login_reset_enabled AFTER UPDATE OF enabled ON users WHEN OLD.enabled = 0 AND NEW.enabled = 1 BEGIN
+     DELETE FROM login_failures WHERE user_id = NEW.id; DELETE FROM login_locks WHERE user_id = NEW.id; END;`,
 ];
 
 interface UserRow {
@@ -176,6 +185,14 @@ export class SqliteIamStore implements IamStore {
       recordChange: p('INSERT INTO permission_changes (domain_id, at) VALUES (?, ?)'),
       changesSince: p('SELECT seq, domain_id FROM permission_changes WHERE seq > ? ORDER BY seq LIMIT ?'),
       latestChange: p('SELECT COALESCE(MAX(seq), 0) AS s FROM permission_changes'),
+      loginState: p(`SELECT (SELECT COUNT(*) FROM login_failures WHERE user_id = @user AND at > @since) AS failures,
+        (SELECT locked_until FROM login_locks WHERE user_id = @user) AS locked_until`),
+      forgetOldFailures: p('DELETE FROM login_failures WHERE user_id = ? AND at <= ?'),
+      addFailure: p('INSERT INTO login_failures (user_id, at) VALUES (?, ?)'),
+      countFailures: p('SELECT COUNT(*) AS n FROM login_failures WHERE user_id = ?'),
+      clearFailures: p('DELETE FROM login_failures WHERE user_id = ?'),
+      lock: p('INSERT INTO login_locks (user_id, locked_until) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET locked_until = excluded.locked_until'),
+      unlock: p('DELETE FROM login_locks WHERE user_id = ?'),
       getSetting: p('SELECT value FROM settings WHERE name = ?'),
       putSetting: p('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)'),
     };
@@ -365,6 +382,30 @@ export class SqliteIamStore implements IamStore {
   }
   async latestPermissionChangeSeq(): Promise<number> {
     return (this.#s.latestChange.get() as { s: number }).s;
+  }
+
+  async loginState(userId: string, since: number): Promise<LoginState> {
+    const r = this.#s.loginState.get({ user: userId, since }) as { failures: number; locked_until: number | null };
+    return { failures: r.failures, lockedUntil: r.locked_until };
+  }
+  async addLoginFailure(userId: string, at: number, since: number): Promise<number> {
+    return this.#db.transaction(() => {
+      this.#s.forgetOldFailures.run(userId, since);
+      this.#s.addFailure.run(userId, at);
+      return (this.#s.countFailures.get(userId) as { n: number }).n;
+    })();
+  }
+  async lockLogin(userId: string, until: number): Promise<void> {
+    this.#db.transaction(() => {
+      this.#s.lock.run(userId, until);
+      this.#s.clearFailures.run(userId);
+    })();
+  }
+  async clearLoginFailures(userId: string): Promise<void> {
+    this.#db.transaction(() => {
+      this.#s.clearFailures.run(userId);
+      this.#s.unlock.run(userId);
+    })();
   }
 
   async getSetting(name: string): Promise<Buffer | null> {

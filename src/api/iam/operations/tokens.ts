@@ -149,6 +149,7 @@ export const tokenOperations = [
         domainName: user.domain.name,
         userName: user.name,
         password: user.password,
+        source: http.ip,
         scope: scope === undefined ? undefined : {
           project: scope.project !== undefined, domain: scope.domain !== undefined,
           projectId: scope.project?.id, projectName: scope.project?.name, projectDomainName: scope.project?.domain?.name,
