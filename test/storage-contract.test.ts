@@ -656,7 +656,7 @@ function iamStoreContract(name: string, make: MakeIamStore): void {
 
     const domain = (id: string, name: string, createdAt = T0): Domain => ({ id, name, createdAt });
     const user = (id: string, domainId: string, name: string, enabled = true): User => ({
-      id, domainId, name, passwordHash: 'scrypt$' + id, enabled, createdAt: T0, description: '', email: '', updatedAt: T0, domainOwner: false,
+      id, domainId, name, passwordHash: 'scrypt$' + id, enabled, createdAt: T0, description: '', email: '', updatedAt: T0, domainOwner: false, tokensNotBefore: 0,
     });
     const project = (id: string, domainId: string, name: string, createdAt = T0): Project => ({ id, domainId, name, region: 'cn-north-4', createdAt });
     const ak = (accessKey: string, userId: string, expiresAt: number | null): AccessKeyRecord => ({
@@ -694,6 +694,21 @@ function iamStoreContract(name: string, make: MakeIamStore): void {
       assert.equal(await s.insertUser(user('u3', 'd1', 'alice')), false, 'duplicate name in the domain');
       assert.equal(await s.insertUser(user('u1', 'd1', 'carol')), false, 'duplicate id');
       assert.equal(await s.getUser('u3'), null);
+    });
+
+    it('users: a new password or a disable sets tokensNotBefore to the update time; other changes and enabling leave it', async () => {
+      const s = await fresh();
+      await s.insertDomain(domain('d1', 'alpha'));
+      const u = user('u1', 'd1', 'alice');
+      await s.insertUser(u);
+      await s.updateUser({ ...u, description: 'renamed', updatedAt: T0 + 1 });
+      assert.equal((await s.getUser('u1'))!.tokensNotBefore, 0);
+      await s.updateUser({ ...u, passwordHash: 'scrypt$new', updatedAt: T0 + 2 });
+      assert.equal((await s.getUser('u1'))!.tokensNotBefore, T0 + 2);
+      await s.updateUser({ ...u, passwordHash: 'scrypt$new', enabled: false, updatedAt: T0 + 3 });
+      assert.equal((await s.getUser('u1'))!.tokensNotBefore, T0 + 3);
+      await s.updateUser({ ...u, passwordHash: 'scrypt$new', enabled: true, updatedAt: T0 + 4 });
+      assert.equal((await s.getUser('u1'))!.tokensNotBefore, T0 + 3, 'enabling again does not make old tokens valid');
     });
 
     it('projects: insert, get, list by domain and name; names are unique per domain', async () => {

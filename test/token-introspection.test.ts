@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { iamDir } from '../src/deployment.js';
 import { openIam } from '../src/iam-server.js';
-import { expectError, passwordToken, signedRequest, startTestDeployment, tokenRequest, type Credentials, type TestDeployment } from './helpers/deployment.js';
+import { expectError, passwordToken, signedRequest, startTestDeployment, tokenRequest, type Credentials, type Reply, type TestDeployment } from './helpers/deployment.js';
 import { iamApi, type TestUser } from './helpers/iam.js';
 
 const N = 'cn-north-4';
@@ -138,4 +138,33 @@ test('a temporary key of an account-scoped token is not limited to one project',
   const projects = await signedRequest(d.iamUrl, temp, undefined, 'GET', '/v3/projects');
   assert.equal(projects.status, 200);
   assert.ok(projects.body.projects.length >= 2);
+});
+
+test('a new password, or a disable, ends the user\'s earlier tokens, on IAM and in every region, also once enabled again', async () => {
+  const bob = await api.userWith('bob-tokens', [await api.roleId('KMS CMKFullAccess')], 'all-projects');
+  const bobLogin = (password = bob.password) => ({ domain: d.boot.domain_name, name: bob.name, password });
+  const untilStatus = async (send: () => Promise<Reply>, status: number): Promise<Reply> => {
+    let r = await send();
+    for (let i = 0; i < 40 && r.status !== status; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      r = await send();
+    }
+    return r;
+  };
+  const before = await tokenFor(bobLogin(), d.projectId(N));
+  assert.equal((await untilStatus(() => listKeys(N, before), 200)).status, 200);
+  await new Promise((res) => setTimeout(res, 5)); // the change happens in a later millisecond than the token
+  assert.equal((await api.call('PUT', `/v3.0/OS-USER/users/${bob.id}`, { user: { password: 'Bob-new-passw0rd' } })).status, 200);
+  expectError(await check('GET', before, before), 401, 'APIGW.0301');
+  expectError(await untilStatus(() => listKeys(N, before), 401), 401, 'APIGW.0301');
+  const after = await tokenFor(bobLogin('Bob-new-passw0rd'), d.projectId(N));
+  assert.equal((await listKeys(N, after)).status, 200, 'a token issued after the change works');
+  // Disabled, then enabled again: the token from before the disable stays refused; a new one works.
+  await new Promise((res) => setTimeout(res, 5));
+  assert.equal((await api.call('PATCH', `/v3/users/${bob.id}`, { user: { enabled: false } })).status, 200);
+  assert.equal((await api.call('PATCH', `/v3/users/${bob.id}`, { user: { enabled: true } })).status, 200);
+  expectError(await check('GET', after, after), 401, 'APIGW.0301');
+  expectError(await untilStatus(() => listKeys(N, after), 401), 401, 'APIGW.0301');
+  const fresh = await tokenFor(bobLogin('Bob-new-passw0rd'), d.projectId(N));
+  assert.equal((await untilStatus(() => listKeys(N, fresh), 200)).status, 200);
 });

@@ -14,6 +14,8 @@ export interface Caller {
   accessKeyId?: string;
   /** The token id: of the token itself, or of the token a temporary access key was issued for. */
   tokenId?: string;
+  /** For a token: when it was issued (epoch ms). */
+  tokenIssuedAt?: number;
   /** For a token: the project it is scoped to (a caller of another account acts elsewhere with it, through grants). */
   tokenProjectId?: string;
   /** For a temporary access key issued for a project-scoped token: the only project it may act in. */

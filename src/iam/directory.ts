@@ -60,7 +60,7 @@ export class Directory {
       // Without a password the user can only use access keys (Huawei's "programmatic access" users).
       passwordHash: input.password !== undefined ? await hashPassword(input.password) : '!',
       enabled: input.enabled ?? true, createdAt: now, description: input.description ?? '', email: input.email ?? '',
-      updatedAt: now, domainOwner: options.domainOwner ?? false,
+      updatedAt: now, domainOwner: options.domainOwner ?? false, tokensNotBefore: 0,
     };
     if (!(await this.store.insertUser(u))) throw new KmsError('IAM.0005', `The user ${input.name} already exists.`);
     return u;

@@ -251,13 +251,17 @@ export class IamService {
     return { token: issueToken(claims, this.#signingKey().privatePem), claims };
   }
 
-  /** Validates a token here in IAM: signature, expiry, revocation, and that its user still exists and is enabled. */
+  /**
+   * Validates a token here in IAM: signature, expiry, revocation, and that its user still exists, is enabled, and has
+   * neither changed password nor been disabled since the token was issued.
+   */
   async validateToken(token: string): Promise<TokenClaims> {
     const check = checkToken(token, this.#signingKey().publicKey, this.clock());
     if (!check.ok) throw new KmsError(check.expired ? 'APIGW.0307' : 'APIGW.0301', 'The token is invalid.');
     if (await this.store.isRevoked(check.claims.jti)) throw new KmsError('APIGW.0301', 'The token has been revoked.');
     const user = await this.store.getUser(check.claims.user.id);
     if (!user || !user.enabled) throw new KmsError('APIGW.0301', 'The token\'s user is disabled or no longer exists.');
+    if (check.claims.iat < user.tokensNotBefore) throw new KmsError('APIGW.0301', 'The token was issued before the user\'s password changed or the user was disabled.');
     return check.claims;
   }
 

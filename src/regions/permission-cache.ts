@@ -10,6 +10,8 @@ import type { NamedPolicy } from '../iam/policy-evaluation.js';
 export interface CallerPermissions {
   enabled: boolean;
   policies: NamedPolicy[];
+  /** Epoch ms: the user's tokens issued before it are invalid (a password change, a disable). */
+  tokens_not_before?: number;
 }
 
 interface Entry {

@@ -20,6 +20,11 @@ export interface User {
   updatedAt: number;
   /** True for the account's first user (Huawei's "is_domain_owner"); cannot be deleted. */
   domainOwner: boolean;
+  /**
+   * Epoch ms: tokens issued before it are invalid. The store sets it to `updatedAt` when the password changes or
+   * the user is disabled (writes of the user leave it alone); 0 for a new user.
+   */
+  tokensNotBefore: number;
 }
 /** A project belongs to one account and is bound to one region. */
 export interface Project { id: string; domainId: string; name: string; region: string; createdAt: number }

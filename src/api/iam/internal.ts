@@ -69,7 +69,7 @@ export function iamInternalRoutes(app: FastifyInstance, api: IamInternalApi): vo
       const project = await iam.getProject(q.project_id);
       if (!project) return { enabled: true, policies: [] };
       const { user, policies } = await api.permissions.policiesFor(q.user_id, { projectId: project.id, domainId: project.domainId });
-      return { enabled: user !== null && user.enabled && user.domainId === project.domainId, policies };
+      return { enabled: user !== null && user.enabled && user.domainId === project.domainId, policies, tokens_not_before: user?.tokensNotBefore ?? 0 };
     });
 
     internal.post('/internal/v1/verify-signature', quiet, async (req) => {

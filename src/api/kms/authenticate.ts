@@ -45,7 +45,7 @@ export async function authenticate(req: FastifyRequest, iam: IamClient, region: 
   }
   const claims = iam.checkToken(token);
   if (!claims.project) throw new KmsError('KMS.0321', 'KMS needs a token scoped to a project.');
-  const caller = { userId: claims.user.id, userName: claims.user.name, domainId: claims.domain.id, domainName: claims.domain.name, authMethod: 'token' as const, tokenId: claims.jti, tokenProjectId: claims.project.id };
+  const caller = { userId: claims.user.id, userName: claims.user.name, domainId: claims.domain.id, domainName: claims.domain.name, authMethod: 'token' as const, tokenId: claims.jti, tokenIssuedAt: claims.iat, tokenProjectId: claims.project.id };
   if (claims.project.id !== projectId) {
     // Another account's project in this region: the caller may act there through that account's grants only.
     const foreign = await iam.project(projectId);

@@ -23,6 +23,7 @@ import { KmsError } from '../../errors.js';
 import type { ConditionValue } from '../../iam/policy-document.js';
 import { conditionKeysFor, contextFrom, evaluate } from '../../iam/policy-evaluation.js';
 import type { IamClient } from '../../regions/iam-client.js';
+import type { CallerPermissions } from '../../regions/permission-cache.js';
 import { auditSteps } from '../audit-trail.js';
 import type { Pipeline } from '../mount.js';
 import type { Throttle } from '../throttling.js';
@@ -89,12 +90,17 @@ export function kmsPipeline(o: KmsPipelineOptions): Pipeline<RegionServices, Cal
         }
         ctx.grants = { ids: granted.by, operations: granted.operations };
       };
+      /** The caller is still enabled, and a token of theirs newer than their last password change or disable. */
+      const current = (perms: CallerPermissions) => {
+        if (!perms.enabled) throw new KmsError('APIGW.0301', 'The user is disabled or no longer exists.');
+        if (ctx.caller.tokenIssuedAt !== undefined && ctx.caller.tokenIssuedAt < (perms.tokens_not_before ?? 0)) {
+          throw new KmsError('APIGW.0301', 'The token was issued before the user\'s password changed or the user was disabled.');
+        }
+      };
       if (ctx.foreign) {
         // A caller of another account: only what the key's own grants allow, whatever its own policies say; a token's
         // user must still be enabled in its own account (an access key's is checked when IAM verifies the signature).
-        if (ctx.caller.tokenProjectId !== undefined && !(await o.iam.permissions(ctx.caller.userId, ctx.caller.tokenProjectId, ctx.caller.domainId)).enabled) {
-          throw new KmsError('APIGW.0301', 'The user is disabled or no longer exists.');
-        }
+        if (ctx.caller.tokenProjectId !== undefined) current(await o.iam.permissions(ctx.caller.userId, ctx.caller.tokenProjectId, ctx.caller.domainId));
         await byResource('');
         return;
       }
@@ -112,8 +118,8 @@ export function kmsPipeline(o: KmsPipelineOptions): Pipeline<RegionServices, Cal
       const decide = async (where: { projectId: string; projectName?: string; region: string }, action: string) => {
         const own = where.projectId === ctx.projectId;
         const perms = await o.iam.permissions(ctx.caller.userId, where.projectId, ctx.domainId);
+        if (own) current(perms);
         if (!perms.enabled) {
-          if (own) throw new KmsError('APIGW.0301', 'The user is disabled or no longer exists.');
           return { why: `${action} is not allowed in project ${where.projectId}.`, explicit: false };
         }
         const asked = [...conditionKeysFor(perms.policies, action)];

@@ -86,11 +86,19 @@ const MIGRATIONS = [
      DELETE FROM login_failures WHERE user_id = NEW.id; DELETE FROM login_locks WHERE user_id = NEW.id; END;
    CREATE TRIGGER login_reset_enabled AFTER UPDATE OF enabled ON users WHEN OLD.enabled = 0 AND NEW.enabled = 1 BEGIN
      DELETE FROM login_failures WHERE user_id = NEW.id; DELETE FROM login_locks WHERE user_id = NEW.id; END;`,
+  // Tokens issued before a user's password changed, or before the user was disabled, stay invalid (also once the
+  // user is enabled again); regions learn it with the user's permissions, refreshed through the change feed.
+  `ALTER TABLE users ADD COLUMN tokens_not_before INTEGER NOT NULL DEFAULT 0;
+   CREATE TRIGGER tokens_password AFTER UPDATE OF password_hash ON users WHEN OLD.password_hash <> NEW.password_hash BEGIN
+     UPDATE users SET tokens_not_before = NEW.updated_at WHERE id = NEW.id;
+     INSERT INTO permission_changes (domain_id, at) VALUES (NEW.domain_id, ${NOW_MS}); END;
+   CREATE TRIGGER tokens_disabled AFTER UPDATE OF enabled ON users WHEN OLD.enabled = 1 AND NEW.enabled = 0 BEGIN
+     UPDATE users SET tokens_not_before = NEW.updated_at WHERE id = NEW.id; END;`,
 ];
 
 interface UserRow {
   id: string; domain_id: string; name: string; password_hash: string; enabled: number; created_at: number;
-  description: string; email: string; updated_at: number; domain_owner: number;
+  description: string; email: string; updated_at: number; domain_owner: number; tokens_not_before: number;
 }
 interface ProjectRow { id: string; domain_id: string; name: string; region: string; created_at: number }
 interface AccessKeyRow {
@@ -109,6 +117,7 @@ const domain = (r: DomainRow): Domain => ({ id: r.id, name: r.name, createdAt: r
 const user = (r: UserRow): User => ({
   id: r.id, domainId: r.domain_id, name: r.name, passwordHash: r.password_hash, enabled: r.enabled === 1, createdAt: r.created_at,
   description: r.description, email: r.email, updatedAt: r.updated_at, domainOwner: r.domain_owner === 1,
+  tokensNotBefore: r.tokens_not_before,
 });
 const project = (r: ProjectRow): Project => ({ id: r.id, domainId: r.domain_id, name: r.name, region: r.region, createdAt: r.created_at });
 const accessKey = (r: AccessKeyRow): AccessKeyRecord => ({
