@@ -205,6 +205,10 @@ describe('project scoping', () => {
     expectError(await bySignature('cn-north-4', d.admin, PA, 'list-keys', {}, PB), 403, 'KMS.0321');
     expectError(await bySignature('cn-north-4', d.admin, PB, 'describe-key', { key_id: keyA }, PA), 403, 'KMS.0321');
     expectError(await bySignature('cn-north-4', d.admin, PA, 'list-keys', {}, other.projectId), 403, 'KMS.0321');
+    // With a token too: X-Project-Id must be the path's project.
+    const tokA = await token({ project: { id: PA } });
+    assert.equal((await tokenRequest(d.endpoint('cn-north-4'), tokA, 'POST', `/v1.0/${PA}/kms/list-keys`, {}, { 'X-Project-Id': PA })).status, 200);
+    expectError(await tokenRequest(d.endpoint('cn-north-4'), tokA, 'POST', `/v1.0/${PA}/kms/list-keys`, {}, { 'X-Project-Id': PB }), 403, 'KMS.0321');
   });
 
   test('a token scoped to project P on the path of project Q: 403 KMS.0321', async () => {

@@ -43,6 +43,8 @@ export async function authenticate(req: FastifyRequest, iam: IamClient, region: 
   if (token === undefined || token === '') {
     throw new KmsError('APIGW.0301', 'Send an X-Auth-Token or sign the request with an access key (SDK-HMAC-SHA256).');
   }
+  const xProject = header(req, 'x-project-id');
+  if (xProject !== undefined && xProject !== projectId) throw new KmsError('KMS.0321', 'X-Project-Id differs from the project in the URL.');
   const claims = iam.checkToken(token);
   if (!claims.project) throw new KmsError('KMS.0321', 'KMS needs a token scoped to a project.');
   const caller = { userId: claims.user.id, userName: claims.user.name, domainId: claims.domain.id, domainName: claims.domain.name, authMethod: 'token' as const, tokenId: claims.jti, tokenIssuedAt: claims.iat, tokenProjectId: claims.project.id };
