@@ -47,6 +47,9 @@ describe('rate classes: one rule, every operation in exactly one class', () => {
     CreateKmsTag: 'tag', BatchCreateKmsTags: 'tag', DeleteTag: 'tag',
     ListKeys: 'list', ListKeyDetail: 'list', ShowKeyRotationStatus: 'list', ShowPublicKey: 'list', ShowKmsTags: 'list',
     ListKmsTags: 'list', ListKmsByTags: 'list', ListSupportRegions: 'list', ShowVersions: 'list', ShowVersion: 'list',
+    CreateAlias: 'key-management', DeleteAlias: 'key-management', AssociateAlias: 'key-management', ListAliases: 'list',
+    CreateGrant: 'key-management', CancelGrant: 'key-management', CancelSelfGrant: 'key-management', ListGrants: 'list',
+    ListRetirableGrants: 'list', ShowUserQuotas: 'list', ShowUserInstances: 'list',
   };
 
   test('every catalogue operation has one of the four classes, and the class written out for it', () => {
