@@ -354,3 +354,15 @@ test('create-grant takes an empty name and retiring_principal as none, as list-g
   assert.equal(g.name, '');
   assert.equal(g.retiring_principal, '');
 });
+
+test('the audit record of a call a grant allowed names the grant; a call the policies allowed names none', async () => {
+  const key = await newKey();
+  const id = await grant(key, alice.id, ['encrypt-data']);
+  ok(await kms(alice.creds, 'encrypt-data', { key_id: key, plain_text: 'audited' }));
+  ok(await d.kms(R, 'encrypt-data', { key_id: key, plain_text: 'by the administrator' }));
+  const { execFileSync } = await import('node:child_process');
+  const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'audit', 'export', '--region', R, '--data-dir', d.dir, '--key-id', key], { encoding: 'utf8' });
+  const records = out.trim().split('\n').slice(1).map((l) => JSON.parse(l) as { operation: string; caller: { user_id: string }; grant_ids?: string[] });
+  const encrypts = records.filter((r) => r.operation === 'EncryptData');
+  assert.deepEqual(encrypts.map((r) => [r.caller.user_id === alice.id ? 'alice' : 'admin', r.grant_ids ?? null]), [['alice', [id]], ['admin', null]]);
+});

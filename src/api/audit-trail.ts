@@ -13,14 +13,19 @@ export interface AuditOptions<C> {
   service: 'kms' | 'iam';
   /** The region id, or `global` for IAM. */
   region: string;
-  /** The caller and the project the call acted on, from the context authentication produced. */
-  who(ctx: C): { caller: Caller; project: { id: string; name: string } | null };
+  /**
+   * The caller and the project the call acted on, from the context authentication produced, and the grants that
+   * allowed the call when grants did.
+   */
+  who(ctx: C): { caller: Caller; project: { id: string; name: string } | null; grantIds?: string[] };
 }
 
 function entry<C>(o: AuditOptions<C>, call: CallState<C>, req: FastifyRequest, status: number): AuditEntry {
   let caller: AuditCaller | null = null;
+  let grantIds: string[] | undefined;
   if (call.ctx !== undefined) {
-    const { caller: c, project } = o.who(call.ctx);
+    const { caller: c, project, grantIds: g } = o.who(call.ctx);
+    grantIds = g;
     caller = {
       user_id: c.userId, user_name: c.userName, domain_id: c.domainId, domain_name: c.domainName,
       project_id: project?.id ?? null, project_name: project?.name ?? null, auth_method: c.authMethod, access_key_id: c.accessKeyId ?? null,
@@ -32,6 +37,7 @@ function entry<C>(o: AuditOptions<C>, call: CallState<C>, req: FastifyRequest, s
     service: o.service,
     region: o.region,
     caller,
+    ...(grantIds && grantIds.length > 0 ? { grant_ids: grantIds } : {}),
     source_ip: req.ip,
     operation: call.operation.name,
     action: call.operation.action,

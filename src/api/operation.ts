@@ -35,7 +35,7 @@ export class Answer<T = unknown> {
 
 /** What a resource itself allows the caller (grants on a key), found where the IAM policies allow nothing. */
 export interface ResourcePermission {
-  /** What allowed the call, for the audit record (e.g. the grant ids). */
+  /** The grants that allowed the call, for the audit record (`grant_ids`). */
   by: string[];
   /** Every operation those grants allow on the keys (a grantee grants onward only these). */
   operations: string[];

@@ -31,6 +31,8 @@ export interface AuditEntry {
   caller: AuditCaller | null;
   /** For calls between regions: the region that called. */
   peer?: string;
+  /** The grants that allowed the call where the caller's IAM policies did not (core/grants.ts). */
+  grant_ids?: string[];
   source_ip: string;
   /**
    * The SDK operation name (huawei-kms-api.md §2), e.g. `ListKeyDetail`; `internal:<call>` for a call from another

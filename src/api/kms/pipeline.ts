@@ -155,6 +155,6 @@ export function kmsPipeline(o: KmsPipelineOptions): Pipeline<RegionServices, Cal
         if (there) throw new KmsError('KMS.0306', there.why);
       }
     },
-    audit: auditSteps(o.audit, { service: 'kms', region, who: (ctx) => ({ caller: ctx.caller, project: { id: ctx.projectId, name: ctx.projectName } }) }),
+    audit: auditSteps(o.audit, { service: 'kms', region, who: (ctx) => ({ caller: ctx.caller, project: { id: ctx.projectId, name: ctx.projectName }, grantIds: ctx.grants?.ids }) }),
   };
 }

@@ -129,7 +129,7 @@ export const grantOperations = [
     response: grantPage,
     // The answer holds only grants naming the caller: a retiring principal of the account needs no policy to find
     // them (one of another account lists them in a project of its own).
-    resourcePermission: async (_s, ctx) => (ctx.foreign ? null : { by: ['retiring principal'], operations: [] }),
+    resourcePermission: async (_s, ctx) => (ctx.foreign ? null : { by: [], operations: [] }),
     handler: async (s, ctx, { body: b }) => presentPage(await s.grants.listRetirable(ctx, b.limit ?? 100, b.marker ?? 0)),
   }),
 ];
