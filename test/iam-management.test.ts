@@ -803,7 +803,7 @@ describe('groups and membership', () => {
   });
 
   test('KeystoneCreateGroup errors', async () => {
-    for (const body of [{}, { group: {} }, { group: { name: '' } }, { group: { name: 'a/b' } }, { group: { name: 'x'.repeat(129) } }, { group: { name: 7 } }, { group: { name: unique('g'), description: 'd'.repeat(256) } }]) {
+    for (const body of [{}, { group: {} }, { group: { name: '' } }, { group: { name: 'a/b' } }, { group: { name: '   ' } }, { group: { name: 'a\u0000b' } }, { group: { name: 'x'.repeat(129) } }, { group: { name: 7 } }, { group: { name: unique('g'), description: 'd'.repeat(256) } }]) {
       try {
         expectError(await signed('POST', '/v3/groups', body), 400, 'IAM.0001');
       } catch (err) {

@@ -14,7 +14,7 @@ import { hashPassword, verifyPassword } from './passwords.js';
 /** IAM's name rules: users 1–32 characters (letters, digits, spaces, `-_.`), groups 1–128 without `/`. */
 export const USER_NAME_RE = /^[^\s].{0,31}$/u;
 const USER_NAME_CHARS = /^[\p{L}\p{N} ._-]+$/u;
-const GROUP_NAME_RE = /^[^/\\"<>]{1,128}$/u;
+const GROUP_NAME_RE = /^(?=.*[^\s])[^/\\"<>\u0000-\u001f\u007f]{1,128}$/u;
 
 export interface UserInput {
   name?: string;
@@ -119,7 +119,7 @@ export class Directory {
   }
 
   async createGroup(domainId: string, name: string, description = ''): Promise<Group> {
-    if (!GROUP_NAME_RE.test(name)) throw new KmsError('IAM.0001', 'A group name has 1 to 128 characters, without / \\ " < >.');
+    if (!GROUP_NAME_RE.test(name)) throw new KmsError('IAM.0001', 'A group name has 1 to 128 characters, not only spaces, without / \\ " < > or control characters.');
     const g: Group = { id: newId(), domainId, name, description, createdAt: this.clock(), builtin: false };
     if (!(await this.store.insertGroup(g))) throw new KmsError('IAM.0005', `The group ${name} already exists.`);
     return g;
@@ -139,7 +139,7 @@ export class Directory {
     const g = await this.group(domainId, groupId);
     if (input.name !== undefined && input.name !== g.name) {
       if (g.builtin) throw new KmsError('IAM.0004', 'The admin group cannot be renamed.');
-      if (!GROUP_NAME_RE.test(input.name)) throw new KmsError('IAM.0001', 'A group name has 1 to 128 characters, without / \\ " < >.');
+      if (!GROUP_NAME_RE.test(input.name)) throw new KmsError('IAM.0001', 'A group name has 1 to 128 characters, not only spaces, without / \\ " < > or control characters.');
     }
     const next = { ...g, name: input.name ?? g.name, description: input.description ?? g.description };
     if (!(await this.store.updateGroup(next))) throw new KmsError('IAM.0005', `The group ${next.name} already exists.`);

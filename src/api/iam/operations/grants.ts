@@ -123,7 +123,7 @@ export const grantOperations = [
     }),
     handler: async (s, ctx, { query: q }) => {
       if (q.domain_id !== ctx.caller.domainId) throw new KmsError('IAM.0004', 'You can only list the assignments of your own account.');
-      if ((q.page === undefined) !== (q.per_page === undefined)) throw new KmsError('IAM.0001', 'page and per_page are given together.');
+      if ((q.page === undefined) !== (q.per_page === undefined)) throw new KmsError('IAM.0001', 'page and per_page must be given together.');
       // Agencies and enterprise projects do not exist here: asked for, they hold no grant.
       if (q.subject === 'agency' || q['subject.agency_id'] !== undefined || q.scope === 'enterprise_project' || q['scope.enterprise_projects_id'] !== undefined) {
         return { total_num: 0, role_assignments: [] };

@@ -26,7 +26,7 @@ const roleInput = body({
 
 /** `page` and `per_page` go together (Huawei: both or neither). */
 function page<T>(items: T[], q: { page?: number; per_page?: number }): T[] {
-  if ((q.page === undefined) !== (q.per_page === undefined)) throw new KmsError('IAM.0001', 'page and per_page are given together.');
+  if ((q.page === undefined) !== (q.per_page === undefined)) throw new KmsError('IAM.0001', 'page and per_page must be given together.');
   if (q.page === undefined) return items;
   return items.slice((q.page - 1) * q.per_page!, q.page * q.per_page!);
 }
