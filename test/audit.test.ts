@@ -142,7 +142,7 @@ describe('one record per call', () => {
     const bad = await passwordToken(d.iamUrl, { domain: d.boot.domain_name, name: d.boot.user_name, password: 'wrong-password-1' });
     const { records } = exported('iam');
     const [ok] = records.filter((r) => r.request_id === rid(login));
-    assert.deepEqual([ok!.operation, ok!.status, ok!.caller!.user_name, ok!.region, ok!.service], ['KeystoneCreateUserTokenByPassword', 201, 'admin', 'global', 'iam']);
+    assert.deepEqual([ok!.operation, ok!.status, ok!.caller!.user_name, ok!.region, ok!.service, ok!.caller!.auth_method], ['KeystoneCreateUserTokenByPassword', 201, 'admin', 'global', 'iam', 'password']);
     const [refused] = records.filter((r) => r.request_id === rid(bad));
     assert.deepEqual([refused!.status, refused!.error_code], [401, 'IAM.0002']);
     assert.deepEqual([refused!.caller!.user_name, refused!.caller!.domain_name, refused!.caller!.user_id], ['admin', d.boot.domain_name, ''], 'the name a failed login tried');

@@ -143,7 +143,7 @@ export const tokenOperations = [
       // A failed login is recorded with the name and account it tried (never the password).
       http.identify({
         principal: { user: { id: '', name: user.name }, domain: { id: '', name: user.domain.name }, method: 'token' },
-        caller: { userId: '', userName: user.name, domainId: '', domainName: user.domain.name, authMethod: 'token' },
+        caller: { userId: '', userName: user.name, domainId: '', domainName: user.domain.name, authMethod: 'password' },
       } satisfies IamContext);
       const { token, claims } = await s.iam.passwordToken({
         domainName: user.domain.name,
@@ -158,7 +158,7 @@ export const tokenOperations = [
       });
       http.identify({
         principal: { user: claims.user, domain: claims.domain, method: 'token' },
-        caller: { userId: claims.user.id, userName: claims.user.name, domainId: claims.domain.id, domainName: claims.domain.name, authMethod: 'token', tokenId: claims.jti },
+        caller: { userId: claims.user.id, userName: claims.user.name, domainId: claims.domain.id, domainName: claims.domain.name, authMethod: 'password', tokenId: claims.jti },
       } satisfies IamContext);
       return new Answer(tokenBody(s, claims, !q.nocatalog), { headers: { 'X-Subject-Token': token } });
     },
