@@ -32,16 +32,16 @@ const CRYPTO_CMK_VERBS: ReadonlySet<string> = new Set([
 
 /**
  * THE rule that puts an operation in its class, from its IAM action (`service:resource:verb`) and whether it
- * changes state; it covers operations not built yet by their action's pattern:
+ * changes state:
  *
  * 1. `kms:dek:*`, and `kms:cmk:<verb>` with a cryptographic verb (CRYPTO_CMK_VERBS) → `crypto`;
  * 2. a verb `list…` or `get…` of an operation that changes nothing (list-keys `kms:cmk:list`, describe-key
  *    `kms:cmk:get`, `getRotation`, `getPublicKey`, the tag lists `kms:cmkTag:list`/`listInstance`, regions
- *    `kms:region:list`, versions, and later `kms:alias:list`, `kms:grant:list`, `kms:cmk:getQuota`,
+ *    `kms:region:list`, versions, `kms:alias:list`, `kms:grant:list`, `kms:cmk:getQuota`,
  *    `getInstance`) → `list`;
  * 3. `kms:cmkTag:*` (create, batch, delete) → `tag`;
  * 4. everything else (create, enable, disable, schedule/cancel deletion, updates, rotation, import, replicate,
- *    update-primary-region, and later `kms:alias:*` and `kms:grant:*` changes) → `key-management`.
+ *    update-primary-region, `kms:alias:*` and `kms:grant:*` changes) → `key-management`.
  *
  * get-parameters-for-import (`kms:cmk:getMaterial`) changes state (it replaces the key's import parameters), so
  * it is key management, not a listing.
