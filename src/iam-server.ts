@@ -1,6 +1,6 @@
 /** Composition of the IAM endpoint: its store, root key (secret keys, the token key, the audit key) and HTTP API. */
 import { AuditLog } from './audit/audit-log.js';
-import { createHttpApp } from './api/http.js';
+import { createHttpApp, type LoggerOptions } from './api/http.js';
 import { IAM_OPERATIONS } from './api/iam/catalogue.js';
 import { iamInternalRoutes } from './api/iam/internal.js';
 import type { IamServices } from './api/iam/operations/common.js';
@@ -21,7 +21,7 @@ export interface IamServerOptions {
   iamEndpoint: string;
   host: string;
   port: number;
-  logger: boolean | { level: string; file?: string };
+  logger: boolean | LoggerOptions;
   /** Check every answer against its response schema (tests). */
   checkResponses?: boolean;
   /** Epoch milliseconds for tokens and login lockout; injectable so tests can move time forward. */

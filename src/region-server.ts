@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { createHttpApp, newRequestId } from './api/http.js';
+import { createHttpApp, type LoggerOptions, newRequestId } from './api/http.js';
 import { KMS_OPERATIONS } from './api/kms/catalogue.js';
 import { internalRoutes } from './api/kms/internal.js';
 import type { RegionServices } from './api/kms/operations/common.js';
@@ -40,7 +40,7 @@ export interface RegionServerOptions {
   grantQuota?: number;
   host: string;
   port: number;
-  logger: boolean | { level: string; file?: string };
+  logger: boolean | LoggerOptions;
   clock?: Clock;
   /** How often keys past their deletion date are destroyed and expired imported material is deleted. */
   deletionSweepMs?: number;
@@ -82,6 +82,7 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
     handoverWaitMs: 2 * (o.peerTimeoutMs ?? 5000),
   });
   await replication.init();
+  iam.useTransportKey({ publicRaw: replication.transportPublicKey, open: (sealed, context) => replication.openSealed(sealed, context) });
   const imports = new KeyImportService(store, material, rootKey, clock, (tx, key) => replication.syncReplicas(tx, key));
   await imports.init();
   const keys = new KeyService(store, material, clock, { keyQuota: o.keyQuota });

@@ -215,6 +215,7 @@ describe('end to end with throttling: 5', () => {
 
   test('the 6th call of a class within a second is 429 APIGW.0308 with Retry-After; other classes and users still work; Retry-After later it works again', async () => {
     assert.equal(d.deployment.throttling, 5);
+    const token = await d.token(R); // before the burst: a password login takes a good part of a second
     const started = Date.now();
     for (let i = 1; i <= 5; i++) assert.equal((await d.kms(R, 'gen-random', random)).status, 200, `call ${i}`);
     const sixth = await d.kms(R, 'gen-random', random);
@@ -224,7 +225,6 @@ describe('end to end with throttling: 5', () => {
     assert.equal(retryAfter, 1);
 
     // The same user with a token is the same user: still throttled in that class.
-    const token = await d.token(R);
     expectThrottled(await tokenRequest(url, token, 'POST', `/v1.0/${p}/kms/create-datakey`, { key_id: '0d0466b0-e727-4d9c-b35d-f84bb474a37f', datakey_length: '256' }), 5);
     // Another class of the same user works.
     const list = await d.kms(R, 'list-keys', { key_spec: 'ALL' });

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { ThrottlingSetting } from '../api/throttling.js';
 import { planDeployment, type DeploymentFile } from '../deployment.js';
 import { bootstrap, bootstrapPath, type BootstrapFile } from './bootstrap.js';
+import { rotateIfLarge } from './log-rotation.js';
 
 export interface StartOptions {
   dataDir: string;
@@ -60,6 +61,12 @@ export async function start(o: StartOptions): Promise<void> {
   };
   launch('iam', ['serve-iam'], deployment.iam.endpoint);
   for (const r of deployment.regions) launch(`region-${r.id}`, ['serve-region', '--region', r.id], r.endpoint);
+
+  // Logs are capped (log-rotation.ts): checked every 10 s.
+  const rotation = setInterval(() => {
+    for (const c of children) rotateIfLarge(c.log);
+  }, 10_000);
+  rotation.unref();
 
   let stopping = false;
   const stop = async (code: number) => {

@@ -22,6 +22,11 @@ async function serveUntilSignal(server: RunningServer): Promise<void> {
   process.once('SIGTERM', () => void stop());
 }
 
+/** Errors and events at `info`; a line per request only with STRONGROOM_LOG_REQUESTS=1 (the audit trail records every call). */
+function serverLogger() {
+  return { level: process.env.STRONGROOM_LOG_LEVEL ?? 'info', requests: process.env.STRONGROOM_LOG_REQUESTS === '1' };
+}
+
 function program(): Command {
   const p = new Command('strongroom').exitOverride().description('A self-hosted key management service speaking the Huawei Cloud KMS and IAM APIs').showHelpAfterError();
 
@@ -45,7 +50,7 @@ function program(): Command {
       const { startIam } = await import('../iam-server.js');
       await serveUntilSignal(await startIam({
         dataDir: iamDir(o.dataDir), topology: topologyOf(d), internalSecret: Buffer.from(d.internal_secret, 'hex'),
-        iamEndpoint: d.iam.endpoint, host: d.host, port: d.iam.port, logger: { level: 'info' },
+        iamEndpoint: d.iam.endpoint, host: d.host, port: d.iam.port, logger: serverLogger(),
       }));
     });
 
@@ -57,7 +62,7 @@ function program(): Command {
       const { startRegion } = await import('../region-server.js');
       await serveUntilSignal(await startRegion({
         region: r.id, dataDir: regionDir(o.dataDir, r.id), topology: topologyOf(d), iamEndpoint: d.iam.endpoint,
-        internalSecret: Buffer.from(d.internal_secret, 'hex'), keyQuota: d.key_quota, grantQuota: d.grant_quota, host: d.host, port: r.port, logger: { level: 'info' },
+        internalSecret: Buffer.from(d.internal_secret, 'hex'), keyQuota: d.key_quota, grantQuota: d.grant_quota, host: d.host, port: r.port, logger: serverLogger(),
         peerTimeoutMs: d.peer_timeout_ms, outboxMaxBackoffMs: d.outbox_max_backoff_ms, throttling: d.throttling,
       }));
     });

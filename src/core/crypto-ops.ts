@@ -86,7 +86,7 @@ export class CryptoOps {
    */
   async createDataKeyPair(ctx: CallerContext, keyId: string, pair: KeyPairSpec, withPlaintext: boolean, aad: Buffer) {
     const key = await this.#encryptionKey(ctx, keyId, 'SYMMETRIC_DEFAULT', false);
-    const generated = KEY_PAIR_SPECS[pair].generate();
+    const generated = await KEY_PAIR_SPECS[pair].generateAsync();
     try {
       return {
         keyId: key.id,

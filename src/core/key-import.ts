@@ -111,7 +111,7 @@ export class KeyImportService {
     if (algorithm === 'SM2_ENCRYPT' && !SM2_WRAPPED_SPECS.includes(key.spec)) {
       throw new KmsError('KMS.0308', `SM2_ENCRYPT wraps ${SM2_WRAPPED_SPECS.join(', ')} key material; use RSAES_OAEP_SHA_256 for ${key.spec} keys.`);
     }
-    const pair = KEY_PAIR_SPECS[WRAPPING[algorithm].pair].generate();
+    const pair = await KEY_PAIR_SPECS[WRAPPING[algorithm].pair].generateAsync();
     const tokenId = newTokenId();
     const expiresAt = this.clock() + IMPORT_PARAMETERS_TTL_MS;
     try {

@@ -72,7 +72,7 @@ export class KeyService {
     };
     let firstVersion = null;
     if (origin === 'kms' && info.pair) {
-      const pair = KEY_PAIRS[info.pair].generate();
+      const pair = await KEY_PAIRS[info.pair].generateAsync();
       key.publicKey = pair.publicKey;
       try {
         firstVersion = { ...(await this.material.wrap(id, 1, pair.privateKey)), createdAt: now };

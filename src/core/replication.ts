@@ -126,6 +126,14 @@ export class ReplicationService {
     return this.#keys().publicRaw;
   }
 
+  /**
+   * Opens what another node sealed for this region's transport key (crypto/transport.ts `sealFor`), bound to
+   * `context`: key material from a peer, an access key's verifier from IAM. Throws when it was not sealed for us.
+   */
+  openSealed(sealed: Buffer, context: Buffer): Buffer {
+    return openSealed(this.#keys().privateDer, sealed, context);
+  }
+
   // ---- operations a client calls on the primary ----
 
   async replicate(ctx: CallerContext, keyId: string, input: { region: string; projectId: string; alias: string; description: string; enterpriseProjectId: string; tags: KeyTag[] }): Promise<KeyRecord> {

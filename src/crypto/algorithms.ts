@@ -13,12 +13,14 @@ import {
   ecdsaVerify,
   ecdsaVerifyDigest,
   generateEcKeyPair,
+  generateEcKeyPairAsync,
   type EcdsaHash,
 } from './ec.js';
 import { hmacSha256, hmacSha384, hmacSha512, hmacSm3, type MacEngine } from './hmac.js';
 import type { KeyPairDer, MessageType } from './pkey.js';
 import {
   generateRsaKeyPair,
+  generateRsaKeyPairAsync,
   rsaKeyPairFromPrivate,
   rsaOaepDecrypt,
   rsaOaepEncrypt,
@@ -32,6 +34,7 @@ import {
 } from './rsa.js';
 import {
   generateSm2KeyPair,
+  generateSm2KeyPairAsync,
   sm2Decrypt,
   sm2KeyPairFromPrivate,
   sm2DeriveSharedSecret,
@@ -194,7 +197,10 @@ export interface KeyPairSpecEntry {
   readonly family: KeyFamily;
   /** Modulus length (RSA) or field size (curves) in bits. */
   readonly bits: number;
+  /** A fresh pair, made synchronously (tests, benchmarks). */
   generate(): KeyPairDer;
+  /** A fresh pair made on the thread pool: what the service uses, so no request waits behind RSA key generation. */
+  generateAsync(): Promise<KeyPairDer>;
   /**
    * An existing PKCS#8 DER private key of this spec (imported key material), re-encoded, with its SPKI public key;
    * TypeError when it is not a private key of this spec.
@@ -207,13 +213,13 @@ export interface KeyPairSpecEntry {
 const ecdh = ecdhDeriveSharedSecret;
 
 export const KEY_PAIR_SPECS: Readonly<Record<KeyPairSpec, KeyPairSpecEntry>> = {
-  RSA_2048: { family: 'RSA', bits: 2048, generate: () => generateRsaKeyPair(2048), fromPrivateKey: (der) => rsaKeyPairFromPrivate(2048, der) },
-  RSA_3072: { family: 'RSA', bits: 3072, generate: () => generateRsaKeyPair(3072), fromPrivateKey: (der) => rsaKeyPairFromPrivate(3072, der) },
-  RSA_4096: { family: 'RSA', bits: 4096, generate: () => generateRsaKeyPair(4096), fromPrivateKey: (der) => rsaKeyPairFromPrivate(4096, der) },
-  EC_P256: { family: 'EC', bits: 256, generate: () => generateEcKeyPair('P-256'), fromPrivateKey: (der) => ecKeyPairFromPrivate('P-256', der), deriveSharedSecret: ecdh },
-  EC_P384: { family: 'EC', bits: 384, generate: () => generateEcKeyPair('P-384'), fromPrivateKey: (der) => ecKeyPairFromPrivate('P-384', der), deriveSharedSecret: ecdh },
-  SECP256K1: { family: 'EC', bits: 256, generate: () => generateEcKeyPair('secp256k1'), fromPrivateKey: (der) => ecKeyPairFromPrivate('secp256k1', der), deriveSharedSecret: ecdh },
-  SM2: { family: 'SM2', bits: 256, generate: generateSm2KeyPair, fromPrivateKey: sm2KeyPairFromPrivate, deriveSharedSecret: sm2DeriveSharedSecret },
+  RSA_2048: { family: 'RSA', bits: 2048, generate: () => generateRsaKeyPair(2048), generateAsync: () => generateRsaKeyPairAsync(2048), fromPrivateKey: (der) => rsaKeyPairFromPrivate(2048, der) },
+  RSA_3072: { family: 'RSA', bits: 3072, generate: () => generateRsaKeyPair(3072), generateAsync: () => generateRsaKeyPairAsync(3072), fromPrivateKey: (der) => rsaKeyPairFromPrivate(3072, der) },
+  RSA_4096: { family: 'RSA', bits: 4096, generate: () => generateRsaKeyPair(4096), generateAsync: () => generateRsaKeyPairAsync(4096), fromPrivateKey: (der) => rsaKeyPairFromPrivate(4096, der) },
+  EC_P256: { family: 'EC', bits: 256, generate: () => generateEcKeyPair('P-256'), generateAsync: () => generateEcKeyPairAsync('P-256'), fromPrivateKey: (der) => ecKeyPairFromPrivate('P-256', der), deriveSharedSecret: ecdh },
+  EC_P384: { family: 'EC', bits: 384, generate: () => generateEcKeyPair('P-384'), generateAsync: () => generateEcKeyPairAsync('P-384'), fromPrivateKey: (der) => ecKeyPairFromPrivate('P-384', der), deriveSharedSecret: ecdh },
+  SECP256K1: { family: 'EC', bits: 256, generate: () => generateEcKeyPair('secp256k1'), generateAsync: () => generateEcKeyPairAsync('secp256k1'), fromPrivateKey: (der) => ecKeyPairFromPrivate('secp256k1', der), deriveSharedSecret: ecdh },
+  SM2: { family: 'SM2', bits: 256, generate: generateSm2KeyPair, generateAsync: generateSm2KeyPairAsync, fromPrivateKey: sm2KeyPairFromPrivate, deriveSharedSecret: sm2DeriveSharedSecret },
 };
 
 export function isSigningAlgorithm(name: string): name is SigningAlgorithm {

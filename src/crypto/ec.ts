@@ -10,7 +10,7 @@
  */
 import { diffieHellman, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { nativeAddon, nativePrivateKey, nativePublicKey, PADDING } from './native.js';
-import { checkBytes, exportKeyPair, keyPairOf, loadPrivateKey, loadPublicKey, type KeyPairDer } from './pkey.js';
+import { checkBytes, exportKeyPair, generateKeyPairOffLoop, keyPairOf, loadPrivateKey, loadPublicKey, type KeyPairDer } from './pkey.js';
 
 export type EcCurve = 'P-256' | 'P-384' | 'secp256k1';
 export type EcdsaHash = 'sha256' | 'sha384' | 'sha512';
@@ -46,6 +46,13 @@ function ecPublic(der: Buffer, name = 'publicKeyDer'): KeyObject {
   const key = loadPublicKey(der, 'ec', name);
   ecCurveOf(key);
   return key;
+}
+
+/** As generateEcKeyPair, on the thread pool (pkey.ts generateKeyPairOffLoop). */
+export function generateEcKeyPairAsync(curve: EcCurve): Promise<KeyPairDer> {
+  const named = OPENSSL_CURVE[curve];
+  if (named === undefined) throw new TypeError(`unsupported EC curve ${String(curve)}`);
+  return generateKeyPairOffLoop({ namedCurve: named });
 }
 
 export function generateEcKeyPair(curve: EcCurve): KeyPairDer {

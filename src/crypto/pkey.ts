@@ -3,7 +3,8 @@
  * failed decryption raises, and key loading that refuses keys of the wrong kind. Keys cross the engine boundary
  * as DER bytes: private keys as PKCS#8 PrivateKeyInfo (RFC 5208), public keys as SubjectPublicKeyInfo (RFC 5280).
  */
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 import { ParsedKeyCache } from './key-cache.js';
 
 /** A freshly generated key pair: PKCS#8 DER private key, SPKI DER public key. */
@@ -28,6 +29,19 @@ export function exportKeyPair(pair: { privateKey: KeyObject; publicKey: KeyObjec
     privateKey: pair.privateKey.export({ format: 'der', type: 'pkcs8' }),
     publicKey: pair.publicKey.export({ format: 'der', type: 'spki' }),
   };
+}
+
+const generateKeyPairAsync = promisify(generateKeyPair);
+
+/**
+ * A fresh key pair made on libuv's thread pool, as DER: RSA with `modulusLength` bits (public exponent 65537) or
+ * EC on an OpenSSL curve name. RSA-4096 takes 0.3–3 s of CPU; made here, it never holds up the event loop.
+ */
+export async function generateKeyPairOffLoop(params: { modulusLength: number } | { namedCurve: string }): Promise<KeyPairDer> {
+  const pair = 'modulusLength' in params
+    ? await generateKeyPairAsync('rsa', { modulusLength: params.modulusLength, publicExponent: 65537 })
+    : await generateKeyPairAsync('ec', { namedCurve: params.namedCurve });
+  return exportKeyPair(pair);
 }
 
 /** The DER pair of a private key: itself as PKCS#8 and its public half, derived from it, as SPKI. */

@@ -20,7 +20,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { nativeAddon, nativePrivateKey, nativePublicKey, PADDING, PSS_SALT } from './native.js';
-import { checkBytes, DecryptionFailed, exportKeyPair, keyPairOf, loadPrivateKey, loadPublicKey, type KeyPairDer } from './pkey.js';
+import { checkBytes, DecryptionFailed, exportKeyPair, generateKeyPairOffLoop, keyPairOf, loadPrivateKey, loadPublicKey, type KeyPairDer } from './pkey.js';
 
 export type RsaSignatureHash = 'sha256' | 'sha384' | 'sha512';
 export type RsaOaepHash = 'sha1' | 'sha256';
@@ -50,6 +50,12 @@ function checkDigest(hash: RsaSignatureHash, digest: Buffer): void {
   if (digest.length !== HASH_BYTES[hash]) {
     throw new RangeError(`a ${hash} digest is ${HASH_BYTES[hash]} bytes, got ${digest.length}`);
   }
+}
+
+/** As generateRsaKeyPair, on the thread pool (pkey.ts generateKeyPairOffLoop). */
+export function generateRsaKeyPairAsync(bits: RsaKeySize): Promise<KeyPairDer> {
+  if (!RSA_KEY_SIZES.includes(bits)) throw new RangeError(`RSA key size must be 2048, 3072 or 4096, got ${bits}`);
+  return generateKeyPairOffLoop({ modulusLength: bits });
 }
 
 export function generateRsaKeyPair(bits: RsaKeySize): KeyPairDer {

@@ -12,7 +12,7 @@
 import { createECDH, createHash, createPrivateKey, ECDH, generateKeyPairSync } from 'node:crypto';
 import { EC_PUBLIC_KEY_OID, readEcPkcs8, readEcSpki } from './der.js';
 import { NATIVE_DECRYPT_ERROR, nativeAddon, nativePrivateKey, nativePublicKey, PADDING } from './native.js';
-import { checkBytes, DecryptionFailed, exportKeyPair, keyPairOf, type KeyPairDer } from './pkey.js';
+import { checkBytes, DecryptionFailed, exportKeyPair, generateKeyPairOffLoop, keyPairOf, type KeyPairDer } from './pkey.js';
 
 /** The default distinguishing ID of GM/T 0009-2012 §10. */
 export const SM2_DEFAULT_ID = '1234567812345678';
@@ -60,6 +60,11 @@ function sm2Point(publicKeyDer: Buffer, name: string): Buffer {
 function mapDecryptError(err: unknown): never {
   if ((err as { code?: unknown }).code === NATIVE_DECRYPT_ERROR) throw new DecryptionFailed();
   throw err;
+}
+
+/** As generateSm2KeyPair, on the thread pool (pkey.ts generateKeyPairOffLoop). */
+export function generateSm2KeyPairAsync(): Promise<KeyPairDer> {
+  return generateKeyPairOffLoop({ namedCurve: 'SM2' });
 }
 
 export function generateSm2KeyPair(): KeyPairDer {

@@ -1,7 +1,8 @@
 /**
  * The SDK-HMAC-SHA256 request signature of Huawei's SDKs (huawei-auth.md §3): parsing the Authorization header,
  * rebuilding the canonical request over exactly the signed headers, and the string to sign. Verification needs
- * the secret key, so it happens where the secret lives (IAM): see `signatureMatches`.
+ * the secret key: IAM checks a key's first signature in each region, and the region, given the key's verifier sealed
+ * for it, checks the next ones itself (regions/iam-client.ts): see `signatureMatches`.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
@@ -113,6 +114,14 @@ export function computeSignature(secretKey: string, stringToSign: string): strin
 }
 
 /** True when `signature` (hex) is the HMAC of any candidate string; compared in constant time. */
+/**
+ * The associated data of an access key's verifier sealed by IAM for one region (crypto/transport.ts): a verifier
+ * opens only in the region it was sealed for, and only as the access key it was sealed for.
+ */
+export function verifierContext(region: string, accessKey: string): Buffer {
+  return Buffer.from(`strongroom access key verifier\0${region}\0${accessKey}`);
+}
+
 export function signatureMatches(secretKey: string, candidates: readonly string[], signature: string): boolean {
   const given = Buffer.from(signature.toLowerCase(), 'utf8');
   let ok = false;

@@ -315,6 +315,22 @@ export class IamService {
     };
   }
 
+  /**
+   * What a region needs to check an access key's signatures itself (regions/iam-client.ts): the secret key, the
+   * SHA-256 (hex) of a temporary key's security token, and its expiry (epoch ms); null when the key is gone or
+   * disabled. Only ever given after a signature of the key verified, and only sealed for the asking region.
+   */
+  async accessKeyVerifier(accessKey: string): Promise<{ secret_key: string; security_token_hash: string | null; expires_at: number | null } | null> {
+    const record = await this.store.getAccessKey(accessKey);
+    if (!record || !record.enabled) return null;
+    const secret = await this.rootKey.unwrap(record.secretWrapped, akContext(accessKey));
+    try {
+      return { secret_key: secret.toString('utf8'), security_token_hash: record.securityTokenHash, expires_at: record.expiresAt };
+    } finally {
+      secret.fill(0);
+    }
+  }
+
   #signingKey() {
     if (!this.#signing) throw new Error('IamService.init() was not called');
     return this.#signing;

@@ -4,7 +4,9 @@
  * or a changed permission is in force in every region within one poll interval), callers' permissions (cached,
  * permission-cache.ts) and signature verification (the secret keys never leave IAM).
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { signatureMatches, verifierContext } from '../iam/aksk.js';
+import { LruMap } from '../lru-map.js';
 import { KmsError } from '../errors.js';
 import { internalAuthorization, responseVerifies } from '../internal-auth.js';
 import { checkToken, type TokenClaims } from '../iam/tokens.js';
@@ -24,6 +26,26 @@ export interface ProjectView {
   name: string;
   region: string;
   domainId: string;
+}
+
+/** Tokens remembered as verified (about 1 KiB each). */
+export const VERIFIED_TOKENS = 10_000;
+
+/** Access keys whose signatures a region checks itself (about 1 KiB each). */
+export const KNOWN_ACCESS_KEYS = 10_000;
+/** A known access key is asked of IAM again after this long (ms), feed or not: what a lost change could cost. */
+export const ACCESS_KEY_MAX_AGE_MS = 300_000;
+
+/** What a region knows of an access key after IAM verified one of its signatures. */
+interface KnownAccessKey {
+  secretKey: string;
+  /** SHA-256 (hex) of a temporary key's security token. */
+  securityTokenHash: string | null;
+  /** Epoch ms; null for a permanent key. */
+  expiresAt: number | null;
+  principal: Principal;
+  /** Epoch ms of IAM's answer. */
+  fetchedAt: number;
 }
 
 /** How long a project's account and region are remembered (they never change; a deleted project is rare). */
@@ -53,6 +75,13 @@ export class IamClient {
   #changeSeq: number | null = null;
   readonly #permissions: PermissionCache;
   readonly #projects = new Map<string, { project: ProjectView; at: number }>();
+  /** Access keys whose verifier IAM sealed for this region, by access key id. */
+  readonly #accessKeys = new LruMap<string, KnownAccessKey>(KNOWN_ACCESS_KEYS);
+  /** Bumped whenever the feed drops cached entries, so that an answer fetched across a change is not kept. */
+  #invalidations = 0;
+  #transport?: { publicRaw: Buffer; open(sealed: Buffer, context: Buffer): Buffer };
+  /** SHA-256 of a token whose signature verified → its claims. */
+  readonly #verifiedTokens = new LruMap<string, TokenClaims>(VERIFIED_TOKENS);
 
   constructor(private readonly options: IamClientOptions) {
     this.#clock = options.clock ?? Date.now;
@@ -93,8 +122,16 @@ export class IamClient {
     this.#seq = Math.max(this.#seq, data.latest);
     // No feed position yet, a gap, or a feed that went backwards (IAM's database restored): forget everything.
     const lost = this.#changeSeq === null || !data.changes_complete || data.latest_change < this.#changeSeq;
-    if (lost) this.#permissions.clear();
-    else this.#permissions.invalidate(data.changes.map((c) => c.domainId));
+    if (lost) {
+      this.#permissions.clear();
+      this.#accessKeys.clear();
+      this.#invalidations++;
+    } else if (data.changes.length > 0) {
+      const domains = new Set(data.changes.map((c) => c.domainId));
+      this.#permissions.invalidate(domains);
+      this.#accessKeys.deleteWhere((k) => domains.has(k.principal.domain.id));
+      this.#invalidations++;
+    }
     this.#changeSeq = lost ? data.latest_change : Math.max(this.#changeSeq!, data.latest_change);
     this.#syncedAt = Date.now();
   }
@@ -113,22 +150,99 @@ export class IamClient {
     return (await this.#call('GET', `/internal/v1/permissions?${q.toString()}`)) as CallerPermissions;
   }
 
-  /** Checks a token: signature, expiry, and that it is not revoked. */
+  /**
+   * Checks a token: signature, expiry, and that it is not revoked. A token whose signature verified is remembered
+   * (by its SHA-256, never the token itself; `VERIFIED_TOKENS` entries, least recently used first out), so its next
+   * calls skip the Ed25519 check; expiry and the revocation list are checked on every call, cached or not.
+   * Errors: APIGW.0301 (invalid, revoked, or IAM unreachable for longer than the allowed staleness), APIGW.0307
+   * (expired).
+   */
   checkToken(token: string): TokenClaims {
     if (!this.#publicKey || Date.now() - this.#syncedAt > this.options.maxStalenessMs) {
       throw new KmsError('APIGW.0301', 'IAM cannot be reached to check tokens; try again shortly or sign the request with an access key.');
     }
-    const check = checkToken(token, this.#publicKey, this.#clock());
-    if (!check.ok) throw new KmsError(check.expired ? 'APIGW.0307' : 'APIGW.0301', check.expired ? 'The token has expired.' : 'The token is invalid.');
-    if (this.#revoked.has(check.claims.jti)) throw new KmsError('APIGW.0301', 'The token has been revoked.');
-    return check.claims;
+    const now = this.#clock();
+    const id = token.length <= 8192 ? createHash('sha256').update(token).digest('base64') : '';
+    let claims = id === '' ? undefined : this.#verifiedTokens.get(id);
+    if (claims === undefined) {
+      const check = checkToken(token, this.#publicKey, now);
+      if (!check.ok) throw new KmsError(check.expired ? 'APIGW.0307' : 'APIGW.0301', check.expired ? 'The token has expired.' : 'The token is invalid.');
+      claims = check.claims;
+      if (id !== '') this.#verifiedTokens.set(id, claims);
+    } else if (now >= claims.exp) {
+      this.#verifiedTokens.delete(id);
+      throw new KmsError('APIGW.0307', 'The token has expired.');
+    }
+    if (this.#revoked.has(claims.jti)) throw new KmsError('APIGW.0301', 'The token has been revoked.');
+    return claims;
   }
 
+  /**
+   * Gives the client this region's transport key (crypto/transport.ts), so that IAM can seal access keys' verifiers
+   * for it: from then on, a key whose signature IAM verified once is checked here (`verifySignature`).
+   */
+  useTransportKey(transport: { publicRaw: Buffer; open(sealed: Buffer, context: Buffer): Buffer }): void {
+    this.#transport = transport;
+  }
+
+  /**
+   * Checks an SDK-HMAC-SHA256 signature (`candidates`: the strings to sign the request may have been signed as,
+   * from aksk.ts). The first signature of an access key is verified by IAM, which answers with the key's verifier
+   * sealed for this region; the key's next signatures are verified here against it, with IAM's rules (expiry,
+   * security token, the revocation of a temporary key's token), until the change feed names the key's account, the
+   * feed is lost, or `ACCESS_KEY_MAX_AGE_MS` passes. Errors: APIGW.0301 (unknown key, wrong signature or security
+   * token, revoked), APIGW.0307 (expired temporary key), KMS.0104 (IAM unreachable).
+   */
   async verifySignature(input: { accessKey: string; candidates: string[]; signature: string; securityToken?: string; projectId: string }): Promise<VerifiedSignature> {
-    return (await this.#call('POST', '/internal/v1/verify-signature', {
+    const current = Date.now() - this.#syncedAt <= this.options.maxStalenessMs;
+    const known = current ? this.#accessKeys.get(input.accessKey) : undefined;
+    if (known && Date.now() - known.fetchedAt < ACCESS_KEY_MAX_AGE_MS) return this.#verifyHere(known, input);
+    const before = this.#invalidations;
+    const answer = (await this.#call('POST', '/internal/v1/verify-signature', {
       access_key: input.accessKey, candidates: input.candidates, signature: input.signature,
       security_token: input.securityToken, project_id: input.projectId,
-    })) as VerifiedSignature;
+      ...(this.#transport ? { seal_for: this.#transport.publicRaw.toString('base64') } : {}),
+    })) as VerifiedSignature & { verifier?: string };
+    // Kept unless the feed changed anything meanwhile (the key may have been disabled since IAM answered).
+    if (answer.verifier !== undefined && this.#transport && before === this.#invalidations) {
+      try {
+        const opened = this.#transport.open(Buffer.from(answer.verifier, 'base64'), verifierContext(this.options.nodeId, input.accessKey));
+        const v = JSON.parse(opened.toString('utf8')) as { secret_key: string; security_token_hash: string | null; expires_at: number | null };
+        opened.fill(0);
+        this.#accessKeys.set(input.accessKey, {
+          secretKey: v.secret_key, securityTokenHash: v.security_token_hash, expiresAt: v.expires_at, principal: answer.principal, fetchedAt: Date.now(),
+        });
+      } catch {
+        // not sealed for us: IAM verifies this key's next signature again
+      }
+    }
+    return { principal: answer.principal, project: answer.project, foreignProject: answer.foreignProject ?? null };
+  }
+
+  /** IAM's checks of `IamService.verifySignature`, here, for a key whose verifier IAM gave this region. */
+  async #verifyHere(known: KnownAccessKey, input: { accessKey: string; candidates: string[]; signature: string; securityToken?: string; projectId: string }): Promise<VerifiedSignature> {
+    if (known.expiresAt !== null && known.expiresAt <= this.#clock()) {
+      this.#accessKeys.delete(input.accessKey);
+      throw new KmsError('APIGW.0307', 'The temporary access key has expired.');
+    }
+    if (known.securityTokenHash !== null) {
+      const given = Buffer.from(createHash('sha256').update(input.securityToken ?? '').digest('hex'));
+      if (input.securityToken === undefined || !timingSafeEqual(given, Buffer.from(known.securityTokenHash))) {
+        throw new KmsError('APIGW.0301', 'A temporary access key needs its X-Security-Token.');
+      }
+    }
+    const p = known.principal;
+    if (p.sourceTokenId !== undefined && this.#revoked.has(p.sourceTokenId)) {
+      throw new KmsError('APIGW.0301', 'The token this temporary access key was issued for has been revoked.');
+    }
+    if (!signatureMatches(known.secretKey, input.candidates, input.signature)) throw new KmsError('APIGW.0301', 'The signature does not match.');
+    // The project, as IAM's verify-signature decides it: the caller's account's (within a temporary key's scope),
+    // or another account's (grants only; not for a project-scoped temporary key).
+    const project = await this.project(input.projectId);
+    const inScope = p.scopeProjectId === undefined || p.scopeProjectId === project?.id;
+    const owned = project && project.domainId === p.domain.id && inScope ? project : null;
+    const foreign = project && project.domainId !== p.domain.id && p.scopeProjectId === undefined ? project : null;
+    return { principal: p, project: owned, foreignProject: foreign };
   }
 
   /**

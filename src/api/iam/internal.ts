@@ -1,12 +1,16 @@
 /**
  * IAM's internal API, for Strongroom's own regions only (authenticated with the deployment secret, every answer
  * signed): IAM's token-signing public key, project owners, whether a user or account exists, the feed of token revocations and permission changes,
- * callers' permissions in a project, and the verification of access-key signatures (secret keys never leave IAM).
+ * callers' permissions in a project, and the verification of access-key signatures; with a verified signature, the
+ * access key's verifier (its secret key) sealed for the asking region's transport key, so that the region checks
+ * that key's next signatures itself (regions/iam-client.ts; docs/ARCHITECTURE.md says why that is safe).
  */
 import type { FastifyInstance } from 'fastify';
 import { KmsError } from '../../errors.js';
 import type { IamService } from '../../iam/iam-service.js';
 import type { Permissions } from '../../iam/permissions.js';
+import { verifierContext } from '../../iam/aksk.js';
+import { sealFor } from '../../crypto/transport.js';
 import { verifyInternal } from '../../internal-auth.js';
 import type { IamStore } from '../../storage/iam-store.js';
 import { header, signAnswers } from '../http.js';
@@ -21,6 +25,9 @@ export interface IamInternalApi {
   secret: Buffer;
 }
 
+/** The node (region id) each internal request came from. */
+const internalNode = new WeakMap<object, string>();
+
 const int = (v: unknown, fallback: number): number => (typeof v === 'string' && /^-?\d{1,15}$/.test(v) ? Number(v) : fallback);
 
 export function iamInternalRoutes(app: FastifyInstance, api: IamInternalApi): void {
@@ -29,9 +36,9 @@ export function iamInternalRoutes(app: FastifyInstance, api: IamInternalApi): vo
     // Answers are signed too, so a region never acts on an answer that did not come from IAM.
     signAnswers(internal, api.secret, 'iam');
     internal.addHook('preHandler', async (req) => {
-      if (!verifyInternal(api.secret, header(req, 'authorization'), req.method, req.url, req.rawBody)) {
-        throw new KmsError('KMS.0306', 'Internal API: the caller is not a node of this deployment.');
-      }
+      const node = verifyInternal(api.secret, header(req, 'authorization'), req.method, req.url, req.rawBody);
+      if (!node) throw new KmsError('KMS.0306', 'Internal API: the caller is not a node of this deployment.');
+      internalNode.set(req, node);
     });
     const quiet = { logLevel: 'warn' as const }; // polled several times a second: not one log line each
 
@@ -83,7 +90,13 @@ export function iamInternalRoutes(app: FastifyInstance, api: IamInternalApi): vo
       // Another account's project: the region lets the caller in through that account's grants only.
       const foreign = project && project.domainId !== principal.domain.id && principal.scopeProjectId === undefined ? project : null;
       const view = (p: NonNullable<typeof project>) => ({ id: p.id, name: p.name, region: p.region, domainId: p.domainId });
-      return { principal, project: owned && view(owned), foreignProject: foreign && view(foreign) };
+      // The region may check this key's next signatures itself: its verifier, sealed for the region's transport key.
+      let verifier: string | undefined;
+      if (typeof b.seal_for === 'string' && /^[A-Za-z0-9+/]{43}=$/.test(b.seal_for)) {
+        const v = await iam.accessKeyVerifier(String(b.access_key));
+        if (v) verifier = sealFor(Buffer.from(b.seal_for, 'base64'), Buffer.from(JSON.stringify(v)), verifierContext(internalNode.get(req)!, String(b.access_key))).toString('base64');
+      }
+      return { principal, project: owned && view(owned), foreignProject: foreign && view(foreign), ...(verifier ? { verifier } : {}) };
     });
   });
 }

@@ -94,6 +94,14 @@ const MIGRATIONS = [
      INSERT INTO permission_changes (domain_id, at) VALUES (NEW.domain_id, ${NOW_MS}); END;
    CREATE TRIGGER tokens_disabled AFTER UPDATE OF enabled ON users WHEN OLD.enabled = 1 AND NEW.enabled = 0 BEGIN
      UPDATE users SET tokens_not_before = NEW.updated_at WHERE id = NEW.id; END;`,
+  // Regions check signatures of access keys they have seen themselves (regions/iam-client.ts): a disabled or deleted
+  // access key, and a renamed user, reach them through the change feed.
+  `CREATE TRIGGER pc_access_key_update AFTER UPDATE ON access_keys BEGIN
+     INSERT INTO permission_changes (domain_id, at) SELECT domain_id, ${NOW_MS} FROM users WHERE id = NEW.user_id; END;
+   CREATE TRIGGER pc_access_key_delete AFTER DELETE ON access_keys BEGIN
+     INSERT INTO permission_changes (domain_id, at) SELECT domain_id, ${NOW_MS} FROM users WHERE id = OLD.user_id; END;
+   CREATE TRIGGER pc_user_rename AFTER UPDATE OF name ON users WHEN OLD.name <> NEW.name BEGIN
+     INSERT INTO permission_changes (domain_id, at) VALUES (NEW.domain_id, ${NOW_MS}); END;`,
 ];
 
 interface UserRow {

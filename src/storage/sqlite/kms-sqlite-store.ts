@@ -4,6 +4,7 @@ import { DuplicateAliasError, type AliasRecord, type GrantRecord, type ImportPar
 import type { AuditAnchor, AuditEntry, AuditQuery, AuditSeal } from '../../audit/audit-store.js';
 import { AUDIT_MIGRATION, SqliteAuditTables } from './audit-tables.js';
 import { inTransaction, Lock, openDatabase, type Db } from './database.js';
+import { LruMap } from '../../lru-map.js';
 
 const MIGRATIONS = [
   `CREATE TABLE keys (
@@ -214,6 +215,8 @@ class SqliteOps implements KmsStore {
   constructor(
     protected readonly s: Statements,
     private readonly onTransaction: <T>(fn: (store: KmsStore) => Promise<T>) => Promise<T>,
+    /** Called with the id of every key row written (inserted, updated or deleted), in a transaction or not. */
+    private readonly keyChanged: (keyId: string) => void,
   ) {}
 
   async getKey(projectId: string, keyId: string): Promise<KeyRecord | null> {
@@ -233,6 +236,7 @@ class SqliteOps implements KmsStore {
   }
 
   async insertKey(key: KeyRecord, firstVersion: KeyVersionRecord | null): Promise<void> {
+    this.keyChanged(key.id);
     try {
       this.s.db.transaction(() => {
         this.s.insertKey.run(toRow(key));
@@ -245,6 +249,7 @@ class SqliteOps implements KmsStore {
   }
 
   async updateKey(key: KeyRecord, expectedRevision: number): Promise<boolean> {
+    this.keyChanged(key.id);
     try {
       return this.s.updateKey.run({ ...toRow(key), revision: expectedRevision }).changes === 1;
     } catch (err) {
@@ -303,6 +308,7 @@ class SqliteOps implements KmsStore {
   }
 
   async deleteKey(keyId: string): Promise<void> {
+    this.keyChanged(keyId);
     this.s.db.transaction(() => {
       this.s.deleteVersions.run(keyId);
       this.s.deleteKey.run(keyId);
@@ -436,23 +442,46 @@ class SqliteOps implements KmsStore {
 }
 
 /** Opens (creating and migrating) the region database at `path`. */
+/** Key records a store keeps in memory (about 1 KiB each). */
+export const KEY_RECORD_CACHE = 10_000;
+
 export class SqliteKmsStore implements KmsStore {
   readonly #db: Db;
   readonly #lock = new Lock();
   readonly #ops: SqliteOps;
+  /** Committed key records by id, shared by every caller: the hot path reads a key without SQL. */
+  readonly #keys = new LruMap<string, Readonly<KeyRecord>>(KEY_RECORD_CACHE);
 
   constructor(path: string) {
     this.#db = openDatabase(path, MIGRATIONS);
     const statements = prepareStatements(this.#db);
-    const nested: SqliteOps = new SqliteOps(statements, <T>(fn: (store: KmsStore) => Promise<T>): Promise<T> => fn(nested)); // already inside the transaction
-    this.#ops = new SqliteOps(statements, (fn) => this.#lock.run(() => inTransaction(this.#db, () => fn(nested))));
+    const changed = (keyId: string) => this.#keys.delete(keyId);
+    const nested: SqliteOps = new SqliteOps(statements, <T>(fn: (store: KmsStore) => Promise<T>): Promise<T> => fn(nested), changed); // already inside the transaction
+    this.#ops = new SqliteOps(statements, (fn) => this.#lock.run(() => inTransaction(this.#db, () => fn(nested))), changed);
+  }
+
+  /**
+   * A key record by id: from the cache of committed records, or read (under the lock, so never a transaction's
+   * uncommitted state) and remembered. A write to the key's row, in a transaction or not, drops it first.
+   */
+  #cachedKey(keyId: string): Promise<KeyRecord | null> {
+    const hit = this.#keys.get(keyId);
+    if (hit !== undefined) return Promise.resolve(hit);
+    return this.#locked(async (o) => {
+      const key = await o.getKeyById(keyId);
+      if (key) this.#keys.set(keyId, Object.freeze({ ...key, replicas: Object.freeze([...key.replicas]) as KeyRecord['replicas'] }));
+      return this.#keys.get(keyId) ?? null;
+    });
   }
 
   #locked<T>(fn: (ops: SqliteOps) => Promise<T>): Promise<T> {
     return this.#lock.run(() => fn(this.#ops));
   }
 
-  getKey(projectId: string, keyId: string) { return this.#locked((o) => o.getKey(projectId, keyId)); }
+  async getKey(projectId: string, keyId: string) {
+    const key = await this.#cachedKey(keyId);
+    return key !== null && key.projectId === projectId ? key : null;
+  }
   listKeys(projectId: string, filter: KeyFilter, offset: number, limit: number) { return this.#locked((o) => o.listKeys(projectId, filter, offset, limit)); }
   countKeys(projectId: string) { return this.#locked((o) => o.countKeys(projectId)); }
   insertKey(key: KeyRecord, v: KeyVersionRecord | null) { return this.#locked((o) => o.insertKey(key, v)); }
@@ -462,7 +491,7 @@ export class SqliteKmsStore implements KmsStore {
   keysDueForDeletion(now: number) { return this.#locked((o) => o.keysDueForDeletion(now)); }
   insertVersion(v: KeyVersionRecord) { return this.#locked((o) => o.insertVersion(v)); }
   versionNumbers(keyId: string) { return this.#locked((o) => o.versionNumbers(keyId)); }
-  getKeyById(keyId: string) { return this.#locked((o) => o.getKeyById(keyId)); }
+  getKeyById(keyId: string) { return this.#cachedKey(keyId); }
   keysDueForRotation(now: number) { return this.#locked((o) => o.keysDueForRotation(now)); }
   enqueue(m: Omit<OutboxMessage, 'id' | 'attempts' | 'lastError'>) { return this.#locked((o) => o.enqueue(m)); }
   dueMessages(now: number, limit: number) { return this.#locked((o) => o.dueMessages(now, limit)); }
