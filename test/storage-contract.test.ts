@@ -90,6 +90,31 @@ function kmsStoreContract(name: string, make: MakeKmsStore): void {
       assert.equal(await s.getKey('p1', randomUUID()), null);
     });
 
+    it('a key read again after a change is the changed record, in and out of transactions; a rolled-back change is never seen; records read are frozen', async () => {
+      const s = await fresh();
+      const k = keyRecord();
+      await s.insertKey(k, versionOf(k));
+      const read = (await s.getKey('p1', k.id))!;
+      assert.equal((await s.getKeyById(k.id))!.state, '2');
+      assert.throws(() => { (read as { state: string }).state = '3'; }, TypeError, 'a record read is not changed in place');
+      assert.ok(await s.updateKey({ ...read, state: '3', revision: 1 }, 0));
+      assert.equal((await s.getKey('p1', k.id))!.state, '3');
+      await s.transaction(async (tx) => {
+        assert.ok(await tx.updateKey({ ...k, state: '2', revision: 2 }, 1));
+        assert.equal((await tx.getKey('p1', k.id))!.state, '2', 'the transaction sees its own change');
+      });
+      assert.equal((await s.getKeyById(k.id))!.state, '2');
+      await assert.rejects(s.transaction(async (tx) => {
+        assert.ok(await tx.updateKey({ ...k, state: '3', revision: 3 }, 2));
+        throw new Error('roll back');
+      }), /roll back/);
+      assert.equal((await s.getKey('p1', k.id))!.state, '2', 'the rolled-back change');
+      assert.equal((await s.getKey('p1', k.id))!.revision, 2);
+      await s.deleteKey(k.id);
+      assert.equal(await s.getKey('p1', k.id), null);
+      assert.equal(await s.getKeyById(k.id), null);
+    });
+
     it('getVersion returns the first version, and null for another version or key', async () => {
       const s = await fresh();
       const k = keyRecord();

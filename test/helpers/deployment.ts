@@ -135,6 +135,8 @@ export interface TestDeployment {
   kms(region: string, op: string, body?: object): Promise<Reply>;
   stopRegion(region: string): Promise<void>;
   startRegion(region: string): Promise<void>;
+  /** Stops the IAM process (the regions go on with what they hold). */
+  stopIam(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -161,6 +163,7 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
   const { file: boot } = await bootstrap(dir, deployment);
   const secret = Buffer.from(deployment.internal_secret, 'hex');
   const topology = topologyOf(deployment);
+  let iamRunning = true;
   const iam = await startIam({ dataDir: iamDir(dir), topology, internalSecret: secret, iamEndpoint: deployment.iam.endpoint, host: '127.0.0.1', port: deployment.iam.port, logger: false, checkResponses: o.checkResponses ?? true });
   const regions = new Map<string, RunningServer & { api: RegionServices }>();
   const launch = async (id: string) => {
@@ -193,9 +196,13 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
     async startRegion(region) {
       await launch(region);
     },
+    async stopIam() {
+      if (iamRunning) await iam.close();
+      iamRunning = false;
+    },
     async stop() {
       for (const r of regions.values()) await r.close();
-      await iam.close();
+      if (iamRunning) await iam.close();
       if (!o.dir) rmSync(dir, { recursive: true, force: true });
     },
   };
