@@ -231,6 +231,18 @@ function kmsStoreContract(name: string, make: MakeKmsStore): void {
       const none = await s.listKeys('p1', { state: '5' }, 0, 10);
       assert.deepEqual(none, { keys: [], total: 0 });
 
+      // Newest first, paged from the newest end by the position of the previous page's oldest key.
+      const first = await s.listNewestKeys('p1', {}, undefined, 2);
+      assert.deepEqual([ids(first), first.total, first.start], [['5', '4'], 5, 3]);
+      const second = await s.listNewestKeys('p1', {}, first.start, 2);
+      assert.deepEqual([ids(second), second.start], [['2', '1'], 1]);
+      const last = await s.listNewestKeys('p1', {}, second.start, 2);
+      assert.deepEqual([ids(last), last.start], [['9'], 0]);
+      assert.deepEqual(ids(await s.listNewestKeys('p1', {}, 99, 10)), ['5', '4', '2', '1', '9'], 'a position past the end is the end');
+      assert.deepEqual(ids(await s.listNewestKeys('p1', {}, 0, 10)), []);
+      const newestEnabled = await s.listNewestKeys('p1', { state: '2', spec: 'AES_256' }, undefined, 10);
+      assert.deepEqual([ids(newestEnabled), newestEnabled.total], [['5', '1'], 2]);
+
       const other = await s.listKeys('p2', {}, 0, 100);
       assert.equal(other.total, 1);
       assert.equal(other.keys[0]!.projectId, 'p2');

@@ -8,7 +8,7 @@
 import { newRequestId } from '../request-id.js';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods } from 'fastify';
 import { errorBody, KmsError, ThrottledError, type ErrorCode } from '../errors.js';
 import { precheck } from '../iam/aksk.js';
 import { responseSignature } from '../internal-auth.js';
@@ -62,7 +62,7 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
         };
   const app = Fastify({
     logger,
-    disableRequestLogging: options.logger === false || options.logger === true || options.logger.requests !== true,
+    logController: new LogController({ disableRequestLogging: options.logger === false || options.logger === true || options.logger.requests !== true }),
     bodyLimit: BODY_LIMIT,
     genReqId: newRequestId,
     requestIdHeader: false,

@@ -124,6 +124,11 @@ export class KeyService {
     return !key || key.pendingAttempt !== null || isDestroyed(key, this.clock()) ? null : key;
   }
 
+  /** list-keys: newest first, the newest `limit` among the `before` oldest (KmsStore.listNewestKeys). */
+  listNewest(ctx: CallerContext, input: { state?: KeyState; spec?: string; before?: number; limit: number }) {
+    return this.store.listNewestKeys(ctx.projectId, { state: input.state, spec: input.spec, aliveAt: this.clock() }, input.before, input.limit);
+  }
+
   list(ctx: CallerContext, input: ListKeysInput) {
     return this.store.listKeys(ctx.projectId, { state: input.state, spec: input.spec, aliveAt: this.clock() }, input.offset, input.limit);
   }

@@ -99,6 +99,12 @@ export interface KmsStore extends AuditStore {
   getKey(projectId: string, keyId: string): Promise<KeyRecord | null>;
   /** Keys of a project in creation order, filtered, from `offset`, at most `limit`; unconfirmed replicas never. */
   listKeys(projectId: string, filter: KeyFilter, offset: number, limit: number): Promise<KeyPage>;
+  /**
+   * Keys of a project newest first, as list-keys pages them: the newest `limit` among the `before` oldest matching
+   * keys (all of them when `before` is undefined), with `total` and `start`, the page's position counted from the
+   * oldest end (the next page's `before`). Counted and read at one moment; unconfirmed replicas never.
+   */
+  listNewestKeys(projectId: string, filter: KeyFilter, before: number | undefined, limit: number): Promise<KeyPage & { start: number }>;
   countKeys(projectId: string): Promise<number>;
   /** Inserts a key with its first version (if any); throws DuplicateAliasError. */
   insertKey(key: KeyRecord, firstVersion: KeyVersionRecord | null): Promise<void>;

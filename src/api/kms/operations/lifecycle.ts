@@ -71,14 +71,11 @@ export const lifecycleOperations = [
       const limit = b.limit ?? 2000;
       const specName = b.key_spec ?? 'AES_256'; // Huawei's default filter
       const filter = { state: b.key_state as KeyState | undefined, spec: specName === 'ALL' ? undefined : specName };
-      // Newest first, as the real service lists (observed-huawei-answers.md). The store lists oldest first; a page
-      // is the newest `limit` keys among those older than the marker, counted from the oldest end: keys created
-      // between two calls come before the first page and move nothing.
-      const { total } = await s.keys.list(ctx, { ...filter, offset: 0, limit: 0 });
-      const end = Math.min(b.marker ?? total, total);
-      const start = Math.max(0, end - limit);
-      const page = await s.keys.list(ctx, { ...filter, offset: start, limit: end - start });
-      const keys = [...page.keys].reverse();
+      // Newest first, as the real service lists (observed-huawei-answers.md). A page is the newest `limit` keys
+      // among those older than the marker, counted from the oldest end: keys created between two calls come before
+      // the first page and move nothing.
+      const page = await s.keys.listNewest(ctx, { ...filter, before: b.marker, limit });
+      const { keys, start } = page;
       const now = s.clock();
       return {
         keys: keys.map((k) => k.id),
