@@ -13,7 +13,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { AuditRecord } from '../src/audit/audit-store.js';
+import { AuditLog } from '../src/audit/audit-log.js';
 import { deploymentPath, iamDir, regionDir } from '../src/deployment.js';
+import { LocalFileRootKey } from '../src/keystore/local-file.js';
+import { newRequestId } from '../src/request-id.js';
+import { SqliteKmsStore } from '../src/storage/sqlite/kms-sqlite-store.js';
 import { expectError, passwordToken, signedRequest, signRequest, sendSigned, startTestDeployment, tokenRequest, type Reply, type TestDeployment } from './helpers/deployment.js';
 import { iamApi } from './helpers/iam.js';
 
@@ -325,6 +329,34 @@ describe('fail closed', () => {
     assert.ok(!list.body.key_details.some((k: { key_alias: string }) => k.key_alias === 'never-created'));
     assert.equal((await kms('describe-key', { key_id: keyId })).body.key_info.key_state, '2', 'the refused disable-key did not run');
     assert.equal(verify(N, d.dir).status, 0, 'the trail is intact');
+  });
+
+  test('records appended by another writer between the region\'s appends (its writer thread seals again on the new head) keep one chain', async () => {
+    const keyId = (await kms('create-key', { key_alias: 'two-writers' })).body.key_info.key_id as string;
+    const db = new Database(join(regionDir(d.dir, N), 'kms.db'));
+    const last = JSON.parse((db.prepare('SELECT record FROM audit_records ORDER BY seq DESC LIMIT 1').get() as { record: string }).record) as AuditRecord;
+    db.close();
+    // Another writer (as an admin tool would) appends to the region's trail between the region's calls.
+    const store = new SqliteKmsStore(join(regionDir(d.dir, N), 'kms.db'));
+    const rootKey = new LocalFileRootKey(join(regionDir(d.dir, N), 'master.key'));
+    try {
+      const other = await AuditLog.attach(store, rootKey);
+      for (let i = 0; i < 3; i++) {
+        await other.record({
+          time: new Date().toISOString(), request_id: newRequestId(), service: 'kms', region: N, caller: null, source_ip: 'cli',
+          operation: 'cli:test', action: null, key_ids: [], status: 200, error_code: null, duration_ms: 0,
+        });
+        assert.equal((await kms('encrypt-data', { key_id: keyId, plain_text: `after the other writer ${i}` })).status, 200);
+      }
+    } finally {
+      await store.close();
+      await rootKey.close();
+    }
+    const after = exported(N).records.filter((r) => r.seq > last.seq);
+    assert.equal(after.filter((r) => r.operation === 'cli:test').length, 3);
+    assert.equal(after.filter((r) => r.operation === 'EncryptData').length, 3);
+    assert.deepEqual(after.map((r) => r.seq), after.map((_r, i) => last.seq + 1 + i), 'no gap, no duplicate');
+    assert.equal(verify(N, d.dir).status, 0, 'the chain verifies');
   });
 
   test('a call interrupted before its record is recorded (status 0) at the next start', async () => {

@@ -16,6 +16,12 @@ export const AUDIT_MIGRATION = `
   CREATE TABLE audit_pending (request_id TEXT PRIMARY KEY, entry TEXT NOT NULL);
   CREATE TABLE audit_anchor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, mac TEXT NOT NULL, anchor_mac TEXT NOT NULL);`;
 
+/** Where the chain ends: the last record's seq and MAC (an anchor's after a prune; seq 0 and the genesis MAC when empty). */
+export interface AuditHead {
+  seq: number;
+  mac: string;
+}
+
 export class SqliteAuditTables {
   readonly #s;
 
@@ -47,6 +53,31 @@ export class SqliteAuditTables {
     }).immediate(); // IMMEDIATE: another process (the CLI) may append too; the head is read under the write lock
   }
 
+  /**
+   * Appends records sealed elsewhere (audit-writer.ts) after `expected`, the head they were sealed on: null once
+   * written, or the actual head, writing nothing, when another writer appended first (then seal again on it).
+   */
+  appendSealed(pending: readonly AuditEntry[], sealed: readonly AuditRecord[], expected: AuditHead): AuditHead | null {
+    return this.db.transaction(() => {
+      if (sealed.length > 0) {
+        const head = this.#head();
+        if (head.seq !== expected.seq || head.mac !== expected.mac) return head;
+      }
+      for (const p of pending) this.#s.insertPending.run(p.request_id, JSON.stringify(p));
+      for (const r of sealed) {
+        this.#s.insert.run(r.seq, Date.parse(r.time) || 0, JSON.stringify(r));
+        for (const k of r.key_ids) this.#s.insertKey.run(r.seq, k);
+        this.#s.deletePending.run(r.request_id);
+      }
+      return null;
+    }).immediate();
+  }
+
+  /** The seq and MAC the next record chains to. */
+  head(): AuditHead {
+    return this.#head();
+  }
+
   pending(): AuditEntry[] {
     return (this.#s.pending.all() as { entry: string }[]).map((r) => JSON.parse(r.entry) as AuditEntry);
   }
@@ -74,7 +105,7 @@ export class SqliteAuditTables {
   }
 
   /** The last record's seq and MAC; after a prune with nothing left, the anchor's; else the genesis. */
-  #head(): { seq: number; mac: string } {
+  #head(): AuditHead {
     const last = this.#s.head.get() as { record: string } | undefined;
     if (last) {
       const r = JSON.parse(last.record) as AuditRecord;

@@ -5,6 +5,7 @@ import type { AuditAnchor, AuditEntry, AuditQuery, AuditSeal } from '../../audit
 import { AUDIT_MIGRATION, SqliteAuditTables } from './audit-tables.js';
 import { inTransaction, Lock, openDatabase, type Db } from './database.js';
 import { LruMap } from '../../lru-map.js';
+import { AuditWriterThread } from './audit-writer.js';
 
 const MIGRATIONS = [
   `CREATE TABLE keys (
@@ -467,9 +468,11 @@ export class SqliteKmsStore implements KmsStore {
   readonly #ops: SqliteOps;
   /** Committed key records by id, shared by every caller: the hot path reads a key without SQL. */
   readonly #keys = new LruMap<string, Readonly<KeyRecord>>(KEY_RECORD_CACHE);
+  readonly #auditWriter: AuditWriterThread;
 
   constructor(path: string) {
     this.#db = openDatabase(path, MIGRATIONS);
+    this.#auditWriter = new AuditWriterThread(path);
     const statements = prepareStatements(this.#db);
     const changed = (keyId: string) => this.#keys.delete(keyId);
     const nested: SqliteOps = new SqliteOps(statements, <T>(fn: (store: KmsStore) => Promise<T>): Promise<T> => fn(nested), changed); // already inside the transaction
@@ -540,13 +543,15 @@ export class SqliteKmsStore implements KmsStore {
   countGrants(keyId: string) { return this.#locked((o) => o.countGrants(keyId)); }
   maxGrantsPerKey(projectId: string) { return this.#locked((o) => o.maxGrantsPerKey(projectId)); }
   deleteGrant(grantId: string) { return this.#locked((o) => o.deleteGrant(grantId)); }
-  appendAudit(pending: readonly AuditEntry[], records: readonly AuditEntry[], seal: AuditSeal) { return this.#locked((o) => o.appendAudit(pending, records, seal)); }
+  /** On the audit writer thread (audit-writer.ts), outside the store's lock: the commit's fsync stops no request. */
+  appendAudit(pending: readonly AuditEntry[], records: readonly AuditEntry[], seal: AuditSeal) { return this.#auditWriter.append(pending, records, seal); }
   pendingAudit() { return this.#locked((o) => o.pendingAudit()); }
   auditRecords(query: AuditQuery) { return this.#locked((o) => o.auditRecords(query)); }
   auditAnchor() { return this.#locked((o) => o.auditAnchor()); }
   pruneAudit(anchor: AuditAnchor) { return this.#locked((o) => o.pruneAudit(anchor)); }
 
   async close(): Promise<void> {
+    await this.#auditWriter.close();
     await this.#lock.run(() => this.#db.close());
   }
 }
