@@ -24,6 +24,8 @@ declare module 'autocannon' {
       /** Seconds. */
       duration?: number;
       pipelining?: number;
+      /** Milliseconds between samples; also how often the end of `duration` is noticed (default 1000). */
+      sampleInt?: number;
       /** Seconds before a request counts as timed out. */
       timeout?: number;
       /** Requests per second over all connections (sent in bursts at the start of each second). */

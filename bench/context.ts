@@ -122,7 +122,7 @@ export class BenchContext {
 
   /** `spec` at `rate` req/s for `seconds` (default: the run's duration). */
   measurePaced(endpoint: string, auth: AuthMode, spec: RequestSpec, rate: number, seconds = this.options.seconds): Promise<LoadResult> {
-    return measurePaced(endpoint, this.maker(auth, endpoint), spec, { rate, seconds, connections: this.options.connections });
+    return measurePaced(endpoint, this.maker(auth, endpoint), spec, { rate, seconds, connections: this.options.connections, warmupSeconds: Math.min(1, seconds / 4) });
   }
 
   /**
@@ -140,10 +140,19 @@ export class BenchContext {
     return p;
   }
 
+  /**
+   * A request to the bare encrypt server with a `bytes`-byte plaintext: the same path and body shape as
+   * encrypt-data, so an AK/SK signature costs the load side the same.
+   */
+  bareEncryptSpec(bytes: number): { name: string; spec: RequestSpec } {
+    return {
+      name: `bare encrypt ${bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`}`,
+      spec: { method: 'POST', path: `/v1.0/${this.deployment.region.projectId}/kms/encrypt-data`, body: { key_id: '00000000-0000-0000-0000-000000000000', plain_text: plaintext(bytes) } },
+    };
+  }
+
   async #bareEncrypt(bytes: number, auth: AuthMode): Promise<{ name: string; requestsPerSecond: number }> {
-    const name = `bare encrypt ${bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`}`;
-    // Same path and body shape as encrypt-data, so an AK/SK signature costs the load side the same.
-    const spec: RequestSpec = { method: 'POST', path: `/v1.0/${this.deployment.region.projectId}/kms/encrypt-data`, body: { key_id: '00000000-0000-0000-0000-000000000000', plain_text: plaintext(bytes) } };
+    const { name, spec } = this.bareEncryptSpec(bytes);
     this.log(`baseline: ${name} (${auth})`);
     await this.probe(this.bare.encrypt, auth, spec);
     const result = await this.measureMax(this.bare.encrypt, auth, spec);
@@ -153,15 +162,15 @@ export class BenchContext {
 
   async #direct(name: string, make: () => { op: () => unknown }): Promise<{ name: string; requestsPerSecond: number }> {
     this.log(`baseline: ${name}`);
-    const result = measureDirect(make().op, Math.min(this.options.seconds, 2));
+    const result = measureDirect(make().op, Math.min(this.options.seconds, 1));
     this.rows.push({ section: 'baseline', operation: name, auth: '-', mode: 'direct', result, notes: [] });
     return { name, requestsPerSecond: result.requestsPerSecond };
   }
 
   /** Measures a direct primitive for reference (no ratio uses it) and adds its row. */
-  reference(name: string, op: () => unknown, seconds = Math.min(this.options.seconds, 2)): LoadResult {
+  reference(name: string, op: () => unknown, seconds = Math.min(this.options.seconds, 1), warmUp = true): LoadResult {
     this.log(`reference: ${name}`);
-    const result = measureDirect(op, seconds);
+    const result = measureDirect(op, seconds, warmUp);
     this.rows.push({ section: 'baseline', operation: name, auth: '-', mode: 'direct', result, notes: [] });
     return result;
   }

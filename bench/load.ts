@@ -13,7 +13,7 @@
  * than 1 % of its answers fail, and the first failing answer is kept for the report.
  */
 import autocannon from 'autocannon';
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest, type ClientRequest } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { HeaderMaker } from './signer.js';
 
@@ -52,6 +52,8 @@ export interface LoadResult {
 
 /** Largest share of failed answers a pass may have before it is stopped and reported as aborted. */
 export const MAX_FAILURE_RATIO = 0.01;
+/** Seconds a paced pass waits for answers after its last request was due; later answers count as failed. */
+export const PACED_GRACE_SECONDS = 5;
 /** Answers seen before the failure ratio is judged (so one early failure does not abort a pass). */
 const MIN_ANSWERS_FOR_ABORT = 50;
 
@@ -131,7 +133,7 @@ export async function measureMax(endpoint: string, maker: HeaderMaker, spec: Req
 function autocannonPass(endpoint: string, maker: HeaderMaker, spec: RequestSpec, connections: number, seconds: number): Promise<LoadResult> {
   const dynamic = maker.perRequest || typeof spec.body === 'function';
   const first = materialise(spec, maker);
-  const req: autocannon.Request = { method: spec.method, path: spec.path, headers: first.headers, ...(first.body !== undefined ? { body: first.body } : {}) };
+  const req: autocannon.Request = { method: spec.method, path: spec.path, headers: { ...first.headers }, ...(first.body !== undefined ? { body: first.body } : {}) };
   const latencies = new Samples();
   const statuses: Record<string, number> = {};
   let ok = 0;
@@ -145,13 +147,14 @@ function autocannonPass(endpoint: string, maker: HeaderMaker, spec: RequestSpec,
   if (dynamic) {
     req.setupRequest = (r) => {
       const m = materialise(spec, maker);
-      return { ...r, headers: m.headers, ...(m.body !== undefined ? { body: m.body } : {}) };
+      return { ...r, headers: { ...m.headers }, ...(m.body !== undefined ? { body: m.body } : {}) };
     };
   }
   return new Promise((resolve, reject) => {
     let started = 0;
     const instance = autocannon(
-      { url: endpoint, connections, duration: seconds, timeout: 30, requests: [req], excludeErrorStats: true },
+      // sampleInt 100 ms: autocannon notices the end of the duration (and a stop) at its next sample, not up to 1 s late.
+      { url: endpoint, connections, duration: seconds, sampleInt: 100, timeout: 30, requests: [req], excludeErrorStats: true },
       (err) => {
         if (err) return reject(err);
         const elapsed = (performance.now() - started) / 1000;
@@ -195,12 +198,14 @@ export interface PacedOptions {
   seconds: number;
   /** Keep-alive connections at most; requests due while all are busy wait (and that wait counts as latency). */
   connections: number;
+  /** Seconds sent at the same rate first and not measured (connections, JIT). */
+  warmupSeconds: number;
 }
 
 /**
  * Latency of `spec` at a fixed rate: an open-loop sender on node:http keep-alive connections, one request due
  * every 1/rate s, each latency measured from when it was due to the end of its answer (ms). Reports the
- * achieved rate of successful answers (req/s).
+ * achieved rate of successful answers (req/s) after the warm-up; failures are counted over the whole pass.
  */
 export async function measurePaced(endpoint: string, maker: HeaderMaker, spec: RequestSpec, o: PacedOptions): Promise<LoadResult> {
   const url = new URL(endpoint);
@@ -213,23 +218,30 @@ export async function measurePaced(endpoint: string, maker: HeaderMaker, spec: R
   let errors = 0;
   let firstFailure: string | undefined;
   let aborted: string | undefined;
-  const total = Math.max(1, Math.round(o.rate * o.seconds));
+  const total = Math.max(1, Math.round(o.rate * (o.warmupSeconds + o.seconds)));
   const interval = 1000 / o.rate;
   let sent = 0;
   let done = 0;
   const start = performance.now() + 5;
+  const measuredFrom = start + o.warmupSeconds * 1000;
+  let measured = 0;
 
   const answered = (due: number, status: number, body: string) => {
     statuses[status] = (statuses[status] ?? 0) + 1;
     if (status >= 200 && status <= 299) {
       ok++;
-      latencies.push(performance.now() - due);
+      if (due >= measuredFrom) {
+        measured++;
+        latencies.push(performance.now() - due);
+      }
     } else {
       failed++;
       if (firstFailure === undefined) firstFailure = `${status} ${body.slice(0, 300)}`;
     }
   };
 
+  const inFlight = new Set<ClientRequest>();
+  let graceTimer: NodeJS.Timeout | undefined;
   await new Promise<void>((resolve) => {
     const finishOne = () => {
       done++;
@@ -237,22 +249,31 @@ export async function measurePaced(endpoint: string, maker: HeaderMaker, spec: R
       if (!aborted && answers >= MIN_ANSWERS_FOR_ABORT && failed / answers > MAX_FAILURE_RATIO) aborted = `stopped: ${failed} of ${answers} requests failed`;
       if (done === sent && (sent === total || aborted)) resolve();
     };
+    // Sending is over: whatever is still unanswered PACED_GRACE_SECONDS later is given up and counted as failed.
+    const sendingOver = () => {
+      graceTimer = setTimeout(() => {
+        for (const req of inFlight) req.destroy(new Error(`no answer ${PACED_GRACE_SECONDS} s after the last request was due`));
+      }, PACED_GRACE_SECONDS * 1000);
+      if (done === sent) resolve();
+    };
     const send = (due: number) => {
-      lag.push(performance.now() - due);
+      if (due >= measuredFrom) lag.push(performance.now() - due);
       const m = materialise(spec, maker);
       const req = httpRequest(
-        { host: url.hostname, port: url.port, path: spec.path, method: spec.method, agent, headers: m.body !== undefined ? { ...m.headers, 'content-length': String(Buffer.byteLength(m.body)) } : m.headers, timeout: 30_000 },
+        { host: url.hostname, port: url.port, path: spec.path, method: spec.method, agent, headers: m.body !== undefined ? { ...m.headers, 'content-length': String(Buffer.byteLength(m.body)) } : m.headers },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
+            inFlight.delete(req);
             answered(due, res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'));
             finishOne();
           });
         },
       );
-      req.on('timeout', () => req.destroy(new Error('timed out after 30 s')));
+      inFlight.add(req);
       req.on('error', (err) => {
+        if (!inFlight.delete(req)) return; // already answered
         errors++;
         failed++;
         if (firstFailure === undefined) firstFailure = `connection error: ${err.message}`;
@@ -264,25 +285,27 @@ export async function measurePaced(endpoint: string, maker: HeaderMaker, spec: R
       const now = performance.now();
       while (sent < total && !aborted && start + sent * interval <= now) send(start + sent++ * interval);
       if (sent < total && !aborted) setTimeout(tick, Math.max(0, start + sent * interval - performance.now()));
-      else if (done === sent) resolve();
+      else sendingOver();
     };
     setTimeout(tick, 5);
   });
+  clearTimeout(graceTimer);
   agent.destroy();
-  const elapsed = (performance.now() - start) / 1000;
+  const elapsed = (performance.now() - measuredFrom) / 1000;
   return {
-    requestsPerSecond: ok / elapsed, ...summarise(latencies.values), senderLagP99Ms: summarise(lag.values).p99Ms,
+    requestsPerSecond: measured / elapsed, ...summarise(latencies.values), senderLagP99Ms: summarise(lag.values).p99Ms,
     ok, failed, statuses, errors, seconds: elapsed, ...(aborted ? { aborted } : {}), ...(firstFailure ? { firstFailure } : {}),
   };
 }
 
 /**
- * Operations per second of `op` called directly on this thread for `seconds` (after a short warm-up), with the
+ * Operations per second of `op` called directly on this thread for `seconds` (after a short warm-up unless
+ * `warmUp` is false; at least one call is measured), with the
  * median and 99th percentile time of one call in ms.
  */
-export function measureDirect(op: () => unknown, seconds: number): LoadResult {
+export function measureDirect(op: () => unknown, seconds: number, warmUp = true): LoadResult {
   const warmUntil = performance.now() + Math.min(200, seconds * 100);
-  while (performance.now() < warmUntil) op();
+  while (warmUp && performance.now() < warmUntil) op();
   const samples = new Samples();
   const start = performance.now();
   const until = start + seconds * 1000;

@@ -86,7 +86,7 @@ export function rowNotes(rows: readonly Row[]): string[] {
       const codes = Object.entries(res.statuses).map(([code, n]) => `${code}×${n}`).join(', ');
       out.push(`${label}: ${res.failed} failed (statuses ${codes || 'none'}; connection errors ${res.errors})${res.aborted ? `; ${res.aborted}` : ''}${res.firstFailure ? `; first: ${res.firstFailure}` : ''}`);
     }
-    if (res.senderLagP99Ms !== undefined && res.senderLagP99Ms > 2) out.push(`${label}: the paced sender ran late (p99 ${fmtMs(res.senderLagP99Ms)} ms); this lateness is included in the latencies`);
+    if (res.senderLagP99Ms !== undefined && res.senderLagP99Ms > 5) out.push(`${label}: the paced sender ran late (p99 ${fmtMs(res.senderLagP99Ms)} ms); this lateness is included in the latencies`);
     for (const n of r.notes) out.push(`${label}: ${n}`);
   }
   return out;

@@ -33,7 +33,7 @@ export interface HeaderMaker {
 export function headerMaker(endpoint: string, auth: Auth): HeaderMaker {
   if (auth.mode === 'token') {
     const fixed = { 'content-type': 'application/json', 'X-Auth-Token': auth.token };
-    return { headers: () => fixed, perRequest: false };
+    return { headers: () => ({ ...fixed }), perRequest: false }; // a copy: autocannon adds Content-Length to the object it gets
   }
   const credential = new BasicCredentials().withAk(auth.accessKey).withSk(auth.secretKey).withProjectId(auth.projectId);
   return {
