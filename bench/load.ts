@@ -42,6 +42,13 @@ export interface LoadResult {
   errors: number;
   /** Seconds the pass ran. */
   seconds: number;
+  /**
+   * Paced passes: requests still unanswered PACED_GRACE_SECONDS after the last one was due. They are counted in the
+   * latencies at how long they had waited, so percentiles above 1 − unansweredShare are lower bounds.
+   */
+  unanswered?: number;
+  /** unanswered ÷ latency samples (of the measured part). */
+  unansweredShare?: number;
   /** Paced passes: 99th percentile of how late (ms) the sender put requests on the wire after they were due. */
   senderLagP99Ms?: number;
   /** Set when the pass stopped early (more than 1 % failed) or could not run. */
@@ -240,7 +247,9 @@ export async function measurePaced(endpoint: string, maker: HeaderMaker, spec: R
     }
   };
 
-  const inFlight = new Set<ClientRequest>();
+  /** Requests sent and not answered yet, with when each was due. */
+  const inFlight = new Map<ClientRequest, number>();
+  let unanswered = 0;
   let graceTimer: NodeJS.Timeout | undefined;
   await new Promise<void>((resolve) => {
     const finishOne = () => {
@@ -249,10 +258,18 @@ export async function measurePaced(endpoint: string, maker: HeaderMaker, spec: R
       if (!aborted && answers >= MIN_ANSWERS_FOR_ABORT && failed / answers > MAX_FAILURE_RATIO) aborted = `stopped: ${failed} of ${answers} requests failed`;
       if (done === sent && (sent === total || aborted)) resolve();
     };
-    // Sending is over: whatever is still unanswered PACED_GRACE_SECONDS later is given up and counted as failed.
+    // Sending is over: whatever is still unanswered PACED_GRACE_SECONDS later is given up. Those requests are not
+    // failures but very slow answers: each counts as a latency of at least how long it waited (a lower bound).
     const sendingOver = () => {
       graceTimer = setTimeout(() => {
-        for (const req of inFlight) req.destroy(new Error(`no answer ${PACED_GRACE_SECONDS} s after the last request was due`));
+        const now = performance.now();
+        for (const [req, due] of [...inFlight]) {
+          inFlight.delete(req);
+          unanswered++;
+          if (due >= measuredFrom) latencies.push(now - due);
+          req.destroy();
+          finishOne();
+        }
       }, PACED_GRACE_SECONDS * 1000);
       if (done === sent) resolve();
     };
@@ -264,14 +281,15 @@ export async function measurePaced(endpoint: string, maker: HeaderMaker, spec: R
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', () => {}); // a request given up mid-answer; counted where it was given up
           res.on('end', () => {
-            inFlight.delete(req);
+            if (!inFlight.delete(req)) return;
             answered(due, res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'));
             finishOne();
           });
         },
       );
-      inFlight.add(req);
+      inFlight.set(req, due);
       req.on('error', (err) => {
         if (!inFlight.delete(req)) return; // already answered
         errors++;
@@ -294,7 +312,8 @@ export async function measurePaced(endpoint: string, maker: HeaderMaker, spec: R
   const elapsed = (performance.now() - measuredFrom) / 1000;
   return {
     requestsPerSecond: measured / elapsed, ...summarise(latencies.values), senderLagP99Ms: summarise(lag.values).p99Ms,
-    ok, failed, statuses, errors, seconds: elapsed, ...(aborted ? { aborted } : {}), ...(firstFailure ? { firstFailure } : {}),
+    ok, failed, statuses, errors, seconds: elapsed, ...(unanswered ? { unanswered, unansweredShare: unanswered / latencies.values.length } : {}),
+    ...(aborted ? { aborted } : {}), ...(firstFailure ? { firstFailure } : {}),
   };
 }
 

@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LoadResult } from './load.js';
+import { PACED_GRACE_SECONDS, type LoadResult } from './load.js';
 
 export const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
@@ -52,8 +52,11 @@ function cells(r: Row): string[] {
   const res = r.result;
   const rate = r.mode === 'paced' ? `${fmtRate(res.requestsPerSecond)} (paced)` : fmtRate(res.requestsPerSecond);
   const failed = res.failed === 0 ? '0' : `${res.failed}${res.aborted ? ' ABORTED' : ''}`;
+  // Unanswered requests count at their wait so far: a percentile they reach is a lower bound.
+  const share = res.unansweredShare ?? 0;
+  const atLeast = (v: number, p: number) => (share > 1 - p && !Number.isNaN(v) ? `≥${fmtMs(v)}` : fmtMs(v));
   return [
-    r.operation, r.auth, res.aborted && res.ok === 0 ? '—' : rate, fmtMs(res.p50Ms), fmtMs(res.p99Ms), failed,
+    r.operation, r.auth, res.aborted && res.ok === 0 ? '—' : rate, atLeast(res.p50Ms, 0.5), atLeast(res.p99Ms, 0.99), failed,
     r.baseline?.name ?? '—', fmtRate(r.baseline?.requestsPerSecond), r.ratio === undefined ? '—' : r.ratio.toFixed(2),
   ];
 }
@@ -86,6 +89,7 @@ export function rowNotes(rows: readonly Row[]): string[] {
       const codes = Object.entries(res.statuses).map(([code, n]) => `${code}×${n}`).join(', ');
       out.push(`${label}: ${res.failed} failed (statuses ${codes || 'none'}; connection errors ${res.errors})${res.aborted ? `; ${res.aborted}` : ''}${res.firstFailure ? `; first: ${res.firstFailure}` : ''}`);
     }
+    if (res.unanswered) out.push(`${label}: ${res.unanswered} requests had no answer ${PACED_GRACE_SECONDS} s after the last one was due; counted at their wait so far (≥: a lower bound)`);
     if (res.senderLagP99Ms !== undefined && res.senderLagP99Ms > 5) out.push(`${label}: the paced sender ran late (p99 ${fmtMs(res.senderLagP99Ms)} ms); this lateness is included in the latencies`);
     for (const n of r.notes) out.push(`${label}: ${n}`);
   }
