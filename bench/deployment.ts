@@ -30,6 +30,8 @@ export interface Deployment {
   launcherPid: number;
   /** Process id of the region's `serve-region` process (found in /proc by its command line). */
   regionPid(): number | null;
+  /** What the launcher printed lately and the ends of the IAM and region logs, for an error report. */
+  diagnostics(): string;
   /** SIGTERM to the launcher (which stops IAM and the region), waits for it, removes the data directory. */
   stop(): Promise<void>;
 }
@@ -88,10 +90,20 @@ function tailOf(text: string, lines = 20): string {
   return text.split('\n').slice(-lines).join('\n');
 }
 
+/** What the launcher printed after its start banner (which holds the credentials). */
+function afterBanner(output: string): string {
+  const end = output.indexOf('Press Ctrl-C to stop.');
+  return tailOf(end < 0 ? output : output.slice(end + 'Press Ctrl-C to stop.'.length));
+}
+
 function logsOf(dir: string): string {
   const logs = join(dir, 'logs');
   if (!existsSync(logs)) return '';
-  return readdirSync(logs).map((f) => `--- ${f}\n${tailOf(readFileSync(join(logs, f), 'utf8'))}`).join('\n');
+  // pino lines: the warnings and errors (level ≥ 40) matter; per-request info lines (level 30) are left out.
+  return readdirSync(logs).map((f) => {
+    const lines = readFileSync(join(logs, f), 'utf8').split('\n').filter((l) => l !== '' && !l.includes('"level":30'));
+    return `--- logs/${f} (warnings and errors, last 15)\n${lines.slice(-15).join('\n')}`;
+  }).join('\n');
 }
 
 async function passwordToken(boot: BootstrapFile, projectId: string): Promise<string> {
@@ -124,7 +136,9 @@ export async function startDeployment(o: StartOptions): Promise<Deployment> {
   buildNativeIfNeeded();
   const dir = mkdtempSync(join(tmpdir(), 'strongroom-bench-'));
   let child: ChildProcess | undefined;
+  let stopping = false;
   const stop = async () => {
+    stopping = true;
     forget();
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child!.once('exit', r));
@@ -143,8 +157,13 @@ export async function startDeployment(o: StartOptions): Promise<Deployment> {
       cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout!.on('data', (c: Buffer) => (output += c.toString('utf8')));
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    const keep = (c: Buffer) => (output = (output + c.toString('utf8')).slice(-20_000));
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    const launcher = child;
+    launcher.once('exit', (code, signal) => {
+      if (!stopping) process.stderr.write(`bench: strongroom start exited during the run (code ${code}, signal ${signal})\n${afterBanner(output)}\n${logsOf(dir)}\n`);
+    });
     await new Promise<void>((resolve, reject) => {
       const deadline = setTimeout(() => reject(new Error(`the deployment did not come up within ${(o.timeoutMs ?? 60_000) / 1000} s`)), o.timeoutMs ?? 60_000);
       const check = setInterval(() => {
@@ -171,6 +190,7 @@ export async function startDeployment(o: StartOptions): Promise<Deployment> {
       dir, boot, token, launcherPid, iamEndpoint: boot.iam_endpoint,
       region: { id: r.id, endpoint: r.endpoint, projectId: r.project_id, dataDir: regionDir(dir, r.id) },
       regionPid: () => findProcesses(['serve-region', '--region', o.region, dir])[0] ?? null,
+      diagnostics: () => `launcher (${launcher.exitCode === null && launcher.signalCode === null ? 'running' : `exited: ${launcher.exitCode ?? launcher.signalCode}`}), after its banner:\n${afterBanner(output)}\n${logsOf(dir)}`,
       stop,
     };
   } catch (err) {

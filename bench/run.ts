@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { startBareServers } from './baselines.js';
 import { cleanUp } from './cleanup.js';
 import { BenchContext, ProbeFailed } from './context.js';
-import { startDeployment } from './deployment.js';
+import { startDeployment, type Deployment } from './deployment.js';
 import { halfLoad, keygenInterference } from './latency.js';
 import type { LoadResult } from './load.js';
 import { parseOptions, scenarioListing } from './options.js';
@@ -59,10 +59,11 @@ const info: RunInfo = {
 };
 
 let ctx: BenchContext | undefined;
+let deployment: Deployment | undefined;
 let failed = false;
 try {
   log(`starting the deployment (strongroom start, region ${REGION}) ...`);
-  const deployment = await startDeployment({ region: REGION, keyQuota: KEY_QUOTA });
+  deployment = await startDeployment({ region: REGION, keyQuota: KEY_QUOTA });
   log(`deployment up: IAM ${deployment.iamEndpoint}, ${REGION} ${deployment.region.endpoint} (launcher pid ${deployment.launcherPid}, region pid ${deployment.regionPid() ?? '?'})`);
   const bare = await startBareServers();
   ctx = new BenchContext(options, deployment, bare, log);
@@ -116,6 +117,7 @@ try {
 } catch (err) {
   failed = true;
   log(`bench failed: ${(err as Error).stack ?? String(err)}`);
+  if (deployment) log(deployment.diagnostics());
 } finally {
   log('stopping the deployment');
   await cleanUp();
