@@ -104,8 +104,19 @@ function materialise(spec: RequestSpec, maker: HeaderMaker): { headers: Record<s
  * request is accepted before it is measured.
  */
 export async function probe(endpoint: string, maker: HeaderMaker, spec: RequestSpec): Promise<{ status: number; body: any }> {
-  const { headers: h, body } = materialise(spec, maker);
-  const res = await fetch(endpoint + spec.path, { method: spec.method, headers: h, body, signal: AbortSignal.timeout(30_000) });
+  const send = () => {
+    const { headers: h, body } = materialise(spec, maker);
+    return fetch(endpoint + spec.path, { method: spec.method, headers: h, body, signal: AbortSignal.timeout(30_000) });
+  };
+  let res: Response;
+  try {
+    res = await send();
+  } catch (err) {
+    // A pooled keep-alive connection the server closed while this process was busy fails at once ("fetch
+    // failed"): one more try on a new connection. Timeouts are not retried.
+    if ((err as Error).name === 'TimeoutError') throw err;
+    res = await send();
+  }
   const text = await res.text();
   let parsed: unknown = text;
   try {
