@@ -1,7 +1,8 @@
 /**
  * The latency scenarios, on the paced (open-loop) sender of load.ts:
  * - half-load: each `halfLoad` API scenario at 50 % of the maximum measured for it in this run (measured first
- *   when it was not); the project's target is p99 < 5 ms.
+ *   when it was not), then the bare encrypt server at the same rate (what this machine and sender cost without the
+ *   KMS); the project's target is p99 < 5 ms.
  * - keygen-interference: encrypt-data 4 KiB (token) at 25 % of its maximum, first alone, then while one more
  *   connection creates RSA_4096 keys back to back; the target is p99 < 20 ms with the key generation.
  */

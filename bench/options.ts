@@ -44,7 +44,8 @@ function scenarioList(value: string): string[] {
 export function scenarioListing(): string {
   const lines = ['Scenarios (* = in the default run; "default" and "all" name sets):'];
   for (const s of API_SCENARIOS) {
-    const base = s.baseline.kind === 'direct' ? s.baseline.name : `bare encrypt ${s.baseline.plaintextBytes} B`;
+    const bytes = s.baseline.kind === 'bare-encrypt' ? s.baseline.plaintextBytes : 0;
+    const base = s.baseline.kind === 'direct' ? s.baseline.name : `bare encrypt ${bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`}`;
     lines.push(`  ${DEFAULT_SCENARIOS.includes(s.name) ? '*' : ' '} ${s.name.padEnd(20)} ${s.operation}  [ratio against ${base}]`);
   }
   for (const [name, what] of Object.entries(COMPOSITE_SCENARIOS)) lines.push(`  ${DEFAULT_SCENARIOS.includes(name) ? '*' : ' '} ${name.padEnd(20)} ${what}`);
@@ -56,21 +57,21 @@ export function parseOptions(argv: readonly string[]): Options {
   const envSeconds = process.env.BENCH_SECONDS;
   const program = new Command('npm run bench --')
     .description('Throughput and latency of a real Strongroom deployment, beside bare node:http and direct-crypto baselines measured in the same run')
-    .option('--scenarios <names>', 'comma-separated scenarios (see --list)', scenarioList, [...DEFAULT_SCENARIOS])
+    .option('--scenarios <names>', 'comma-separated scenarios, or the sets "default" and "all" (default: those marked * in --list)', scenarioList)
     .option('--list', 'print the scenarios and exit', false)
     .option('--duration <seconds>', `seconds per measurement (default ${DEFAULT_SECONDS}, or BENCH_SECONDS)`, positive('--duration', false))
-    .option('--connections <n>', `connections of the maximum-throughput passes (default ${DEFAULT_CONNECTIONS})`, positive('--connections', true), DEFAULT_CONNECTIONS)
+    .option('--connections <n>', 'connections of the maximum-throughput passes', positive('--connections', true), DEFAULT_CONNECTIONS)
     .option('--auth <mode>', 'token, aksk or both', (v: string) => {
       if (v !== 'token' && v !== 'aksk' && v !== 'both') throw new InvalidArgumentError('--auth must be token, aksk or both');
       return v;
     }, 'both')
     .showHelpAfterError();
   program.parse(argv as string[]);
-  const o = program.opts<{ scenarios: string[]; list: boolean; duration?: number; connections: number; auth: 'token' | 'aksk' | 'both' }>();
+  const o = program.opts<{ scenarios?: string[]; list: boolean; duration?: number; connections: number; auth: 'token' | 'aksk' | 'both' }>();
   let seconds = o.duration;
   if (seconds === undefined && envSeconds !== undefined) seconds = positive('BENCH_SECONDS', false)(envSeconds);
   return {
-    scenarios: o.scenarios,
+    scenarios: o.scenarios ?? [...DEFAULT_SCENARIOS],
     seconds: seconds ?? DEFAULT_SECONDS,
     connections: o.connections,
     auth: o.auth === 'both' ? ['token', 'aksk'] : [o.auth],

@@ -133,7 +133,7 @@ info.notes.push(
     'load generator, region, IAM and the bare servers share the same machine. Latencies in ms per response; failed = non-2xx answers plus connection errors (a row stops when more than 1 % fail).',
   'Paced rows: an open-loop sender at a fixed rate, one request every 1/rate s; latency counted from when the request was due.',
   'ratio = requests/s ÷ baseline requests/s of the same run. bare encrypt = node:http in its own process: parse JSON, AES-256-GCM (fresh random key and IV), answer Base64 — no auth, lookup, validation or audit. ' +
-    '(direct) = the same primitive called on one core in the bench process, DER keys as the KMS holds them.',
+    `(direct) = the same primitive called in a loop for ${Math.min(options.seconds, 1)} s on one core in the bench process, DER keys as the KMS holds them.`,
   'AK/SK rows: every request gets a fresh X-Sdk-Date and SDK-HMAC-SHA256 signature from the official signer (@huaweicloud/huaweicloud-sdk-core) in the load generator; ' +
     'their bare-server baselines are signed the same way (the bare server ignores the signature), so both sides carry the same signing cost.',
 );

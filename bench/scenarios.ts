@@ -165,7 +165,7 @@ export const REFERENCE_PRIMITIVES: readonly (() => DirectPrimitive)[] = [() => c
 export const COMPOSITE_SCENARIOS = {
   'half-load': 'p50/p99 at a fixed rate of 50 % of the measured maximum, first auth mode (encrypt-data 4 KiB, decrypt-data 4 KiB, describe-key), each beside the bare encrypt server at the same rate; target p99 < 5 ms',
   'keygen-interference': 'p99 of encrypt-data 4 KiB (token) at 25 % of its maximum, alone and while one connection creates RSA_4096 keys in a loop; target p99 < 20 ms',
-  scale: 'opt-in: describe-key and encrypt-data 4 KiB (random keys) at maximum and at a moderate fixed rate, and the region process RSS, with 1,000 / 100,000 / 1,000,000 keys stored',
+  scale: 'opt-in, several minutes: describe-key and encrypt-data 4 KiB (random keys) at maximum and at a moderate fixed rate, create-key, the region process RSS, with 1,000 / 100,000 / 1,000,000 keys stored (seeded into the store)',
 } as const;
 
 export type CompositeName = keyof typeof COMPOSITE_SCENARIOS;
