@@ -6,8 +6,9 @@
  * and wrapped by src/core/key-material.ts under the region's root key (src/keystore/local-file.ts): keys the
  * running region can describe, list and encrypt with, exactly as if create-key had made them in the project.
  * The material of the next batch is made on a worker thread (bench/seed-material.ts) while a batch is written.
- * SQLite's locking serialises these writes with the region process's own; the region keeps no copy of key records
- * in memory, so it sees them at once.
+ * SQLite's locking serialises these writes with the region process's own; new keys are in none of the region's
+ * caches, so it finds them at once. The bench seeds while no request is in flight: a batch holds the write lock for
+ * seconds, longer than the region's busy timeout.
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
