@@ -1,90 +1,147 @@
 /**
- * `npm run bench`: throughput of KMS operations through the HTTP API of a local deployment (IAM and one region in
- * this process, token authentication, 8 requests in flight), each beside the same primitive called directly on
- * node:crypto / OpenSSL in the same run, reported as a ratio. Loopback only; every line is bounded in time.
- * BENCH_SECONDS sets the seconds per line (default 3).
+ * `npm run bench`: requests per second and latency of a real Strongroom deployment (started as `npm start` starts
+ * it: launcher, IAM and one region as separate processes; audit trail and permission checks on), each operation
+ * beside a baseline measured in the same run, with token and AK/SK authentication. `--list` names the scenarios;
+ * `--help` the options. The table goes to stdout and to bench/results/ (JSON and Markdown); progress to stderr.
+ * Loopback only; every measurement is bounded in time.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { ASYMMETRIC_ENCRYPTION_ALGORITHMS, KEY_PAIR_SPECS, MAC_ALGORITHMS, SIGNING_ALGORITHMS, type SigningAlgorithm } from '../src/crypto/algorithms.js';
-import { aes256Gcm } from '../src/crypto/symmetric.js';
-import { signedRequest, startTestDeployment, tokenRequest } from '../test/helpers/deployment.js';
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { startBareServers } from './baselines.js';
+import { cleanUp } from './cleanup.js';
+import { BenchContext, ProbeFailed } from './context.js';
+import { startDeployment, type Deployment } from './deployment.js';
+import { halfLoad, keygenInterference } from './latency.js';
+import type { LoadResult } from './load.js';
+import { parseOptions, scenarioListing } from './options.js';
+import { rowNotes, textTable, writeResults, type Row, type RunInfo } from './report.js';
+import { scale } from './scale.js';
+import { API_SCENARIOS, REFERENCE_PRIMITIVES } from './scenarios.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const CONCURRENCY = 8;
+const REGION = 'cn-north-4';
+/** deployment.json key_quota for the run: above the 1,000,000 keys of the scale scenario and what create-key adds. */
+const KEY_QUOTA = 2_000_000;
 
-async function measure(op: () => Promise<unknown> | unknown, concurrency = 1): Promise<number> {
-  const until = Date.now() + SECONDS * 1000;
-  let count = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (Date.now() < until) {
-        await op();
-        count++;
-      }
-    }),
-  );
-  return count / SECONDS;
+const started = performance.now();
+const startedAt = new Date().toISOString();
+const options = parseOptions(process.argv);
+if (options.list) {
+  console.log(scenarioListing());
+  process.exit(0);
 }
 
-const rows: string[][] = [];
-function report(name: string, api: number, direct: number): void {
-  rows.push([name, api.toFixed(0), direct.toFixed(0), (api / direct).toFixed(3)]);
-  console.log(`${name.padEnd(40)} ${api.toFixed(0).padStart(8)} ${direct.toFixed(0).padStart(10)} ${(api / direct).toFixed(3).padStart(7)}`);
+const log = (line: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping the deployment and the baseline servers`);
+    void cleanUp().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  });
 }
 
-const d = await startTestDeployment({ regions: ['cn-north-4'], checkResponses: false });
+/** A result for a row that could not be measured. */
+function notMeasured(reason: string): LoadResult {
+  return { requestsPerSecond: Number.NaN, p50Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN, ok: 0, failed: 0, statuses: {}, errors: 0, seconds: 0, aborted: reason };
+}
+
+const args = process.argv.slice(2);
+const info: RunInfo = {
+  command: `${process.env.BENCH_SECONDS ? `BENCH_SECONDS=${process.env.BENCH_SECONDS} ` : ''}npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`,
+  node: process.version,
+  openssl: process.versions.openssl,
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? 'unknown',
+  seconds: options.seconds,
+  connections: options.connections,
+  auth: options.auth,
+  scenarios: options.scenarios,
+  startedAt,
+  notes: [],
+};
+
+let ctx: BenchContext | undefined;
+let deployment: Deployment | undefined;
+let failed = false;
 try {
-  const region = 'cn-north-4';
-  const p = d.projectId(region);
-  const url = d.endpoint(region);
-  const token = await d.token(region);
-  const call = (op: string, body: object) => tokenRequest(url, token, 'POST', `/v1.0/${p}/kms/${op}`, body);
-  const createKey = async (alias: string, spec: string, usage?: string) =>
-    (await d.kms(region, 'create-key', { key_alias: alias, key_spec: spec, ...(usage ? { key_usage: usage } : {}) })).body.key_info.key_id as string;
-  const must = async (r: Promise<{ status: number; body: any }>) => {
-    const res = await r;
-    if (res.status !== 200) throw new Error(JSON.stringify(res.body));
-    return res.body;
-  };
+  log(`starting the deployment (strongroom start, region ${REGION}) ...`);
+  deployment = await startDeployment({ region: REGION, keyQuota: KEY_QUOTA });
+  log(`deployment up: IAM ${deployment.iamEndpoint}, ${REGION} ${deployment.region.endpoint} (launcher pid ${deployment.launcherPid}, region pid ${deployment.regionPid() ?? '?'})`);
+  const bare = await startBareServers();
+  ctx = new BenchContext(options, deployment, bare, log);
+  const endpoint = deployment.region.endpoint;
 
-  console.log(`npm run bench  (${SECONDS} s per line, ${CONCURRENCY} API requests in flight, node ${process.version})\n`);
-  console.log(`${'operation'.padEnd(40)} ${'API/s'.padStart(8)} ${'direct/s'.padStart(10)} ${'ratio'.padStart(7)}`);
-
-  const aes = await createKey('bench-aes', 'AES_256');
-  const key32 = randomBytes(32);
-  const plain = Buffer.from('x'.repeat(32));
-  report('encrypt-data AES-256 32 B (token)', await measure(() => call('encrypt-data', { key_id: aes, plain_text: plain.toString() }), CONCURRENCY), await measure(() => aes256Gcm.seal(key32, plain, Buffer.alloc(0))));
-  report('encrypt-data AES-256 32 B (AK/SK)', await measure(() => signedRequest(url, d.admin, p, 'POST', `/v1.0/${p}/kms/encrypt-data`, { key_id: aes, plain_text: plain.toString() }), CONCURRENCY), await measure(() => aes256Gcm.seal(key32, plain, Buffer.alloc(0))));
-
-  const digest = createHash('sha256').update('bench message').digest();
-  const signCases: [string, string, SigningAlgorithm, 'RSA_2048' | 'EC_P256' | 'SM2'][] = [
-    ['RSA-2048 PKCS#1 v1.5', 'RSA_2048', 'RSASSA_PKCS1_V1_5_SHA_256', 'RSA_2048'],
-    ['EC P-256 ECDSA', 'EC_P256', 'ECDSA_SHA_256', 'EC_P256'],
-    ['SM2DSA', 'SM2', 'SM2DSA_SM3', 'SM2'],
-  ];
-  for (const [label, spec, alg, pairSpec] of signCases) {
-    const keyId = await createKey(`bench-${spec}`, spec, 'SIGN_VERIFY');
-    const body = { key_id: keyId, signing_algorithm: alg, message: digest.toString('base64'), message_type: 'DIGEST' };
-    const { signature } = await must(call('sign', body));
-    const pair = KEY_PAIR_SPECS[pairSpec].generate();
-    const entry = SIGNING_ALGORITHMS[alg];
-    const direct = entry.sign(pair.privateKey, digest, 'DIGEST');
-    report(`sign ${label}`, await measure(() => call('sign', body), CONCURRENCY), await measure(() => entry.sign(pair.privateKey, digest, 'DIGEST')));
-    report(`verify ${label}`, await measure(() => call('verify', { ...body, signature }), CONCURRENCY), await measure(() => entry.verify(pair.publicKey, digest, 'DIGEST', direct)));
+  const apiScenarios = API_SCENARIOS.filter((s) => options.scenarios.includes(s.name));
+  for (const scenario of apiScenarios) {
+    let spec;
+    try {
+      spec = await scenario.prepare(ctx.env);
+    } catch (err) {
+      for (const auth of options.auth) ctx.rows.push({ section: 'api', operation: scenario.operation, auth, mode: 'max', result: notMeasured(`setup failed: ${(err as Error).message}`), notes: [] });
+      continue;
+    }
+    for (const auth of options.auth) {
+      log(`${scenario.operation} (${auth})`);
+      let note: string | undefined;
+      try {
+        note = await ctx.probe(endpoint, auth, spec, scenario.check);
+      } catch (err) {
+        if (!(err instanceof ProbeFailed)) throw err;
+        ctx.rows.push({ section: 'api', operation: scenario.operation, auth, mode: 'max', result: notMeasured(err.message), notes: [] });
+        continue;
+      }
+      const result = await ctx.measureMax(endpoint, auth, spec);
+      ctx.maxima.set(`${scenario.name}/${auth}`, result);
+      const baseline = await ctx.baseline(scenario.baseline, auth);
+      ctx.rows.push({
+        section: 'api', operation: scenario.operation, auth, mode: 'max', result, baseline,
+        ...(result.ok > 0 ? { ratio: result.requestsPerSecond / baseline.requestsPerSecond } : {}), notes: note ? [note] : [],
+      });
+    }
   }
-
-  const rsaEnc = await createKey('bench-rsa-enc', 'RSA_2048', 'ENCRYPT_DECRYPT');
-  const { cipher_text } = await must(call('encrypt-data', { key_id: rsaEnc, plain_text: 'a 32-byte secret for decryption!', encryption_algorithm: 'RSAES_OAEP_SHA_256' }));
-  const rsaPair = KEY_PAIR_SPECS.RSA_2048.generate();
-  const oaep = ASYMMETRIC_ENCRYPTION_ALGORITHMS.RSAES_OAEP_SHA_256;
-  const rsaCipher = oaep.encrypt(rsaPair.publicKey, plain);
-  report('decrypt-data RSA-2048 OAEP-SHA-256', await measure(() => call('decrypt-data', { key_id: rsaEnc, cipher_text, encryption_algorithm: 'RSAES_OAEP_SHA_256' }), CONCURRENCY), await measure(() => oaep.decrypt(rsaPair.privateKey, rsaCipher)));
-
-  const hmacKey = await createKey('bench-hmac', 'HMAC_256', 'GENERATE_VERIFY_MAC');
-  const message = randomBytes(64);
-  const hmac = MAC_ALGORITHMS.HMAC_SHA_256.engine;
-  report('generate-mac HMAC-SHA-256 64 B', await measure(() => call('generate-mac', { key_id: hmacKey, mac_algorithm: 'HMAC_SHA_256', message: message.toString('base64') }), CONCURRENCY), await measure(() => hmac.mac(key32, message)));
-  console.log('\nratio = API operations per second / the same primitive called directly, one core, same run');
+  if (apiScenarios.length > 0) {
+    for (const auth of options.auth) await ctx.hello(auth);
+    for (const make of REFERENCE_PRIMITIVES) {
+      const p = make();
+      ctx.reference(p.name, p.op);
+    }
+  }
+  if (options.scenarios.includes('half-load')) await halfLoad(ctx);
+  if (options.scenarios.includes('keygen-interference')) {
+    try {
+      await keygenInterference(ctx);
+    } catch (err) {
+      if (!(err instanceof ProbeFailed)) throw err;
+      ctx.rows.push({ section: 'keygen-interference', operation: 'encrypt-data 4 KiB with RSA_4096 create-key loop', auth: 'token', mode: 'paced', result: notMeasured(err.message), notes: [] });
+    }
+  }
+  if (options.scenarios.includes('scale')) await scale(ctx);
+} catch (err) {
+  failed = true;
+  log(`bench failed: ${(err as Error).stack ?? String(err)}`);
+  if (deployment) log(deployment.diagnostics());
 } finally {
-  await d.stop();
+  log('stopping the deployment');
+  await cleanUp();
 }
+
+const order: Row['section'][] = ['api', 'half-load', 'keygen-interference', 'scale', 'baseline'];
+const rows = [...(ctx?.rows ?? [])].sort((a, b) => order.indexOf(a.section) - order.indexOf(b.section));
+info.totalSeconds = (performance.now() - started) / 1000;
+info.notes.push(
+  'Deployment: `strongroom start` (launcher, IAM and region processes, audit trail and permission checks on) in a temporary directory, ' +
+    `key quota raised to ${KEY_QUOTA.toLocaleString('en')} in deployment.json before the start; removed at the end.`,
+  `Load: autocannon in the bench process, ${options.connections} keep-alive connections, closed loop, ${options.seconds} s per row after a warm-up of ${Math.min(1, options.seconds / 4)} s; ` +
+    'load generator, region, IAM and the bare servers share the same machine. Latencies in ms per response; failed = non-2xx answers plus connection errors (a row stops when more than 1 % fail).',
+  'Paced rows: an open-loop sender at a fixed rate, one request every 1/rate s; latency counted from when the request was due.',
+  'ratio = requests/s ÷ baseline requests/s of the same run. bare encrypt = node:http in its own process: parse JSON, AES-256-GCM (fresh random key and IV), answer Base64 — no auth, lookup, validation or audit. ' +
+    `(direct) = the same primitive called in a loop for ${Math.min(options.seconds, 1)} s on one core in the bench process, DER keys as the KMS holds them.`,
+  'AK/SK rows: every request gets a fresh X-Sdk-Date and SDK-HMAC-SHA256 signature from the official signer (@huaweicloud/huaweicloud-sdk-core) in the load generator; ' +
+    'their bare-server baselines are signed the same way (the bare server ignores the signature), so both sides carry the same signing cost.',
+);
+const notes = [...info.notes, ...rowNotes(rows)];
+console.log(`\n${info.command} — node ${info.node}, ${info.cpus} CPUs, ${options.seconds} s per row, ${options.connections} connections, auth ${options.auth.join('+')}, whole run ${info.totalSeconds.toFixed(0)} s\n`);
+console.log(textTable(rows));
+console.log('\n' + notes.map((n) => `- ${n}`).join('\n'));
+const paths = writeResults(info, rows);
+console.log(`\nwritten: ${paths.slice(0, 2).join(', ')} (and timestamped copies)`);
+const rowsFailed = rows.some((r) => r.result.failed > 0 || r.result.aborted);
+process.exit(failed ? 2 : rowsFailed ? 1 : 0);
