@@ -257,6 +257,19 @@ function kmsStoreContract(name: string, make: MakeKmsStore): void {
       assert.equal(await s.countKeys('p1'), 3);
       assert.equal(await s.countKeys('p2'), 1);
       assert.equal(await s.countKeys('p3'), 0);
+      // deletes, rolled-back inserts, and the data reopened
+      const gone = keyRecord();
+      await s.insertKey(gone, null);
+      await s.deleteKey(gone.id);
+      await assert.rejects(s.transaction(async (tx) => {
+        await tx.insertKey(keyRecord(), null);
+        throw new Error('roll back');
+      }));
+      assert.equal(await s.countKeys('p1'), 3);
+      await s.close();
+      const again = await fresh(s);
+      assert.equal(await again.countKeys('p1'), 3);
+      assert.equal(await again.countKeys('p2'), 1);
     });
 
     it('deleteKey removes the key and its versions, leaves other keys, and frees the alias', async () => {

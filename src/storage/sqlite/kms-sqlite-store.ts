@@ -74,6 +74,19 @@ const MIGRATIONS = [
   // list-keys counts and pages a project's keys on the index alone (every column its filter reads is in it).
   `CREATE INDEX keys_listing ON keys (project_id, created_at, id, spec, state, pending_attempt, deletion_date);
    DROP INDEX keys_by_project;`,
+  // A project's key count kept beside its keys (the quota check of create-key reads one row, not every key), and
+  // the background sweeps read only the keys they concern.
+  `CREATE TABLE project_key_counts (project_id TEXT PRIMARY KEY, n INTEGER NOT NULL);
+   INSERT INTO project_key_counts (project_id, n) SELECT project_id, COUNT(*) FROM keys GROUP BY project_id;
+   CREATE TRIGGER key_count_insert AFTER INSERT ON keys BEGIN
+     INSERT INTO project_key_counts (project_id, n) VALUES (NEW.project_id, 1) ON CONFLICT (project_id) DO UPDATE SET n = n + 1; END;
+   CREATE TRIGGER key_count_delete AFTER DELETE ON keys BEGIN
+     UPDATE project_key_counts SET n = n - 1 WHERE project_id = OLD.project_id; END;
+   CREATE TRIGGER key_count_move AFTER UPDATE OF project_id ON keys WHEN OLD.project_id <> NEW.project_id BEGIN
+     UPDATE project_key_counts SET n = n - 1 WHERE project_id = OLD.project_id;
+     INSERT INTO project_key_counts (project_id, n) VALUES (NEW.project_id, 1) ON CONFLICT (project_id) DO UPDATE SET n = n + 1; END;
+   CREATE INDEX keys_rotating ON keys (last_rotation_at) WHERE rotation_enabled = 1;
+   CREATE INDEX keys_material_expiry ON keys (material_expires_at) WHERE material_expires_at IS NOT NULL;`,
 ];
 
 interface AliasRow { domain_id: string; alias: string; key_id: string; created_at: number; updated_at: number }
@@ -182,7 +195,7 @@ function prepareStatements(db: Db) {
     getVersion: db.prepare('SELECT * FROM key_versions WHERE key_id = ? AND version = ?'),
     deleteVersions: db.prepare('DELETE FROM key_versions WHERE key_id = ?'),
     deleteKey: db.prepare('DELETE FROM keys WHERE id = ?'),
-    countKeys: db.prepare('SELECT COUNT(*) AS n FROM keys WHERE project_id = ?'),
+    countKeys: db.prepare('SELECT COALESCE((SELECT n FROM project_key_counts WHERE project_id = ?), 0) AS n'),
     dueForDeletion: db.prepare("SELECT * FROM keys WHERE state = '4' AND deletion_date <= ?"),
     getKeyById: db.prepare('SELECT * FROM keys WHERE id = ?'),
     countFiltered: db.prepare(`SELECT COUNT(*) AS n FROM keys WHERE ${LIST_FILTER}`),
@@ -194,7 +207,7 @@ function prepareStatements(db: Db) {
     insertVersionIfAbsent: db.prepare('INSERT OR IGNORE INTO key_versions (key_id, version, wrapped, created_at) VALUES (?, ?, ?, ?)'),
     versionNumbers: db.prepare('SELECT version FROM key_versions WHERE key_id = ? ORDER BY version'),
     dueForRotation: db.prepare(
-      `SELECT * FROM keys WHERE rotation_enabled = 1 AND pending_attempt IS NULL AND handover_to IS NULL
+      `SELECT * FROM keys INDEXED BY keys_rotating WHERE rotation_enabled = 1 AND pending_attempt IS NULL AND handover_to IS NULL
          AND (primary_region IS NULL OR primary_region = region) AND state IN ('2', '3')
          AND COALESCE(last_rotation_at, created_at) + rotation_interval_days * 86400000 <= ?`,
     ),
@@ -205,7 +218,7 @@ function prepareStatements(db: Db) {
     getSetting: db.prepare('SELECT value FROM settings WHERE name = ?'),
     putSetting: db.prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)'),
     expiredMaterial: db.prepare(
-      `SELECT * FROM keys WHERE state IN ('2', '3') AND pending_attempt IS NULL
+      `SELECT * FROM keys INDEXED BY keys_material_expiry WHERE state IN ('2', '3') AND pending_attempt IS NULL
          AND material_expires_at IS NOT NULL AND material_expires_at <= ?`,
     ),
     putImportParameters: db.prepare(
