@@ -115,6 +115,25 @@ function kmsStoreContract(name: string, make: MakeKmsStore): void {
       assert.equal(await s.getKeyById(k.id), null);
     });
 
+    it('concurrent transactions each commit or roll back alone, and each sees the ones before it', async () => {
+      const s = await fresh();
+      const keys = Array.from({ length: 6 }, () => keyRecord());
+      const outcomes = await Promise.allSettled(keys.map((k, i) => s.transaction(async (tx) => {
+        const before = await tx.countKeys('p1');
+        await tx.insertKey(k, versionOf(k));
+        await sleep(1); // the transaction spans awaits
+        if (i % 3 === 1) throw new Error(`refused ${i}`);
+        return before;
+      })));
+      assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      assert.deepEqual(outcomes.filter((o) => o.status === 'fulfilled').map((o) => (o as PromiseFulfilledResult<number>).value), [0, 1, 2, 3]);
+      for (const [i, k] of keys.entries()) {
+        assert.equal((await s.getKey('p1', k.id)) !== null, i % 3 !== 1, `key ${i}`);
+        assert.equal((await s.getVersion(k.id, 1)) !== null, i % 3 !== 1, `version of key ${i}`);
+      }
+      assert.equal(await s.countKeys('p1'), 4);
+    });
+
     it('getVersion returns the first version, and null for another version or key', async () => {
       const s = await fresh();
       const k = keyRecord();

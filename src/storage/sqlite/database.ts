@@ -1,7 +1,7 @@
 /**
  * Opening a SQLite database the way every Strongroom store needs it: WAL, durable commits (synchronous=FULL),
- * freed pages overwritten (secure_delete, so destroyed key material does not linger), numbered migrations, and a
- * lock that serialises transactions across awaits on the single connection.
+ * freed pages overwritten (secure_delete, so destroyed key material does not linger), numbered migrations, a
+ * lock that serialises transactions across awaits on the single connection, and group commit of transactions.
  */
 import Database from 'better-sqlite3';
 
@@ -44,15 +44,77 @@ export class Lock {
   }
 }
 
-/** Runs `fn` inside BEGIN IMMEDIATE … COMMIT, rolling back when it throws. The caller holds the lock. */
-export async function inTransaction<T>(db: Db, fn: () => Promise<T>): Promise<T> {
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    const result = await fn();
-    db.exec('COMMIT');
-    return result;
-  } catch (err) {
-    if (db.inTransaction) db.exec('ROLLBACK');
-    throw err;
+
+interface QueuedTransaction {
+  fn: () => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit of a store's transactions: those that arrive while others run wait, then run one after another in
+ * one BEGIN IMMEDIATE … COMMIT, each in its own savepoint (one that throws is rolled back alone and rejects alone),
+ * and all resolve once the COMMIT is durable, with one fsync for the group instead of one each. The group holds
+ * the store's lock, so it runs in series with every other statement: each transaction still sees the ones before
+ * it, as if they had run alone.
+ */
+export class GroupCommit {
+  #queued: QueuedTransaction[] = [];
+  #scheduled = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly lock: Lock,
+  ) {}
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queued.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        void this.lock.run(() => this.#commitGroup());
+      }
+    });
+  }
+
+  async #commitGroup(): Promise<void> {
+    this.#scheduled = false;
+    const group = this.#queued;
+    this.#queued = [];
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; err: unknown })[] = [];
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      for (const t of group) t.reject(err);
+      return;
+    }
+    for (const t of group) {
+      this.db.exec('SAVEPOINT grouped');
+      try {
+        const value = await t.fn();
+        this.db.exec('RELEASE grouped');
+        outcomes.push({ ok: true, value });
+      } catch (err) {
+        if (!this.db.inTransaction) {
+          // SQLite itself rolled the whole transaction back (a full disk, say): nothing of the group was kept.
+          for (const q of group) q.reject(err);
+          return;
+        }
+        this.db.exec('ROLLBACK TO grouped; RELEASE grouped');
+        outcomes.push({ ok: false, err });
+      }
+    }
+    try {
+      this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      for (const t of group) t.reject(err);
+      return;
+    }
+    group.forEach((t, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) t.resolve(o.value);
+      else t.reject(o.err);
+    });
   }
 }

@@ -3,7 +3,7 @@ import type { KeyRecord, KeyVersionRecord } from '../../core/key.js';
 import { DuplicateAliasError, type AliasRecord, type GrantRecord, type ImportParametersRecord, type KeyFilter, type KeyPage, type KeyTag, type KmsStore, type OutboxMessage } from '../kms-store.js';
 import type { AuditAnchor, AuditEntry, AuditQuery, AuditSeal } from '../../audit/audit-store.js';
 import { AUDIT_MIGRATION, SqliteAuditTables } from './audit-tables.js';
-import { inTransaction, Lock, openDatabase, type Db } from './database.js';
+import { GroupCommit, Lock, openDatabase, type Db } from './database.js';
 import { LruMap } from '../../lru-map.js';
 import { AuditWriterThread } from './audit-writer.js';
 
@@ -489,7 +489,8 @@ export class SqliteKmsStore implements KmsStore {
     const statements = prepareStatements(this.#db);
     const changed = (keyId: string) => this.#keys.delete(keyId);
     const nested: SqliteOps = new SqliteOps(statements, <T>(fn: (store: KmsStore) => Promise<T>): Promise<T> => fn(nested), changed); // already inside the transaction
-    this.#ops = new SqliteOps(statements, (fn) => this.#lock.run(() => inTransaction(this.#db, () => fn(nested))), changed);
+    const group = new GroupCommit(this.#db, this.#lock);
+    this.#ops = new SqliteOps(statements, (fn) => group.run(() => fn(nested)), changed);
   }
 
   /**
