@@ -120,6 +120,14 @@ export class BenchContext {
     return measureMax(endpoint, this.maker(auth, endpoint), spec, { connections: o.connections, seconds: o.seconds, warmupSeconds: Math.min(1, o.seconds / 4) });
   }
 
+  /**
+   * Warms the region up (JIT, caches, connections) with `seconds` of `spec` at full load, measured nowhere: without
+   * it the first row of a run pays for the server's compilation.
+   */
+  async warmUp(endpoint: string, auth: AuthMode, spec: RequestSpec, seconds: number): Promise<void> {
+    await measureMax(endpoint, this.maker(auth, endpoint), spec, { connections: this.options.connections, seconds, warmupSeconds: 0 });
+  }
+
   /** `spec` at `rate` req/s for `seconds` (default: the run's duration). */
   measurePaced(endpoint: string, auth: AuthMode, spec: RequestSpec, rate: number, seconds = this.options.seconds): Promise<LoadResult> {
     return measurePaced(endpoint, this.maker(auth, endpoint), spec, { rate, seconds, connections: this.options.connections, warmupSeconds: Math.min(1, seconds / 4) });

@@ -58,6 +58,9 @@ const info: RunInfo = {
   notes: [],
 };
 
+/** Seconds of load before the first measured row (not measured). */
+const WARM_UP_SECONDS = 3;
+
 let ctx: BenchContext | undefined;
 let deployment: Deployment | undefined;
 let failed = false;
@@ -70,6 +73,11 @@ try {
   const endpoint = deployment.region.endpoint;
 
   const apiScenarios = API_SCENARIOS.filter((s) => options.scenarios.includes(s.name));
+  const warmUpWith = apiScenarios[0] ?? (options.scenarios.some((s) => s !== 'scale') ? API_SCENARIOS.find((s) => s.name === 'encrypt-4k') : undefined);
+  if (warmUpWith) {
+    log(`warming the region up: ${WARM_UP_SECONDS} s of ${warmUpWith.operation}`);
+    await ctx.warmUp(endpoint, options.auth[0]!, await warmUpWith.prepare(ctx.env), WARM_UP_SECONDS);
+  }
   for (const scenario of apiScenarios) {
     let spec;
     try {
@@ -129,7 +137,7 @@ info.totalSeconds = (performance.now() - started) / 1000;
 info.notes.push(
   'Deployment: `strongroom start` (launcher, IAM and region processes, audit trail and permission checks on) in a temporary directory, ' +
     `key quota raised to ${KEY_QUOTA.toLocaleString('en')} in deployment.json before the start; removed at the end.`,
-  `Load: autocannon in the bench process, ${options.connections} keep-alive connections, closed loop, ${options.seconds} s per row after a warm-up of ${Math.min(1, options.seconds / 4)} s; ` +
+  `Load: autocannon in the bench process, ${options.connections} keep-alive connections, closed loop, ${options.seconds} s per row after a warm-up of ${Math.min(1, options.seconds / 4)} s (and ${WARM_UP_SECONDS} s of load before the first row); ` +
     'load generator, region, IAM and the bare servers share the same machine. Latencies in ms per response; failed = non-2xx answers plus connection errors (a row stops when more than 1 % fail).',
   'Paced rows: an open-loop sender at a fixed rate, one request every 1/rate s; latency counted from when the request was due.',
   'ratio = requests/s ÷ baseline requests/s of the same run. bare encrypt = node:http in its own process: parse JSON, AES-256-GCM (fresh random key and IV), answer Base64 — no auth, lookup, validation or audit. ' +
