@@ -8,12 +8,12 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BootstrapFile } from '../src/cli/bootstrap.js';
 import { planDeployment, regionDir } from '../src/deployment.js';
+import { freePortRange } from '../test/helpers/deployment.js';
 import { onCleanUp } from './cleanup.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -34,25 +34,6 @@ export interface Deployment {
   diagnostics(): string;
   /** SIGTERM to the launcher (which stops IAM and the region), waits for it, removes the data directory. */
   stop(): Promise<void>;
-}
-
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-/** A base port such that `count` consecutive loopback ports from it are free. */
-export async function freePortRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 40000);
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = await portFree(base + i);
-    if (ok) return base;
-  }
-  throw new Error('no free range of loopback ports found');
 }
 
 /** Builds the SM2/digest-signing addon if it is missing, as `npm start`'s prestart does. */

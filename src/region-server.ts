@@ -21,6 +21,7 @@ import { ReplicationService } from './core/replication.js';
 import { RotationService } from './core/rotation.js';
 import { TagService } from './core/tags.js';
 import { LocalFileRootKey } from './keystore/local-file.js';
+import type { MonotonicClock } from './token-buckets.js';
 import { IamClient } from './regions/iam-client.js';
 import { PeerClient } from './regions/peer-client.js';
 import type { Topology } from './regions/topology.js';
@@ -56,6 +57,8 @@ export interface RegionServerOptions {
   checkResponses?: boolean;
   /** Per-user request rates per operation class (api/throttling.ts); default `off`. */
   throttling?: ThrottlingSetting;
+  /** The clock of those rate limits, in milliseconds (tests move it by hand); default `performance.now()`. */
+  throttleClock?: MonotonicClock;
 }
 
 export interface RunningServer {
@@ -103,7 +106,7 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
   const audit = await AuditLog.open(store, rootKey);
   const app = createHttpApp({ logger: o.logger });
   const rates = ratesOf(o.throttling ?? 'off');
-  const throttle = rates ? new Throttle(rates) : undefined;
+  const throttle = rates ? new Throttle(rates, o.throttleClock) : undefined;
   mountOperations(app, KMS_OPERATIONS, kmsPipeline({ services: api, iam, audit, checkResponses: o.checkResponses ?? false, throttle }));
   openApiRoute(app, KMS_OPERATIONS, { title: `Strongroom KMS (${o.region})`, description: 'Huawei Cloud KMS (DEW) v1.0 and v2 as Strongroom serves it, in one region.' });
   internalRoutes(app, { region: o.region, topology: o.topology, secret: o.internalSecret, replication, audit });

@@ -153,6 +153,8 @@ export interface DeploymentOptions {
   checkResponses?: boolean;
   /** `--throttling` as `npm start` takes it (kept in deployment.json; default: the file's, else off). */
   throttling?: ThrottlingSetting;
+  /** The regions' rate-limit clock (ms), for tests that move it by hand. */
+  throttleClock?: () => number;
 }
 
 export async function startTestDeployment(o: DeploymentOptions = {}): Promise<TestDeployment> {
@@ -172,7 +174,7 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
       region: id, dataDir: regionDir(dir, id), topology, iamEndpoint: deployment.iam.endpoint, internalSecret: secret,
       keyQuota: deployment.key_quota, grantQuota: deployment.grant_quota, host: '127.0.0.1', port: r.port, logger: false, clock: o.clock,
       revocationPollMs: o.revocationPollMs === null ? undefined : (o.revocationPollMs ?? 100), deletionSweepMs: 3_600_000, checkResponses: o.checkResponses ?? true,
-      throttling: deployment.throttling,
+      throttling: deployment.throttling, throttleClock: o.throttleClock,
     }));
   };
   for (const id of regionIds) await launch(id);

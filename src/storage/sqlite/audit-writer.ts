@@ -50,6 +50,7 @@ export class AuditWriterThread {
     const worker = this.#worker;
     if (!worker) return;
     this.#worker = null;
+    worker.ref(); // until it has closed its connection
     const exited = new Promise((r) => worker.once('exit', r));
     worker.postMessage({ kind: 'close' } satisfies WriterRequest);
     await exited;
@@ -59,6 +60,8 @@ export class AuditWriterThread {
     const worker = this.#started();
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
+      // The thread keeps the process alive while an append is in flight (a CLI that only awaits it), not when idle.
+      if (this.#waiting.size === 0) worker.ref();
       this.#waiting.set(id, { resolve, reject });
       worker.postMessage({ ...request, id } as WriterRequest);
     });
@@ -74,6 +77,7 @@ export class AuditWriterThread {
     worker.on('message', (reply: WriterReply) => {
       const waiter = this.#waiting.get(reply.id);
       this.#waiting.delete(reply.id);
+      if (this.#waiting.size === 0) worker.unref();
       if ('error' in reply) waiter?.reject(new Error(`the audit trail could not be written: ${reply.error}`));
       else waiter?.resolve(reply.head);
     });
