@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { forgetParsedKeys } from '../crypto/key-cache.js';
 import type { RootKey } from '../keystore/root-key.js';
+import { LruMap } from '../lru-map.js';
 import type { KmsStore } from '../storage/kms-store.js';
 import type { KeyVersionRecord } from './key.js';
 
@@ -16,7 +17,11 @@ function wrapContext(keyId: string, version: number): Buffer {
 }
 
 export class KeyMaterial {
-  readonly #cache = new Map<string, Buffer>();
+  /** `keyId/version` → unwrapped material; an evicted version's parsed forms are dropped and its bytes zeroed. */
+  readonly #cache = new LruMap<string, Buffer>(CACHE_ENTRIES, (material) => {
+    forgetParsedKeys(material); // the public-key engines' parsed copies of a private key go with it
+    material.fill(0);
+  });
 
   constructor(
     private readonly store: KmsStore,
@@ -42,30 +47,16 @@ export class KeyMaterial {
   async unwrapped(keyId: string, version: number): Promise<Buffer | null> {
     const id = `${keyId}/${version}`;
     const hit = this.#cache.get(id);
-    if (hit) {
-      this.#cache.delete(id); // refresh its place in the LRU order
-      this.#cache.set(id, hit);
-      return hit;
-    }
+    if (hit) return hit;
     const record = await this.store.getVersion(keyId, version);
     if (!record) return null;
     const material = await this.rootKey.unwrap(record.wrapped, wrapContext(keyId, version));
     this.#cache.set(id, material);
-    if (this.#cache.size > CACHE_ENTRIES) this.#evict(this.#cache.keys().next().value as string);
     return material;
   }
 
   /** Drops every cached version of a key (after its material is destroyed). */
   forget(keyId: string): void {
-    for (const id of [...this.#cache.keys()]) if (id.startsWith(keyId + '/')) this.#evict(id);
-  }
-
-  #evict(id: string): void {
-    const material = this.#cache.get(id);
-    if (material) {
-      forgetParsedKeys(material); // the public-key engines' parsed copies of a private key go with it
-      material.fill(0);
-    }
-    this.#cache.delete(id);
+    this.#cache.deleteWhere((_material, id) => id.startsWith(keyId + '/'));
   }
 }

@@ -23,12 +23,13 @@ export interface CreateKeyInput {
   keystoreId?: string;
 }
 
+/** A list-keys page: the newest `limit` keys among the `before` oldest (all when undefined) matching the filter. */
 export interface ListKeysInput {
-  offset: number;
+  before?: number;
   limit: number;
   state?: KeyState;
   /** A spec, or undefined for every spec. */
-  spec?: KeySpec;
+  spec?: string;
 }
 
 export interface KeyServiceOptions {
@@ -124,13 +125,9 @@ export class KeyService {
     return !key || key.pendingAttempt !== null || isDestroyed(key, this.clock()) ? null : key;
   }
 
-  /** list-keys: newest first, the newest `limit` among the `before` oldest (KmsStore.listNewestKeys). */
-  listNewest(ctx: CallerContext, input: { state?: KeyState; spec?: string; before?: number; limit: number }) {
+  /** list-keys: newest first (KmsStore.listNewestKeys); keys past their deletion date are left out. */
+  listNewest(ctx: CallerContext, input: ListKeysInput) {
     return this.store.listNewestKeys(ctx.projectId, { state: input.state, spec: input.spec, aliveAt: this.clock() }, input.before, input.limit);
-  }
-
-  list(ctx: CallerContext, input: ListKeysInput) {
-    return this.store.listKeys(ctx.projectId, { state: input.state, spec: input.spec, aliveAt: this.clock() }, input.offset, input.limit);
   }
 
   enable(ctx: CallerContext, keyId: string): Promise<KeyRecord> {

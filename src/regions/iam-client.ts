@@ -74,7 +74,7 @@ export class IamClient {
   /** The last permission change seen; null until the first sync. */
   #changeSeq: number | null = null;
   readonly #permissions: PermissionCache;
-  readonly #projects = new Map<string, { project: ProjectView; at: number }>();
+  readonly #projects = new LruMap<string, { project: ProjectView; at: number }>(10_000);
   /** Access keys whose verifier IAM sealed for this region, by access key id. */
   readonly #accessKeys = new LruMap<string, KnownAccessKey>(KNOWN_ACCESS_KEYS);
   /** Bumped whenever the feed drops cached entries, so that an answer fetched across a change is not kept. */
@@ -256,7 +256,6 @@ export class IamClient {
     const { project } = (await this.#call('GET', `/internal/v1/projects/${projectId}`)) as { project: { id: string; name: string; domain_id: string; region: string } | null };
     const view = project && { id: project.id, name: project.name, domainId: project.domain_id, region: project.region };
     if (view) this.#projects.set(projectId, { project: view, at: Date.now() });
-    if (this.#projects.size > 10_000) this.#projects.clear();
     return view;
   }
 

@@ -5,6 +5,7 @@
  * revocations (iam-client.ts): a change of membership, grant, policy or user is in force within one poll.
  */
 import type { NamedPolicy } from '../iam/policy-evaluation.js';
+import { LruMap } from '../lru-map.js';
 
 /** A user's policies in one project; `enabled` false when the user is disabled or gone (their credentials fail). */
 export interface CallerPermissions {
@@ -22,7 +23,7 @@ interface Entry {
 }
 
 export class PermissionCache {
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries: LruMap<string, Entry>;
   /** Bumped when an account's permissions change, so a fetch that raced the change is not kept. */
   readonly #generations = new Map<string, number>();
   /** Bumped by `clear`, for the same reason. */
@@ -30,29 +31,23 @@ export class PermissionCache {
 
   constructor(
     private readonly fetch: (userId: string, projectId: string) => Promise<CallerPermissions>,
-    private readonly maxEntries = 10_000,
+    maxEntries = 10_000,
     /** A bound on what a lost change could cost: entries older than this are fetched again (milliseconds). */
     private readonly maxAgeMs = 300_000,
-  ) {}
+  ) {
+    this.#entries = new LruMap(maxEntries);
+  }
 
   /** The user's permissions in the project (`domainId` is the account both belong to); from IAM on a miss. */
   async get(userId: string, projectId: string, domainId: string, options: { fresh?: boolean } = {}): Promise<CallerPermissions> {
     const key = `${userId}\0${projectId}`;
     const hit = this.#entries.get(key);
-    if (hit && !options.fresh && Date.now() - hit.fetchedAt < this.maxAgeMs) {
-      this.#entries.delete(key); // most recently used last
-      this.#entries.set(key, hit);
-      return hit.value;
-    }
+    if (hit && !options.fresh && Date.now() - hit.fetchedAt < this.maxAgeMs) return hit.value;
     const generation = this.#generations.get(domainId) ?? 0;
     const epoch = this.#epoch;
     const fetchedAt = Date.now();
     const value = await this.fetch(userId, projectId);
-    if ((this.#generations.get(domainId) ?? 0) === generation && this.#epoch === epoch) {
-      this.#entries.delete(key);
-      this.#entries.set(key, { domainId, value, fetchedAt });
-      while (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
-    }
+    if ((this.#generations.get(domainId) ?? 0) === generation && this.#epoch === epoch) this.#entries.set(key, { domainId, value, fetchedAt });
     return value;
   }
 
@@ -61,7 +56,7 @@ export class PermissionCache {
     const gone = new Set(domainIds);
     if (gone.size === 0) return;
     for (const d of gone) this.#generations.set(d, (this.#generations.get(d) ?? 0) + 1);
-    for (const [key, e] of this.#entries) if (gone.has(e.domainId)) this.#entries.delete(key);
+    this.#entries.deleteWhere((e) => gone.has(e.domainId));
   }
 
   /** Forgets everything (the feed was lost or skipped entries). */
