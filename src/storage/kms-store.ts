@@ -4,6 +4,7 @@
  */
 import type { AuditStore } from '../audit/audit-store.js';
 import type { KeyRecord, KeyState, KeyVersionRecord } from '../core/key.js';
+import type { LeaseStore } from './leases.js';
 
 export interface KeyFilter {
   state?: KeyState;
@@ -93,8 +94,12 @@ export class DuplicateAliasError extends Error {
   }
 }
 
-/** A region's store; it also holds the region's audit trail (audit/audit-store.ts). */
-export interface KmsStore extends AuditStore {
+/**
+ * A region's store; it also holds the region's audit trail (audit/audit-store.ts) and the leases of its background
+ * jobs (storage/leases.ts). Several nodes of a region may share one store (PostgreSQL): writes of one are visible
+ * to all, and `onKeyChanged` tells each node of keys another node changed.
+ */
+export interface KmsStore extends AuditStore, LeaseStore {
   /** A key of one project, or null: keys of other projects are invisible. */
   getKey(projectId: string, keyId: string): Promise<KeyRecord | null>;
   /** Keys of a project in creation order, filtered, from `offset`, at most `limit`; unconfirmed replicas never. */
@@ -175,7 +180,18 @@ export interface KmsStore extends AuditStore {
   /** The largest number of grants any key of the project holds (ShowUserQuotas' `grant_per_CMK` used). */
   maxGrantsPerKey(projectId: string): Promise<number>;
   deleteGrant(grantId: string): Promise<void>;
-  /** Runs `fn` in one transaction: all of its writes land, or none. */
+  /**
+   * Runs `fn` in one transaction: all of its writes land, or none, and it sees no other transaction's writes half
+   * done (SQLite runs transactions one at a time; PostgreSQL's are SERIALIZABLE and `fn` may run again after a
+   * serialization failure, so it must do nothing outside the store that cannot be repeated).
+   */
   transaction<T>(fn: (store: KmsStore) => Promise<T>): Promise<T>;
+  /**
+   * Registers a listener called with the id of every key that another node sharing this store changed (its row,
+   * versions or grants), soon after that node committed (PostgreSQL: LISTEN/NOTIFY), and with `null` when such
+   * changes may have been missed (the notification connection was lost), meaning "any key". A store no other node
+   * writes to never calls it.
+   */
+  onKeyChanged(listener: (keyId: string | null) => void): void;
   close(): Promise<void>;
 }

@@ -8,13 +8,6 @@ import { GENESIS_MAC } from '../../audit/audit-chain.js';
 import type { AuditAnchor, AuditEntry, AuditQuery, AuditRecord, AuditSeal } from '../../audit/audit-store.js';
 import type { Db } from './database.js';
 
-export const AUDIT_MIGRATION = `
-  CREATE TABLE audit_records (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, record TEXT NOT NULL);
-  CREATE INDEX audit_records_by_time ON audit_records (time_ms);
-  CREATE TABLE audit_record_keys (
-    seq INTEGER NOT NULL REFERENCES audit_records (seq) ON DELETE CASCADE, key_id TEXT NOT NULL, PRIMARY KEY (key_id, seq));
-  CREATE TABLE audit_pending (request_id TEXT PRIMARY KEY, entry TEXT NOT NULL);
-  CREATE TABLE audit_anchor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, mac TEXT NOT NULL, anchor_mac TEXT NOT NULL);`;
 
 /** Where the chain ends: the last record's seq and MAC (an anchor's after a prune; seq 0 and the genesis MAC when empty). */
 export interface AuditHead {

@@ -7,7 +7,7 @@ import { SqliteAuditTables } from './audit-tables.js';
 import { openDatabase } from './database.js';
 import type { WriterReply, WriterRequest } from './audit-writer.js';
 
-const db = openDatabase((workerData as { path: string }).path, []);
+const db = openDatabase((workerData as { path: string }).path, null);
 const tables = new SqliteAuditTables(db);
 const port = parentPort!;
 

@@ -4,26 +4,40 @@
  * lock that serialises transactions across awaits on the single connection, and group commit of transactions.
  */
 import Database from 'better-sqlite3';
+import { SchemaTooNewError, type Migration } from '../migration.js';
 
 export type Db = Database.Database;
 
-export function openDatabase(path: string, migrations: readonly string[]): Db {
+/**
+ * Opens the database at `path` and applies the migrations it lacks, each in its own transaction (`null`: another
+ * connection of a store that has already migrated it). Throws SchemaTooNewError when the database was migrated
+ * further than `migrations` goes.
+ */
+export function openDatabase(path: string, migrations: readonly Migration[] | null): Db {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('secure_delete = ON');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
-  migrations.forEach((sql, i) => {
-    const version = i + 1;
-    if (applied.has(version)) return;
-    db.transaction(() => {
-      db.exec(sql);
-      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
-    }).immediate();
-  });
+  if (migrations === null) return db;
+  try {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+    const newest = Math.max(0, ...applied);
+    if (newest > migrations.length) throw new SchemaTooNewError(path, newest, migrations.length);
+    migrations.forEach((m, i) => {
+      const version = i + 1;
+      if (applied.has(version)) return;
+      db.transaction(() => {
+        db.exec(m.sqlite);
+        db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
+      }).immediate();
+    });
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   return db;
 }
 

@@ -2,92 +2,13 @@
 import type { KeyRecord, KeyVersionRecord } from '../../core/key.js';
 import { DuplicateAliasError, type AliasRecord, type GrantRecord, type ImportParametersRecord, type KeyFilter, type KeyPage, type KeyTag, type KmsStore, type OutboxMessage } from '../kms-store.js';
 import type { AuditAnchor, AuditEntry, AuditQuery, AuditSeal } from '../../audit/audit-store.js';
-import { AUDIT_MIGRATION, SqliteAuditTables } from './audit-tables.js';
+import { SqliteAuditTables } from './audit-tables.js';
+import { KMS_MIGRATIONS } from '../kms-migrations.js';
 import { GroupCommit, Lock, openDatabase, type Db } from './database.js';
 import { LruMap } from '../../lru-map.js';
 import { AuditWriterThread } from './audit-writer.js';
+import { ACQUIRE_LEASE_SQL } from '../leases.js';
 
-const MIGRATIONS = [
-  `CREATE TABLE keys (
-     id TEXT PRIMARY KEY,
-     project_id TEXT NOT NULL,
-     domain_id TEXT NOT NULL,
-     region TEXT NOT NULL,
-     alias TEXT NOT NULL,
-     description TEXT NOT NULL,
-     spec TEXT NOT NULL,
-     usage TEXT NOT NULL,
-     origin TEXT NOT NULL,
-     state TEXT NOT NULL,
-     created_at INTEGER NOT NULL,
-     deletion_date INTEGER,
-     enterprise_project_id TEXT NOT NULL,
-     keystore_id TEXT NOT NULL,
-     current_version INTEGER NOT NULL,
-     rotation_enabled INTEGER NOT NULL,
-     rotation_interval_days INTEGER NOT NULL,
-     last_rotation_at INTEGER,
-     rotation_count INTEGER NOT NULL,
-     material_expires_at INTEGER,
-     primary_region TEXT,
-     revision INTEGER NOT NULL,
-     UNIQUE (domain_id, alias)
-   );
-   CREATE INDEX keys_by_project ON keys (project_id, created_at, id);
-   CREATE INDEX keys_by_deletion ON keys (state, deletion_date);
-   CREATE TABLE key_versions (
-     key_id TEXT NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
-     version INTEGER NOT NULL,
-     wrapped BLOB NOT NULL,
-     created_at INTEGER NOT NULL,
-     PRIMARY KEY (key_id, version)
-   );`,
-  `ALTER TABLE keys ADD COLUMN replicas TEXT NOT NULL DEFAULT '[]';
-   ALTER TABLE keys ADD COLUMN handover_to TEXT;
-   ALTER TABLE keys ADD COLUMN term INTEGER NOT NULL DEFAULT 0;
-   ALTER TABLE keys ADD COLUMN pending_attempt TEXT;
-   CREATE TABLE outbox (
-     id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, kind TEXT NOT NULL, key_id TEXT NOT NULL,
-     payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, last_error TEXT,
-     created_at INTEGER NOT NULL);
-   CREATE INDEX outbox_due ON outbox (next_attempt_at);
-   CREATE TABLE settings (name TEXT PRIMARY KEY, value BLOB NOT NULL);`,
-  `ALTER TABLE keys ADD COLUMN public_key BLOB;
-   ALTER TABLE keys ADD COLUMN material_fingerprint TEXT;
-   CREATE TABLE import_parameters (
-     key_id TEXT PRIMARY KEY REFERENCES keys (id) ON DELETE CASCADE, token_id TEXT NOT NULL,
-     wrapping_algorithm TEXT NOT NULL, wrapping_key BLOB NOT NULL, expires_at INTEGER NOT NULL);`,
-  AUDIT_MIGRATION,
-  `CREATE TABLE key_tags (
-     key_id TEXT NOT NULL REFERENCES keys (id) ON DELETE CASCADE, tag_key TEXT NOT NULL, tag_value TEXT NOT NULL,
-     PRIMARY KEY (key_id, tag_key));`,
-  `CREATE TABLE key_aliases (
-     domain_id TEXT NOT NULL, alias TEXT NOT NULL, key_id TEXT NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
-     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (domain_id, alias));
-   CREATE INDEX key_aliases_by_key ON key_aliases (key_id, alias);
-   CREATE TABLE grants (
-     id TEXT PRIMARY KEY, key_id TEXT NOT NULL REFERENCES keys (id) ON DELETE CASCADE, name TEXT NOT NULL,
-     grantee TEXT NOT NULL, grantee_type TEXT NOT NULL, operations TEXT NOT NULL, issuer TEXT NOT NULL,
-     retiring_principal TEXT NOT NULL, created_at INTEGER NOT NULL);
-   CREATE INDEX grants_by_key ON grants (key_id, created_at, id);
-   CREATE INDEX grants_by_retiring ON grants (retiring_principal, created_at, id);`,
-  // list-keys counts and pages a project's keys on the index alone (every column its filter reads is in it).
-  `CREATE INDEX keys_listing ON keys (project_id, created_at, id, spec, state, pending_attempt, deletion_date);
-   DROP INDEX keys_by_project;`,
-  // A project's key count kept beside its keys (the quota check of create-key reads one row, not every key), and
-  // the background sweeps read only the keys they concern.
-  `CREATE TABLE project_key_counts (project_id TEXT PRIMARY KEY, n INTEGER NOT NULL);
-   INSERT INTO project_key_counts (project_id, n) SELECT project_id, COUNT(*) FROM keys GROUP BY project_id;
-   CREATE TRIGGER key_count_insert AFTER INSERT ON keys BEGIN
-     INSERT INTO project_key_counts (project_id, n) VALUES (NEW.project_id, 1) ON CONFLICT (project_id) DO UPDATE SET n = n + 1; END;
-   CREATE TRIGGER key_count_delete AFTER DELETE ON keys BEGIN
-     UPDATE project_key_counts SET n = n - 1 WHERE project_id = OLD.project_id; END;
-   CREATE TRIGGER key_count_move AFTER UPDATE OF project_id ON keys WHEN OLD.project_id <> NEW.project_id BEGIN
-     UPDATE project_key_counts SET n = n - 1 WHERE project_id = OLD.project_id;
-     INSERT INTO project_key_counts (project_id, n) VALUES (NEW.project_id, 1) ON CONFLICT (project_id) DO UPDATE SET n = n + 1; END;
-   CREATE INDEX keys_rotating ON keys (last_rotation_at) WHERE rotation_enabled = 1;
-   CREATE INDEX keys_material_expiry ON keys (material_expires_at) WHERE material_expires_at IS NOT NULL;`,
-];
 
 interface AliasRow { domain_id: string; alias: string; key_id: string; created_at: number; updated_at: number }
 const aliasFromRow = (r: AliasRow): AliasRecord => ({ domainId: r.domain_id, alias: r.alias, keyId: r.key_id, createdAt: r.created_at, updatedAt: r.updated_at });
@@ -228,6 +149,8 @@ function prepareStatements(db: Db) {
     getImportParameters: db.prepare('SELECT * FROM import_parameters WHERE key_id = ?'),
     deleteImportParameters: db.prepare('DELETE FROM import_parameters WHERE key_id = ?'),
     deleteExpiredImportParameters: db.prepare('DELETE FROM import_parameters WHERE expires_at <= ?'),
+    acquireLease: db.prepare(ACQUIRE_LEASE_SQL((i) => `?${i}`)),
+    releaseLease: db.prepare('DELETE FROM leases WHERE name = ? AND holder = ?'),
   };
 }
 type Statements = ReturnType<typeof prepareStatements>;
@@ -468,6 +391,15 @@ class SqliteOps implements KmsStore {
     return this.s.audit.prune(anchor);
   }
 
+  async acquireLease(name: string, holder: string, now: number, until: number): Promise<boolean> {
+    return this.s.acquireLease.get(name, holder, now, until) !== undefined;
+  }
+  async releaseLease(name: string, holder: string): Promise<void> {
+    this.s.releaseLease.run(name, holder);
+  }
+  /** One process writes a SQLite database: no other node changes its keys. */
+  onKeyChanged(): void {}
+
   async close(): Promise<void> {}
 }
 
@@ -484,7 +416,7 @@ export class SqliteKmsStore implements KmsStore {
   readonly #auditWriter: AuditWriterThread;
 
   constructor(path: string) {
-    this.#db = openDatabase(path, MIGRATIONS);
+    this.#db = openDatabase(path, KMS_MIGRATIONS);
     this.#auditWriter = new AuditWriterThread(path);
     const statements = prepareStatements(this.#db);
     const changed = (keyId: string) => this.#keys.delete(keyId);
@@ -563,6 +495,9 @@ export class SqliteKmsStore implements KmsStore {
   auditRecords(query: AuditQuery) { return this.#locked((o) => o.auditRecords(query)); }
   auditAnchor() { return this.#locked((o) => o.auditAnchor()); }
   pruneAudit(anchor: AuditAnchor) { return this.#locked((o) => o.pruneAudit(anchor)); }
+  acquireLease(name: string, holder: string, now: number, until: number) { return this.#locked((o) => o.acquireLease(name, holder, now, until)); }
+  releaseLease(name: string, holder: string) { return this.#locked((o) => o.releaseLease(name, holder)); }
+  onKeyChanged(): void {}
 
   async close(): Promise<void> {
     await this.#auditWriter.close();

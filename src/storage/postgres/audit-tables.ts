@@ -1,0 +1,86 @@
+/**
+ * The audit trail's tables in a PostgreSQL store (audit/audit-store.ts; created by storage/audit-migration.ts).
+ * Several nodes append to one trail: an append locks the chain's head row (`audit_head`) for its transaction, so
+ * appends chain one after another whichever node makes them, and the trail stays one verifiable chain. Pending
+ * entries name the node that wrote them; a node takes over only those of nodes whose liveness lease
+ * (`node:<id>` in `leases`) has lapsed, so it never closes a call another live node is still answering.
+ */
+import type { AuditAnchor, AuditEntry, AuditQuery, AuditRecord, AuditSeal } from '../../audit/audit-store.js';
+import type { PgDatabase, Queryable } from './database.js';
+
+/** The liveness lease of a node, in `leases`. */
+export const nodeLease = (nodeId: string) => `node:${nodeId}`;
+
+export class PgAuditTables {
+  constructor(
+    private readonly db: PgDatabase,
+    /** This process's node id (random per start). */
+    private readonly nodeId: string,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Stores `pending`, chains `records` after the head and removes the pending entries they complete: one transaction. */
+  append(pending: readonly AuditEntry[], records: readonly AuditEntry[], seal: AuditSeal): Promise<void> {
+    // READ COMMITTED with the head row locked: the lock, not serializable checks, orders the appends.
+    return this.db.transaction(async (q) => {
+      for (const p of pending) {
+        await q.run('INSERT INTO audit_pending (request_id, entry, node) VALUES ($1, $2, $3)', [p.request_id, JSON.stringify(p), this.nodeId]);
+      }
+      if (records.length === 0) return;
+      const [head] = await q.rows<{ seq: number; mac: string }>('SELECT seq, mac FROM audit_head WHERE id = 1 FOR UPDATE');
+      let seq = head!.seq;
+      let mac = head!.mac;
+      for (const entry of records) {
+        const r = seal(entry, seq + 1, mac);
+        await q.run('INSERT INTO audit_records (seq, time_ms, record) VALUES ($1, $2, $3)', [r.seq, Date.parse(r.time) || 0, JSON.stringify(r)]);
+        for (const k of new Set(r.key_ids)) await q.run('INSERT INTO audit_record_keys (seq, key_id) VALUES ($1, $2)', [r.seq, k]);
+        await q.run('DELETE FROM audit_pending WHERE request_id = $1', [r.request_id]);
+        seq = r.seq;
+        mac = r.mac;
+      }
+      await q.run('UPDATE audit_head SET seq = $1, mac = $2 WHERE id = 1', [seq, mac]);
+    }, 'readCommitted');
+  }
+
+  /**
+   * Pending entries this node must close: its own, and those of nodes whose liveness lease has lapsed (they are
+   * handed to this node in the same statement, so two nodes never both close one).
+   */
+  async pending(): Promise<AuditEntry[]> {
+    const rows = await this.db.rows<{ entry: string }>(
+      `UPDATE audit_pending p SET node = $1 WHERE p.node = $1 OR NOT EXISTS (
+         SELECT 1 FROM leases l WHERE l.name = 'node:' || p.node AND l.expires_at > $2)
+       RETURNING entry`,
+      [this.nodeId, this.clock()],
+    );
+    return rows.map((r) => JSON.parse(r.entry) as AuditEntry);
+  }
+
+  async records(query: AuditQuery, q: Queryable = this.db): Promise<AuditRecord[]> {
+    const where = ['r.seq > $1'];
+    const args: unknown[] = [query.afterSeq ?? 0];
+    if (query.sinceMs !== undefined) (args.push(query.sinceMs), where.push(`r.time_ms >= $${args.length}`));
+    let from = 'audit_records r';
+    if (query.keyId !== undefined) (args.push(query.keyId), (from = `audit_records r JOIN audit_record_keys k ON k.seq = r.seq AND k.key_id = $${args.length}`));
+    args.push(query.limit);
+    const rows = await q.rows<{ record: string }>(`SELECT r.record FROM ${from} WHERE ${where.join(' AND ')} ORDER BY r.seq LIMIT $${args.length}`, args);
+    return rows.map((r) => JSON.parse(r.record) as AuditRecord);
+  }
+
+  async anchor(): Promise<AuditAnchor | null> {
+    const [row] = await this.db.rows<AuditAnchor>('SELECT seq, mac, anchor_mac FROM audit_anchor WHERE id = 1');
+    return row ?? null;
+  }
+
+  prune(anchor: AuditAnchor): Promise<number> {
+    return this.db.transaction(async (q) => {
+      const n = await q.run('DELETE FROM audit_records WHERE seq <= $1', [anchor.seq]);
+      await q.run(
+        `INSERT INTO audit_anchor (id, seq, mac, anchor_mac) VALUES (1, $1, $2, $3)
+         ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, mac = EXCLUDED.mac, anchor_mac = EXCLUDED.anchor_mac`,
+        [anchor.seq, anchor.mac, anchor.anchor_mac],
+      );
+      return n;
+    });
+  }
+}
