@@ -1,0 +1,702 @@
+/**
+ * The contract every KMS store (src/storage/kms-store.ts) passes: `kmsStoreContract(name, make)` declares its tests
+ * for one implementation; test/storage-contract.test.ts runs it on SQLite, test/kms-store-postgres.test.ts on
+ * PostgreSQL.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, describe, it } from 'node:test';
+import type { KeyRecord, KeyVersionRecord } from '../../src/core/key.js';
+import { DuplicateAliasError, type GrantRecord, type KmsStore } from '../../src/storage/kms-store.js';
+
+const T0 = Date.UTC(2024, 0, 1);
+const DAY = 86_400_000;
+
+export function keyRecord(over: Partial<KeyRecord> = {}): KeyRecord {
+  return {
+    id: randomUUID(),
+    projectId: 'p1',
+    domainId: 'd1',
+    region: 'cn-north-4',
+    alias: 'alias-' + randomBytes(4).toString('hex'),
+    description: 'a key',
+    spec: 'AES_256',
+    usage: 'ENCRYPT_DECRYPT',
+    origin: 'kms',
+    state: '2',
+    createdAt: T0,
+    deletionDate: null,
+    enterpriseProjectId: '0',
+    keystoreId: '0',
+    currentVersion: 1,
+    rotationEnabled: false,
+    rotationIntervalDays: 365,
+    lastRotationAt: null,
+    rotationCount: 0,
+    materialExpiresAt: null,
+    primaryRegion: null,
+    revision: 0,
+    replicas: [],
+    handoverTo: null,
+    term: 0,
+    pendingAttempt: null,
+    publicKey: null,
+    materialFingerprint: null,
+    ...over,
+  };
+}
+
+export function versionOf(key: KeyRecord, version = 1): KeyVersionRecord {
+  return { keyId: key.id, version, wrapped: randomBytes(61), createdAt: key.createdAt };
+}
+
+/**
+ * `make()` opens a new, empty store; `make(previous)` opens the same data again after `previous` was closed.
+ */
+export type MakeKmsStore = (reopen?: KmsStore) => Promise<KmsStore>;
+
+export function kmsStoreContract(name: string, make: MakeKmsStore): void {
+  describe(`KmsStore contract: ${name}`, () => {
+    const stores: KmsStore[] = [];
+    const fresh = async (reopen?: KmsStore): Promise<KmsStore> => {
+      const s = await make(reopen);
+      stores.push(s);
+      return s;
+    };
+    after(async () => {
+      for (const s of stores) await s.close().catch(() => undefined);
+    });
+
+    it('insertKey/getKey round-trips every field; another project sees null', async () => {
+      const s = await fresh();
+      const plain = keyRecord();
+      const full = keyRecord({
+        projectId: 'p1', spec: 'SM4', state: '4', deletionDate: T0 + 7 * DAY, rotationEnabled: true, rotationIntervalDays: 30,
+        lastRotationAt: T0 + 5, rotationCount: 3, materialExpiresAt: T0 + 9, primaryRegion: 'cn-south-1', origin: 'external',
+        currentVersion: 4, revision: 7, description: 'ünïcødé "quoted"', enterpriseProjectId: 'ep', keystoreId: 'ks',
+        publicKey: randomBytes(91), materialFingerprint: 'fp',
+      });
+      await s.insertKey(plain, versionOf(plain));
+      await s.insertKey(full, null);
+      assert.deepEqual(await s.getKey('p1', plain.id), plain);
+      assert.deepEqual(await s.getKey('p1', full.id), full);
+      assert.equal(await s.getKey('p2', plain.id), null);
+      assert.equal(await s.getKey('p1', randomUUID()), null);
+    });
+
+    it('a key read again after a change is the changed record, in and out of transactions; a rolled-back change is never seen; records read are frozen', async () => {
+      const s = await fresh();
+      const k = keyRecord();
+      await s.insertKey(k, versionOf(k));
+      const read = (await s.getKey('p1', k.id))!;
+      assert.equal((await s.getKeyById(k.id))!.state, '2');
+      assert.throws(() => { (read as { state: string }).state = '3'; }, TypeError, 'a record read is not changed in place');
+      assert.ok(await s.updateKey({ ...read, state: '3', revision: 1 }, 0));
+      assert.equal((await s.getKey('p1', k.id))!.state, '3');
+      await s.transaction(async (tx) => {
+        assert.ok(await tx.updateKey({ ...k, state: '2', revision: 2 }, 1));
+        assert.equal((await tx.getKey('p1', k.id))!.state, '2', 'the transaction sees its own change');
+      });
+      assert.equal((await s.getKeyById(k.id))!.state, '2');
+      await assert.rejects(s.transaction(async (tx) => {
+        assert.ok(await tx.updateKey({ ...k, state: '3', revision: 3 }, 2));
+        throw new Error('roll back');
+      }), /roll back/);
+      assert.equal((await s.getKey('p1', k.id))!.state, '2', 'the rolled-back change');
+      assert.equal((await s.getKey('p1', k.id))!.revision, 2);
+      await s.deleteKey(k.id);
+      assert.equal(await s.getKey('p1', k.id), null);
+      assert.equal(await s.getKeyById(k.id), null);
+    });
+
+    it('concurrent transactions each commit or roll back alone, and each sees the ones before it', async () => {
+      const s = await fresh();
+      const keys = Array.from({ length: 6 }, () => keyRecord());
+      const outcomes = await Promise.allSettled(keys.map((k, i) => s.transaction(async (tx) => {
+        const before = await tx.countKeys('p1');
+        await tx.insertKey(k, versionOf(k));
+        await sleep(1); // the transaction spans awaits
+        if (i % 3 === 1) throw new Error(`refused ${i}`);
+        return before;
+      })));
+      assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      assert.deepEqual(outcomes.filter((o) => o.status === 'fulfilled').map((o) => (o as PromiseFulfilledResult<number>).value), [0, 1, 2, 3]);
+      for (const [i, k] of keys.entries()) {
+        assert.equal((await s.getKey('p1', k.id)) !== null, i % 3 !== 1, `key ${i}`);
+        assert.equal((await s.getVersion(k.id, 1)) !== null, i % 3 !== 1, `version of key ${i}`);
+      }
+      assert.equal(await s.countKeys('p1'), 4);
+    });
+
+    it('getVersion returns the first version, and null for another version or key', async () => {
+      const s = await fresh();
+      const k = keyRecord();
+      const v = versionOf(k);
+      await s.insertKey(k, v);
+      const got = await s.getVersion(k.id, 1);
+      assert.deepEqual(got, v);
+      assert.ok(Buffer.isBuffer(got!.wrapped));
+      assert.equal(await s.getVersion(k.id, 2), null);
+      assert.equal(await s.getVersion(k.id, 0), null);
+      assert.equal(await s.getVersion(randomUUID(), 1), null);
+      const noMaterial = keyRecord({ state: '5', currentVersion: 0 });
+      await s.insertKey(noMaterial, null);
+      assert.equal(await s.getVersion(noMaterial.id, 1), null);
+    });
+
+    it('a duplicate alias within a domain throws DuplicateAliasError and writes nothing; another domain may use it', async () => {
+      const s = await fresh();
+      const a = keyRecord({ alias: 'shared' });
+      await s.insertKey(a, versionOf(a));
+      for (const projectId of ['p1', 'p2']) {
+        const dup = keyRecord({ alias: 'shared', projectId });
+        await assert.rejects(s.insertKey(dup, versionOf(dup)), DuplicateAliasError);
+        assert.equal(await s.getKey(projectId, dup.id), null);
+        assert.equal(await s.getVersion(dup.id, 1), null, 'the version of a refused key is not stored');
+      }
+      const elsewhere = keyRecord({ alias: 'shared', domainId: 'd2', projectId: 'p3' });
+      await s.insertKey(elsewhere, versionOf(elsewhere));
+      assert.deepEqual(await s.getKey('p3', elsewhere.id), elsewhere);
+      assert.equal(await s.countKeys('p1'), 1);
+    });
+
+    it('updateKey with the current revision writes the key and bumps the revision', async () => {
+      const s = await fresh();
+      const k = keyRecord({ revision: 0 });
+      await s.insertKey(k, versionOf(k));
+      const next: KeyRecord = { ...k, alias: 'renamed', description: 'new', state: '3', rotationEnabled: true, lastRotationAt: T0 + 1, primaryRegion: 'r2' };
+      assert.equal(await s.updateKey(next, 0), true);
+      assert.deepEqual(await s.getKey('p1', k.id), { ...next, revision: 1 });
+      assert.equal(await s.updateKey({ ...next, description: 'again', revision: 1 }, 1), true);
+      assert.deepEqual(await s.getKey('p1', k.id), { ...next, description: 'again', revision: 2 });
+    });
+
+    it('the stored revision becomes expectedRevision + 1 whatever revision the record carries', async () => {
+      const s = await fresh();
+      const k = keyRecord({ revision: 5 });
+      await s.insertKey(k, null);
+      assert.equal(await s.updateKey({ ...k, revision: 99 }, 5), true);
+      assert.equal((await s.getKey('p1', k.id))!.revision, 6);
+    });
+
+    it('updateKey with a stale revision returns false and changes nothing', async () => {
+      const s = await fresh();
+      const k = keyRecord({ revision: 3 });
+      await s.insertKey(k, null);
+      for (const stale of [2, 4, 0]) {
+        assert.equal(await s.updateKey({ ...k, description: 'lost update' }, stale), false);
+      }
+      assert.deepEqual(await s.getKey('p1', k.id), k);
+      assert.equal(await s.updateKey(keyRecord(), 0), false, 'a key that does not exist');
+    });
+
+    it('updateKey into a duplicate alias throws DuplicateAliasError and changes nothing', async () => {
+      const s = await fresh();
+      const a = keyRecord({ alias: 'a' });
+      const b = keyRecord({ alias: 'b' });
+      await s.insertKey(a, null);
+      await s.insertKey(b, null);
+      await assert.rejects(s.updateKey({ ...b, alias: 'a', description: 'x' }, 0), DuplicateAliasError);
+      assert.deepEqual(await s.getKey('p1', b.id), b);
+      // the same alias in another domain is fine
+      const c = keyRecord({ alias: 'c', domainId: 'd2' });
+      await s.insertKey(c, null);
+      assert.equal(await s.updateKey({ ...c, alias: 'a' }, 0), true);
+    });
+
+    it('listKeys: creation order, filters, offset, limit and total', async () => {
+      const s = await fresh();
+      const mk = (createdAt: number, id: string, state: KeyRecord['state'], spec: KeyRecord['spec']): KeyRecord =>
+        keyRecord({ id, createdAt, state, spec });
+      // inserted out of order; ties on createdAt are ordered by id
+      const k = [
+        mk(T0 + 3, '00000000-0000-4000-8000-000000000005', '2', 'AES_256'),
+        mk(T0 + 1, '00000000-0000-4000-8000-000000000002', '3', 'SM4'),
+        mk(T0 + 1, '00000000-0000-4000-8000-000000000001', '2', 'AES_256'),
+        mk(T0 + 2, '00000000-0000-4000-8000-000000000004', '2', 'SM4'),
+        mk(T0 + 0, '00000000-0000-4000-8000-000000000009', '4', 'AES_256'),
+      ];
+      for (const key of k) await s.insertKey(key, null);
+      await s.insertKey(keyRecord({ projectId: 'p2', createdAt: T0 - 1 }), null);
+      const ids = (page: { keys: KeyRecord[] }) => page.keys.map((x) => x.id.slice(-1));
+
+      const all = await s.listKeys('p1', {}, 0, 100);
+      assert.deepEqual(ids(all), ['9', '1', '2', '4', '5']);
+      assert.equal(all.total, 5);
+      assert.deepEqual(all.keys[1], k[2]);
+
+      assert.deepEqual(ids(await s.listKeys('p1', {}, 1, 2)), ['1', '2']);
+      assert.equal((await s.listKeys('p1', {}, 1, 2)).total, 5);
+      assert.deepEqual(ids(await s.listKeys('p1', {}, 4, 2)), ['5']);
+      const beyond = await s.listKeys('p1', {}, 10, 2);
+      assert.deepEqual(beyond.keys, []);
+      assert.equal(beyond.total, 5);
+
+      const enabled = await s.listKeys('p1', { state: '2' }, 0, 100);
+      assert.deepEqual(ids(enabled), ['1', '4', '5']);
+      assert.equal(enabled.total, 3);
+      const sm4 = await s.listKeys('p1', { spec: 'SM4' }, 0, 1);
+      assert.deepEqual(ids(sm4), ['2']);
+      assert.equal(sm4.total, 2);
+      const both = await s.listKeys('p1', { state: '2', spec: 'AES_256' }, 1, 10);
+      assert.deepEqual(ids(both), ['5']);
+      assert.equal(both.total, 2);
+      const none = await s.listKeys('p1', { state: '5' }, 0, 10);
+      assert.deepEqual(none, { keys: [], total: 0 });
+
+      // Newest first, paged from the newest end by the position of the previous page's oldest key.
+      const first = await s.listNewestKeys('p1', {}, undefined, 2);
+      assert.deepEqual([ids(first), first.total, first.start], [['5', '4'], 5, 3]);
+      const second = await s.listNewestKeys('p1', {}, first.start, 2);
+      assert.deepEqual([ids(second), second.start], [['2', '1'], 1]);
+      const last = await s.listNewestKeys('p1', {}, second.start, 2);
+      assert.deepEqual([ids(last), last.start], [['9'], 0]);
+      assert.deepEqual(ids(await s.listNewestKeys('p1', {}, 99, 10)), ['5', '4', '2', '1', '9'], 'a position past the end is the end');
+      assert.deepEqual(ids(await s.listNewestKeys('p1', {}, 0, 10)), []);
+      const newestEnabled = await s.listNewestKeys('p1', { state: '2', spec: 'AES_256' }, undefined, 10);
+      assert.deepEqual([ids(newestEnabled), newestEnabled.total], [['5', '1'], 2]);
+
+      const other = await s.listKeys('p2', {}, 0, 100);
+      assert.equal(other.total, 1);
+      assert.equal(other.keys[0]!.projectId, 'p2');
+      assert.deepEqual(await s.listKeys('p9', {}, 0, 100), { keys: [], total: 0 });
+    });
+
+    it('countKeys counts the keys of one project', async () => {
+      const s = await fresh();
+      assert.equal(await s.countKeys('p1'), 0);
+      for (let i = 0; i < 3; i++) await s.insertKey(keyRecord(), null);
+      await s.insertKey(keyRecord({ projectId: 'p2' }), null);
+      assert.equal(await s.countKeys('p1'), 3);
+      assert.equal(await s.countKeys('p2'), 1);
+      assert.equal(await s.countKeys('p3'), 0);
+      // deletes, rolled-back inserts, and the data reopened
+      const gone = keyRecord();
+      await s.insertKey(gone, null);
+      await s.deleteKey(gone.id);
+      await assert.rejects(s.transaction(async (tx) => {
+        await tx.insertKey(keyRecord(), null);
+        throw new Error('roll back');
+      }));
+      assert.equal(await s.countKeys('p1'), 3);
+      await s.close();
+      const again = await fresh(s);
+      assert.equal(await again.countKeys('p1'), 3);
+      assert.equal(await again.countKeys('p2'), 1);
+    });
+
+    it('deleteKey removes the key and its versions, leaves other keys, and frees the alias', async () => {
+      const s = await fresh();
+      const k = keyRecord({ alias: 'doomed' });
+      const keep = keyRecord();
+      await s.insertKey(k, versionOf(k));
+      await s.insertKey(keep, versionOf(keep));
+      await s.deleteKey(k.id);
+      assert.equal(await s.getKey('p1', k.id), null);
+      assert.equal(await s.getVersion(k.id, 1), null);
+      assert.deepEqual(await s.getKey('p1', keep.id), keep);
+      assert.notEqual(await s.getVersion(keep.id, 1), null);
+      assert.equal(await s.countKeys('p1'), 1);
+      const again = keyRecord({ alias: 'doomed' });
+      await s.insertKey(again, null);
+      await s.deleteKey(randomUUID()); // deleting a missing key is not an error
+    });
+
+    it('keysDueForDeletion returns only state-4 keys whose deletion date is at or before now', async () => {
+      const s = await fresh();
+      const now = T0 + 30 * DAY;
+      const past = keyRecord({ state: '4', deletionDate: now - 1, projectId: 'p1' });
+      const exact = keyRecord({ state: '4', deletionDate: now, projectId: 'p2' });
+      const future = keyRecord({ state: '4', deletionDate: now + 1 });
+      const disabledPast = keyRecord({ state: '3', deletionDate: now - DAY });
+      const enabled = keyRecord({ state: '2' });
+      for (const key of [past, exact, future, disabledPast, enabled]) await s.insertKey(key, null);
+      const due = await s.keysDueForDeletion(now);
+      assert.deepEqual(due.map((x) => x.id).sort(), [past.id, exact.id].sort());
+      assert.deepEqual(due.find((x) => x.id === past.id), past);
+      assert.deepEqual(await s.keysDueForDeletion(now - DAY), []);
+      assert.equal((await s.keysDueForDeletion(now + 1)).length, 3);
+    });
+
+    it('transaction commits all writes and returns the value of fn', async () => {
+      const s = await fresh();
+      const existing = keyRecord();
+      await s.insertKey(existing, null);
+      const a = keyRecord();
+      const b = keyRecord();
+      const result = await s.transaction(async (tx) => {
+        await tx.insertKey(a, versionOf(a));
+        assert.deepEqual(await tx.getKey('p1', a.id), a, 'a transaction sees its own writes');
+        await tx.insertKey(b, null);
+        assert.equal(await tx.updateKey({ ...existing, description: 'in tx' }, 0), true);
+        return 42;
+      });
+      assert.equal(result, 42);
+      assert.deepEqual(await s.getKey('p1', a.id), a);
+      assert.deepEqual(await s.getKey('p1', b.id), b);
+      assert.notEqual(await s.getVersion(a.id, 1), null);
+      assert.deepEqual(await s.getKey('p1', existing.id), { ...existing, description: 'in tx', revision: 1 });
+    });
+
+    it('transaction writes nothing when fn throws, and rethrows the error', async () => {
+      const s = await fresh();
+      const existing = keyRecord();
+      const doomed = keyRecord({ alias: 'held' });
+      await s.insertKey(existing, null);
+      const boom = new Error('boom');
+      await assert.rejects(
+        s.transaction(async (tx) => {
+          await tx.insertKey(doomed, versionOf(doomed));
+          assert.equal(await tx.updateKey({ ...existing, description: 'rolled back' }, 0), true);
+          await tx.deleteKey(existing.id);
+          await sleep(5);
+          throw boom;
+        }),
+        (err) => err === boom,
+      );
+      assert.equal(await s.getKey('p1', doomed.id), null);
+      assert.equal(await s.getVersion(doomed.id, 1), null);
+      assert.deepEqual(await s.getKey('p1', existing.id), existing);
+      assert.equal(await s.countKeys('p1'), 1);
+      // the alias the rolled-back insert used is free, and the store still works
+      await s.insertKey(keyRecord({ alias: 'held' }), null);
+      assert.equal(await s.countKeys('p1'), 2);
+    });
+
+    it('a DuplicateAliasError inside a transaction rolls back the earlier writes of that transaction', async () => {
+      const s = await fresh();
+      await s.insertKey(keyRecord({ alias: 'taken' }), null);
+      const first = keyRecord();
+      await assert.rejects(
+        s.transaction(async (tx) => {
+          await tx.insertKey(first, null);
+          await tx.insertKey(keyRecord({ alias: 'taken' }), null);
+        }),
+        DuplicateAliasError,
+      );
+      assert.equal(await s.getKey('p1', first.id), null);
+      assert.equal(await s.countKeys('p1'), 1);
+    });
+
+    it('a read issued while a transaction is pending does not see its uncommitted writes', async () => {
+      const s = await fresh();
+      const k = keyRecord();
+      let inside!: () => void;
+      const entered = new Promise<void>((resolve) => (inside = resolve));
+      const tx = s.transaction(async (t) => {
+        await t.insertKey(k, null);
+        inside();
+        await sleep(20);
+        throw new Error('abort');
+      });
+      await entered;
+      const seen = await s.getKey('p1', k.id);
+      await assert.rejects(tx, /abort/);
+      assert.equal(seen, null);
+      assert.equal(await s.getKey('p1', k.id), null);
+    });
+
+    it('concurrent updates from two callers with the same revision: exactly one wins', async () => {
+      const s = await fresh();
+      const k = keyRecord({ revision: 2 });
+      await s.insertKey(k, null);
+      const results = await Promise.all([
+        s.updateKey({ ...k, description: 'writer A' }, 2),
+        s.updateKey({ ...k, description: 'writer B' }, 2),
+      ]);
+      assert.deepEqual([...results].sort(), [false, true]);
+      const stored = (await s.getKey('p1', k.id))!;
+      assert.equal(stored.revision, 3);
+      assert.equal(stored.description, results[0] ? 'writer A' : 'writer B');
+    });
+
+    it('concurrent read-modify-write transactions from the same stale copy: exactly one wins', async () => {
+      const s = await fresh();
+      const k = keyRecord({ revision: 0 });
+      await s.insertKey(k, null);
+      const copy = (await s.getKey('p1', k.id))!;
+      const writer = (who: string) =>
+        s.transaction(async (tx) => {
+          await sleep(5);
+          return tx.updateKey({ ...copy, description: who }, copy.revision);
+        });
+      const results = await Promise.all([writer('A'), writer('B'), writer('C')]);
+      assert.equal(results.filter(Boolean).length, 1);
+      const stored = (await s.getKey('p1', k.id))!;
+      assert.equal(stored.revision, 1);
+      assert.equal(stored.description, ['A', 'B', 'C'][results.indexOf(true)]);
+    });
+
+    it('data survives close and reopen', async () => {
+      const s = await fresh();
+      const k = keyRecord({ state: '4', deletionDate: T0 });
+      const v = versionOf(k);
+      await s.insertKey(k, v);
+      assert.equal(await s.updateKey({ ...k, description: 'after update' }, 0), true);
+      await s.close();
+      const reopened = await fresh(s);
+      assert.deepEqual(await reopened.getKey('p1', k.id), { ...k, description: 'after update', revision: 1 });
+      assert.deepEqual(await reopened.getVersion(k.id, 1), v);
+      assert.equal(await reopened.countKeys('p1'), 1);
+      assert.equal((await reopened.keysDueForDeletion(T0)).length, 1);
+      await assert.rejects(reopened.insertKey(keyRecord({ alias: k.alias }), null), DuplicateAliasError);
+    });
+
+    it('cross-region fields round-trip; unconfirmed replicas are never listed', async () => {
+      const s = await fresh();
+      const primary = keyRecord({ replicas: [{ region: 'cn-south-1', projectId: 'q1' }], handoverTo: 'cn-south-1', term: 2 });
+      const pending = keyRecord({ primaryRegion: 'cn-east-3', pendingAttempt: 'attempt-1' });
+      await s.insertKey(primary, versionOf(primary));
+      await s.insertKey(pending, versionOf(pending));
+      assert.deepEqual(await s.getKey('p1', primary.id), primary);
+      assert.deepEqual(await s.getKeyById(pending.id), pending);
+      assert.equal(await s.getKeyById(randomUUID()), null);
+      const page = await s.listKeys('p1', {}, 0, 10);
+      assert.deepEqual(page.keys.map((k) => k.id), [primary.id]);
+      assert.equal(page.total, 1);
+    });
+
+    it('insertVersion adds a version once; versionNumbers lists them in order', async () => {
+      const s = await fresh();
+      const k = keyRecord();
+      await s.insertKey(k, versionOf(k));
+      const v3 = versionOf(k, 3);
+      assert.equal(await s.insertVersion(v3), true);
+      assert.equal(await s.insertVersion({ ...v3, wrapped: randomBytes(61) }), false);
+      assert.deepEqual(await s.getVersion(k.id, 3), v3);
+      assert.equal(await s.insertVersion(versionOf(k, 2)), true);
+      assert.deepEqual(await s.versionNumbers(k.id), [1, 2, 3]);
+      await s.deleteKey(k.id);
+      assert.deepEqual(await s.versionNumbers(k.id), []);
+    });
+
+    it('keysDueForRotation: enabled primaries whose interval has passed, not replicas or handovers', async () => {
+      const s = await fresh();
+      const due = keyRecord({ rotationEnabled: true, rotationIntervalDays: 30, createdAt: T0 });
+      const rotatedLately = keyRecord({ rotationEnabled: true, rotationIntervalDays: 30, createdAt: T0, lastRotationAt: T0 + 20 * DAY });
+      const off = keyRecord({ rotationEnabled: false, createdAt: T0 });
+      const replica = keyRecord({ rotationEnabled: true, rotationIntervalDays: 30, primaryRegion: 'cn-south-1' });
+      const handing = keyRecord({ rotationEnabled: true, rotationIntervalDays: 30, handoverTo: 'cn-south-1' });
+      for (const k of [due, rotatedLately, off, replica, handing]) await s.insertKey(k, versionOf(k));
+      assert.deepEqual((await s.keysDueForRotation(T0 + 30 * DAY)).map((k) => k.id), [due.id]);
+      assert.deepEqual((await s.keysDueForRotation(T0 + 30 * DAY - 1)).map((k) => k.id), []);
+      assert.deepEqual((await s.keysDueForRotation(T0 + 50 * DAY)).map((k) => k.id).sort(), [due.id, rotatedLately.id].sort());
+    });
+
+    it('outbox: due messages oldest first, retries move them later, completion removes them, a rollback drops them', async () => {
+      const s = await fresh();
+      await s.enqueue({ target: 'cn-south-1', kind: 'sync', keyId: 'k1', payload: { a: 1 }, nextAttemptAt: T0 });
+      await s.enqueue({ target: 'cn-east-3', kind: 'commit', keyId: 'k2', payload: {}, nextAttemptAt: T0 + 10 });
+      let due = await s.dueMessages(T0 + 10, 10);
+      assert.deepEqual(due.map((m) => [m.target, m.kind, m.keyId, m.attempts]), [['cn-south-1', 'sync', 'k1', 0], ['cn-east-3', 'commit', 'k2', 0]]);
+      assert.deepEqual(due[0]!.payload, { a: 1 });
+      assert.equal((await s.dueMessages(T0, 10)).length, 1);
+      await s.retryMessage(due[0]!.id, T0 + 100, 'unreachable');
+      due = await s.dueMessages(T0 + 10, 10);
+      assert.deepEqual(due.map((m) => m.keyId), ['k2']);
+      const later = await s.dueMessages(T0 + 100, 10);
+      assert.deepEqual(later.map((m) => [m.keyId, m.attempts, m.lastError]), [['k1', 1, 'unreachable'], ['k2', 0, null]]);
+      await s.completeMessage(later[1]!.id);
+      assert.deepEqual((await s.dueMessages(T0 + 100, 10)).map((m) => m.keyId), ['k1']);
+      await assert.rejects(s.transaction(async (tx) => {
+        await tx.enqueue({ target: 'x', kind: 'sync', keyId: 'k3', payload: {}, nextAttemptAt: T0 });
+        throw new Error('roll back');
+      }));
+      assert.deepEqual((await s.dueMessages(T0 + 100, 10)).map((m) => m.keyId), ['k1']);
+    });
+
+    it('settings keep the first value stored', async () => {
+      const s = await fresh();
+      assert.equal(await s.getSetting('transport'), null);
+      assert.deepEqual(await s.putSettingIfAbsent('transport', Buffer.from('one')), Buffer.from('one'));
+      assert.deepEqual(await s.putSettingIfAbsent('transport', Buffer.from('two')), Buffer.from('one'));
+    });
+
+    it('import parameters: put, get, a new put replaces the old, delete; another key is untouched', async () => {
+      const s = await fresh();
+      const k = keyRecord({ origin: 'external', state: '5', currentVersion: 0 });
+      const other = keyRecord({ origin: 'external', state: '5', currentVersion: 0 });
+      await s.insertKey(k, null);
+      await s.insertKey(other, null);
+      assert.equal(await s.getImportParameters(k.id), null);
+      const first = { keyId: k.id, tokenId: 'aa', wrappingAlgorithm: 'RSAES_OAEP_SHA_256', wrappingKey: randomBytes(80), expiresAt: T0 + DAY };
+      await s.putImportParameters(first);
+      const got = await s.getImportParameters(k.id);
+      assert.deepEqual(got, first);
+      assert.ok(Buffer.isBuffer(got!.wrappingKey));
+      const second = { ...first, tokenId: 'bb', wrappingAlgorithm: 'SM2_ENCRYPT', wrappingKey: randomBytes(70), expiresAt: T0 + 2 * DAY };
+      await s.putImportParameters(second);
+      assert.deepEqual(await s.getImportParameters(k.id), second);
+      const otherParams = { ...first, keyId: other.id, tokenId: 'cc' };
+      await s.putImportParameters(otherParams);
+      await s.deleteImportParameters(k.id);
+      assert.equal(await s.getImportParameters(k.id), null);
+      assert.deepEqual(await s.getImportParameters(other.id), otherParams);
+      await s.deleteImportParameters(k.id); // deleting none is not an error
+    });
+
+    it('import parameters: deleteExpiredImportParameters removes those expired at or before now; deleteKey removes them too', async () => {
+      const s = await fresh();
+      const keys = [keyRecord({ state: '5' }), keyRecord({ state: '5' }), keyRecord({ state: '5' })];
+      for (const k of keys) await s.insertKey(k, null);
+      const at = [T0 - 1, T0, T0 + 1];
+      for (let i = 0; i < 3; i++) {
+        await s.putImportParameters({ keyId: keys[i]!.id, tokenId: `t${i}`, wrappingAlgorithm: 'RSAES_OAEP_SHA_256', wrappingKey: randomBytes(8), expiresAt: at[i]! });
+      }
+      assert.equal(await s.deleteExpiredImportParameters(T0), 2);
+      assert.equal(await s.getImportParameters(keys[0]!.id), null);
+      assert.equal(await s.getImportParameters(keys[1]!.id), null);
+      assert.notEqual(await s.getImportParameters(keys[2]!.id), null);
+      assert.equal(await s.deleteExpiredImportParameters(T0), 0);
+      await s.deleteKey(keys[2]!.id);
+      assert.equal(await s.getImportParameters(keys[2]!.id), null);
+    });
+
+    it('import parameters written in a rolled-back transaction are not stored; a delete there is undone', async () => {
+      const s = await fresh();
+      const k = keyRecord({ state: '5' });
+      await s.insertKey(k, null);
+      const params = { keyId: k.id, tokenId: 'a', wrappingAlgorithm: 'RSAES_OAEP_SHA_256', wrappingKey: randomBytes(8), expiresAt: T0 };
+      await assert.rejects(s.transaction(async (tx) => {
+        await tx.putImportParameters(params);
+        throw new Error('roll back');
+      }));
+      assert.equal(await s.getImportParameters(k.id), null);
+      await s.putImportParameters(params);
+      await assert.rejects(s.transaction(async (tx) => {
+        await tx.deleteImportParameters(k.id);
+        await tx.deleteVersions(k.id);
+        throw new Error('roll back');
+      }));
+      assert.deepEqual(await s.getImportParameters(k.id), params);
+    });
+
+    it('deleteVersions removes every version of one key and keeps the key and the other keys\' versions', async () => {
+      const s = await fresh();
+      const k = keyRecord();
+      const keep = keyRecord();
+      await s.insertKey(k, versionOf(k));
+      await s.insertVersion(versionOf(k, 2));
+      await s.insertKey(keep, versionOf(keep));
+      await s.deleteVersions(k.id);
+      assert.deepEqual(await s.versionNumbers(k.id), []);
+      assert.equal(await s.getVersion(k.id, 1), null);
+      assert.deepEqual(await s.getKey('p1', k.id), k);
+      assert.deepEqual(await s.versionNumbers(keep.id), [1]);
+      const v1 = versionOf(k);
+      assert.equal(await s.insertVersion(v1), true, 'version 1 can be stored again');
+      assert.deepEqual(await s.getVersion(k.id, 1), v1);
+      await s.deleteVersions(randomUUID()); // a key without versions is not an error
+    });
+
+    it('keysWithExpiredMaterial: states 2 and 3 whose material expires at or before now; not 4 or 5, not unset, not unconfirmed replicas', async () => {
+      const s = await fresh();
+      const now = T0 + 10 * DAY;
+      const past = keyRecord({ origin: 'external', materialExpiresAt: now - 1 });
+      const exact = keyRecord({ origin: 'external', state: '3', materialExpiresAt: now, projectId: 'p2' });
+      const future = keyRecord({ origin: 'external', materialExpiresAt: now + 1 });
+      const never = keyRecord({ origin: 'external', materialExpiresAt: null });
+      const pendingDeletion = keyRecord({ origin: 'external', state: '4', deletionDate: now + DAY, materialExpiresAt: now - 1 });
+      const pendingImport = keyRecord({ origin: 'external', state: '5', currentVersion: 0, materialExpiresAt: now - 1 });
+      const unconfirmed = keyRecord({ origin: 'external', materialExpiresAt: now - 1, primaryRegion: 'cn-south-1', pendingAttempt: 'a1' });
+      for (const k of [past, exact, future, never, pendingDeletion, pendingImport, unconfirmed]) await s.insertKey(k, null);
+      const due = await s.keysWithExpiredMaterial(now);
+      assert.deepEqual(due.map((k) => k.id).sort(), [past.id, exact.id].sort());
+      assert.deepEqual(due.find((k) => k.id === exact.id), exact);
+      assert.deepEqual(await s.keysWithExpiredMaterial(now - DAY), []);
+      assert.equal((await s.keysWithExpiredMaterial(now + 1)).length, 3);
+    });
+
+    it('tags: set, replace a value, remove by tag key, per key by tag key; projectTags leaves out other projects and unconfirmed replicas; they go with the key', async () => {
+      const s = await fresh();
+      const a = keyRecord();
+      const b = keyRecord();
+      const other = keyRecord({ projectId: 'p2' });
+      const unconfirmed = keyRecord({ primaryRegion: 'cn-south-1', pendingAttempt: 'a1' });
+      for (const k of [a, b, other, unconfirmed]) await s.insertKey(k, null);
+      await s.changeTags(a.id, [{ key: 'team', value: 't1' }, { key: 'env', value: 'dev' }], []);
+      await s.changeTags(a.id, [{ key: 'env', value: 'prod' }], ['absent']);
+      await s.changeTags(b.id, [{ key: 'env', value: '' }], []);
+      await s.changeTags(other.id, [{ key: 'env', value: 'x' }], []);
+      await s.changeTags(unconfirmed.id, [{ key: 'env', value: 'y' }], []);
+      assert.deepEqual(await s.getTags(a.id), [{ key: 'env', value: 'prod' }, { key: 'team', value: 't1' }]);
+      await s.changeTags(a.id, [], ['team']);
+      assert.deepEqual(await s.getTags(a.id), [{ key: 'env', value: 'prod' }]);
+      const tags = await s.projectTags('p1');
+      assert.deepEqual(tags.map((t) => `${t.keyId === a.id ? 'a' : t.keyId === b.id ? 'b' : '?'}:${t.key}=${t.value}`).sort(), ['a:env=prod', 'b:env=']);
+      await s.deleteKey(a.id);
+      assert.deepEqual(await s.getTags(a.id), []);
+      // In a transaction that fails, no tag change lands.
+      await assert.rejects(s.transaction(async (tx) => {
+        await tx.changeTags(b.id, [{ key: 'later', value: '1' }], []);
+        throw new Error('abort');
+      }));
+      assert.deepEqual(await s.getTags(b.id), [{ key: 'env', value: '' }]);
+    });
+
+    it('aliases: unique in the account (DuplicateAliasError), listed by project and key in name order after a marker, moved, deleted, gone with the key', async () => {
+      const s = await fresh();
+      const k1 = keyRecord();
+      const k2 = keyRecord();
+      const inP2 = keyRecord({ projectId: 'p2' });
+      for (const k of [k1, k2, inP2]) await s.insertKey(k, null);
+      const alias = (name: string, keyId: string, domainId = 'd1') => ({ domainId, alias: name, keyId, createdAt: T0, updatedAt: T0 });
+      await s.insertAlias(alias('alias/b', k1.id));
+      await s.insertAlias(alias('alias/a', k1.id));
+      await s.insertAlias(alias('alias/c', k2.id));
+      await s.insertAlias(alias('alias/p2', inP2.id));
+      await assert.rejects(s.insertAlias(alias('alias/a', k2.id)), DuplicateAliasError);
+      await s.insertAlias(alias('alias/a', k2.id, 'd2')); // another account may use the name
+      assert.deepEqual(await s.getAlias('d1', 'alias/a'), alias('alias/a', k1.id));
+      assert.equal(await s.getAlias('d1', 'alias/none'), null);
+      assert.deepEqual((await s.listAliases('p1', undefined, '', 10)).map((a) => a.alias), ['alias/a', 'alias/a', 'alias/b', 'alias/c']);
+      assert.deepEqual((await s.listAliases('p1', k1.id, '', 10)).map((a) => a.alias), ['alias/a', 'alias/b']);
+      assert.deepEqual((await s.listAliases('p1', undefined, 'alias/a', 2)).map((a) => a.alias), ['alias/b', 'alias/c']);
+      assert.equal(await s.countAliases(k1.id), 2);
+      assert.equal(await s.moveAlias('d1', 'alias/b', k2.id, T0 + 5), true);
+      assert.equal(await s.moveAlias('d1', 'alias/none', k2.id, T0 + 5), false);
+      assert.deepEqual(await s.getAlias('d1', 'alias/b'), { ...alias('alias/b', k2.id), updatedAt: T0 + 5 });
+      await s.deleteAliases('d1', ['alias/c', 'alias/none']);
+      assert.equal(await s.getAlias('d1', 'alias/c'), null);
+      await s.deleteKey(k1.id);
+      assert.equal(await s.getAlias('d1', 'alias/a'), null);
+      assert.equal(await s.countAliases(k2.id), 2, 'alias/b (moved) and d2\'s alias/a');
+    });
+
+    it('grants: stored whole, listed per key oldest first with a total, by retiring principal, by grantee (user or account), counted, deleted, gone with the key', async () => {
+      const s = await fresh();
+      const k1 = keyRecord();
+      const k2 = keyRecord();
+      const unconfirmed = keyRecord({ primaryRegion: 'cn-south-1', pendingAttempt: 'a1' });
+      for (const k of [k1, k2, unconfirmed]) await s.insertKey(k, null);
+      const grant = (keyId: string, over: Partial<GrantRecord> = {}): GrantRecord => ({
+        id: randomBytes(32).toString('hex'), keyId, name: 'g', grantee: 'u1', granteeType: 'user', operations: ['encrypt-data', 'describe-key'],
+        issuer: 'admin', retiringPrincipal: '', createdAt: T0, ...over,
+      });
+      const g1 = grant(k1.id, { createdAt: T0 + 1, retiringPrincipal: 'r1' });
+      const g2 = grant(k1.id, { createdAt: T0 + 2, grantee: 'd9', granteeType: 'domain' });
+      const g3 = grant(k1.id, { createdAt: T0 + 3, grantee: 'u2' });
+      const g4 = grant(k2.id, { createdAt: T0 + 4, retiringPrincipal: 'r1' });
+      const hidden = grant(unconfirmed.id, { retiringPrincipal: 'r1' });
+      for (const g of [g3, g1, g4, g2, hidden]) await s.insertGrant(g);
+      assert.deepEqual(await s.getGrant(g1.id), g1);
+      assert.equal(await s.getGrant('0'.repeat(64)), null);
+      assert.deepEqual(await s.listGrants(k1.id, 0, 2), { grants: [g1, g2], total: 3 });
+      assert.deepEqual(await s.listGrants(k1.id, 2, 2), { grants: [g3], total: 3 });
+      assert.deepEqual(await s.listRetirableGrants('r1', 0, 10), { grants: [g1, g4], total: 2 });
+      assert.deepEqual((await s.grantsFor(k1.id, 'u1', 'd1')).map((g) => g.id), [g1.id]);
+      assert.deepEqual((await s.grantsFor(k1.id, 'u7', 'd9')).map((g) => g.id), [g2.id], 'a domain grant holds for every user of that account');
+      assert.deepEqual(await s.grantsFor(k2.id, 'u2', 'd1'), []);
+      assert.equal(await s.countGrants(k1.id), 3);
+      assert.equal(await s.maxGrantsPerKey('p1'), 3);
+      assert.equal(await s.maxGrantsPerKey('p2'), 0);
+      await s.deleteGrant(g3.id);
+      assert.equal(await s.countGrants(k1.id), 2);
+      await s.deleteKey(k1.id);
+      assert.equal(await s.getGrant(g1.id), null);
+      assert.deepEqual(await s.listRetirableGrants('r1', 0, 10), { grants: [g4], total: 1 });
+    });
+  });
+}
+
