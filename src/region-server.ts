@@ -1,6 +1,8 @@
-/** Composition of one KMS region: its store, root key, core services, IAM client and HTTP API. */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+/**
+ * One KMS region: `buildRegionApp` wires core services, IAM client, HTTP API and background jobs on a store and root
+ * key without listening (tests drive it in-process); `startRegion` opens those through composition.ts and listens.
+ */
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp, type LoggerOptions, newRequestId } from './api/http.js';
 import { KMS_OPERATIONS } from './api/kms/catalogue.js';
@@ -20,27 +22,25 @@ import { KeyService } from './core/keys.js';
 import { ReplicationService } from './core/replication.js';
 import { RotationService } from './core/rotation.js';
 import { TagService } from './core/tags.js';
-import { LocalFileRootKey } from './keystore/local-file.js';
+import type { RootKey } from './keystore/root-key.js';
+import { openKmsStore, openRootKey } from './composition.js';
+import { Scheduler } from './core/scheduler.js';
 import type { MonotonicClock } from './token-buckets.js';
 import { IamClient } from './regions/iam-client.js';
 import { PeerClient } from './regions/peer-client.js';
 import type { Topology } from './regions/topology.js';
-import { SqliteKmsStore } from './storage/sqlite/kms-sqlite-store.js';
+import type { KmsStore } from './storage/kms-store.js';
 import { AliasService } from './core/aliases.js';
 import { DEFAULT_GRANT_QUOTA, GrantService } from './core/grants.js';
 
-export interface RegionServerOptions {
+export interface RegionAppOptions {
   region: string;
-  /** The region's own data directory (database, root key). */
-  dataDir: string;
   topology: Topology;
   iamEndpoint: string;
   internalSecret: Buffer;
   keyQuota: number;
   /** Grants a key may hold (default 100, Huawei's). */
   grantQuota?: number;
-  host: string;
-  port: number;
   logger: boolean | LoggerOptions;
   clock?: Clock;
   /** How often keys past their deletion date are destroyed and expired imported material is deleted. */
@@ -59,6 +59,19 @@ export interface RegionServerOptions {
   throttling?: ThrottlingSetting;
   /** The clock of those rate limits, in milliseconds (tests move it by hand); default `performance.now()`. */
   throttleClock?: MonotonicClock;
+  /** How long a background job's lease outlives its holder's last renewal (core/scheduler.ts); tests shorten it. */
+  leaseMs?: number;
+}
+
+export interface RegionServerOptions extends RegionAppOptions {
+  /** The region's own data directory (SQLite database, root key). */
+  dataDir: string;
+  /** `postgres://…` to keep the region in PostgreSQL (composition.ts); SQLite in `dataDir` when unset. */
+  store?: string;
+  /** This node's id (random when unset). */
+  nodeId?: string;
+  host: string;
+  port: number;
 }
 
 export interface RunningServer {
@@ -67,12 +80,46 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startRegion(o: RegionServerOptions): Promise<RunningServer & { api: RegionServices }> {
-  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+/** What a region is built from (composition.ts opens them). */
+export interface RegionDeps {
+  store: KmsStore;
+  rootKey: RootKey;
+  /** This node's id among the nodes sharing the store (leases, audit ownership). */
+  nodeId: string;
+  /** True when other nodes may share the store (PostgreSQL): orphaned audit entries are then collected periodically. */
+  shared: boolean;
+}
+
+/** A region's HTTP app with its services and background work, built but not listening. */
+export interface RegionApp {
+  app: FastifyInstance;
+  api: RegionServices;
+  scheduler: Scheduler;
+  /** Starts following IAM and the background work (the first deletion sweep runs before it resolves). */
+  start(): Promise<void>;
+  /** Stops the background work and closes the app, the store and the root key. */
+  close(): Promise<void>;
+}
+
+/**
+ * Refuses a root key other than the one the region's keys are wrapped with (a node of a shared store given another
+ * key file would fail every call instead): the first node records the key's id in the store.
+ */
+async function checkRootKey(store: KmsStore, rootKey: RootKey): Promise<void> {
+  const recorded = (await store.putSettingIfAbsent('root_key_id', Buffer.from(rootKey.id))).toString();
+  if (recorded !== rootKey.id) {
+    throw new Error(`the region's keys are wrapped by root key ${recorded}, but this node has ${rootKey.id}: give every node of the region the same master.key`);
+  }
+}
+
+/** Builds a region on an open store and root key: services, routes, background jobs. Nothing listens yet. */
+export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Promise<RegionApp> {
+  const { store, rootKey } = deps;
   const clock = o.clock ?? Date.now;
-  const store = new SqliteKmsStore(join(o.dataDir, 'kms.db'));
-  const rootKey = new LocalFileRootKey(join(o.dataDir, 'master.key'));
+  await checkRootKey(store, rootKey);
   const material = new KeyMaterial(store, rootKey);
+  // Material another node destroyed or replaced (expired and imported again) leaves this node's cache too.
+  store.onKeyChanged((keyId) => (keyId === null ? material.forgetAll() : material.forget(keyId)));
   const iam = new IamClient({
     endpoint: o.iamEndpoint, secret: o.internalSecret, nodeId: o.region,
     pollMs: o.revocationPollMs ?? 250, timeoutMs: 5000, maxStalenessMs: 30_000, clock,
@@ -111,9 +158,8 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
   openApiRoute(app, KMS_OPERATIONS, { title: `Strongroom KMS (${o.region})`, description: 'Huawei Cloud KMS (DEW) v1.0 and v2 as Strongroom serves it, in one region.' });
   internalRoutes(app, { region: o.region, topology: o.topology, secret: o.internalSecret, replication, audit });
 
-  await iam.start();
-  // The deletion sweep: keys past their deletion date are destroyed, expired imported material is deleted.
-  // The region's own work is in its audit trail too: one `system:` record per key it changed.
+  // The region's own work is in its audit trail too: one `system:` record per key it changed (each job reports only
+  // the keys its own transactions changed, so a key is recorded once whichever node did the work).
   const recordWork = async (operation: string, work: () => Promise<string[]>) => {
     const started = Date.now();
     const keyIds = await work();
@@ -125,40 +171,58 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
     }
     return keyIds;
   };
-  const destroyDue = () => recordWork('system:DestroyKey', () => api.keys.destroyDueKeys());
-  const expireMaterial = () => recordWork('system:ExpireKeyMaterial', () => imports.expireMaterial());
-  const sweep = setInterval(() => {
-    void destroyDue().catch((err) => app.log.error({ err }, 'deletion sweep failed'))
-      .then(() => expireMaterial()).catch((err) => app.log.error({ err }, 'imported material expiry failed'));
-  }, o.deletionSweepMs ?? 60_000);
-  sweep.unref();
-  await destroyDue();
-  await expireMaterial();
-  const background = (name: string, ms: number, work: () => Promise<unknown>) => {
-    let running = false;
-    const timer = setInterval(() => {
-      if (running) return;
-      running = true;
-      work().catch((err) => app.log.error({ err }, `${name} failed`)).finally(() => (running = false));
-    }, ms);
-    timer.unref();
-    return timer;
-  };
-  const outbox = background('outbox delivery', o.outboxIntervalMs ?? 500, () => replication.deliverDue());
-  const rotation = background('scheduled rotation', o.rotationCheckMs ?? 60_000, () => recordWork('system:RotateKey', () => api.rotation.rotateDue()));
-  const url = await app.listen({ host: o.host, port: o.port });
+  const scheduler = new Scheduler(store, { nodeId: deps.nodeId, leaseMs: o.leaseMs, onError: (err, job) => app.log.error({ err }, `${job} failed`) });
+  // The deletion sweep: keys past their deletion date are destroyed, expired imported material is deleted.
+  scheduler.add({
+    name: 'deletion', everyMs: o.deletionSweepMs ?? 60_000,
+    run: async () => {
+      await recordWork('system:DestroyKey', () => api.keys.destroyDueKeys());
+      await recordWork('system:ExpireKeyMaterial', () => imports.expireMaterial());
+    },
+  });
+  scheduler.add({ name: 'outbox', everyMs: o.outboxIntervalMs ?? 500, run: () => replication.deliverDue() });
+  scheduler.add({ name: 'rotation', everyMs: o.rotationCheckMs ?? 60_000, run: () => recordWork('system:RotateKey', () => api.rotation.rotateDue()) });
+  if (deps.shared) scheduler.add({ name: 'audit-recovery', everyMs: 30_000, run: () => audit.recoverPending() });
+
   return {
     app,
     api,
-    url,
+    scheduler,
+    async start() {
+      await iam.start();
+      await scheduler.runNow('deletion');
+      scheduler.start();
+    },
     async close() {
-      clearInterval(sweep);
-      clearInterval(outbox);
-      clearInterval(rotation);
+      await scheduler.stop();
       iam.stop();
       await app.close();
       await store.close();
       await rootKey.close();
     },
   };
+}
+
+/** Opens the region's store and root key (composition.ts), builds it, starts its work and listens on host:port. */
+export async function startRegion(o: RegionServerOptions): Promise<RunningServer & { api: RegionServices; scheduler: Scheduler }> {
+  const at = { dataDir: o.dataDir, store: o.store, nodeId: o.nodeId ?? randomUUID() };
+  const store = await openKmsStore(o.region, at);
+  let rootKey: RootKey | undefined;
+  let region: RegionApp;
+  try {
+    rootKey = openRootKey(at);
+    region = await buildRegionApp(o, { store, rootKey, nodeId: at.nodeId, shared: at.store !== undefined && at.store !== 'sqlite' });
+  } catch (err) {
+    await store.close();
+    await rootKey?.close();
+    throw err;
+  }
+  try {
+    await region.start();
+    const url = await region.app.listen({ host: o.host, port: o.port });
+    return { app: region.app, api: region.api, scheduler: region.scheduler, url, close: () => region.close() };
+  } catch (err) {
+    await region.close();
+    throw err;
+  }
 }

@@ -43,9 +43,18 @@ export class AuditLog {
    */
   static async open(store: AuditStore & Parameters<typeof auditKey>[0], rootKey: RootKey): Promise<AuditLog> {
     const log = await AuditLog.attach(store, rootKey);
-    const left = await store.pendingAudit();
-    if (left.length > 0) await log.#write({ pending: [], records: left.map((e) => ({ ...e, status: 0, error_code: null })), waiters: [] });
+    await log.recoverPending();
     return log;
+  }
+
+  /**
+   * Closes the pending entries the store hands over (calls whose process stopped before their answer was
+   * recorded) as records with status 0; returns how many. At open, and periodically where nodes share a store.
+   */
+  async recoverPending(): Promise<number> {
+    const left = await this.store.pendingAudit();
+    if (left.length > 0) await this.#write({ pending: [], records: left.map((e) => ({ ...e, status: 0, error_code: null })), waiters: [] });
+    return left.length;
   }
 
   /** Writes to the trail of a store beside its server (the admin CLI): no recovery of pending calls. */

@@ -59,4 +59,9 @@ export class KeyMaterial {
   forget(keyId: string): void {
     this.#cache.deleteWhere((_material, id) => id.startsWith(keyId + '/'));
   }
+
+  /** Drops every cached version of every key (another node's changes may have been missed). */
+  forgetAll(): void {
+    this.#cache.deleteWhere(() => true);
+  }
 }

@@ -3,23 +3,32 @@
  * 0600. Wrapping is AES-256-GCM with the context as associated data: 0x01 ‖ iv(12) ‖ ciphertext ‖ tag(16).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { aes256Gcm, AuthenticationFailed } from '../crypto/symmetric.js';
 import type { RootKey } from './root-key.js';
 
 const FORMAT = 0x01;
 
-/** Reads the key file, creating it (exclusively, mode 0600) when it does not exist. */
+/**
+ * Reads the key file, creating it (mode 0600) when it does not exist. The new key is written to a file of its own
+ * and linked into place, so that processes starting together (several nodes of a region) never read a half-written
+ * key: the first link wins and every process reads the same 32 bytes.
+ */
 function loadOrCreate(path: string): Buffer {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.new`;
   try {
-    const fd = openSync(path, 'wx', 0o600);
+    const fd = openSync(tmp, 'wx', 0o600);
     try {
       writeSync(fd, randomBytes(32));
+      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
+    linkSync(tmp, path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    rmSync(tmp, { force: true });
   }
   const mode = statSync(path).mode & 0o777;
   if (mode & 0o077) throw new Error(`root key file ${path} is readable by others (mode ${mode.toString(8)}); chmod 600 it`);

@@ -43,12 +43,13 @@ export class PgAuditTables {
   }
 
   /**
-   * Pending entries this node must close: its own, and those of nodes whose liveness lease has lapsed (they are
-   * handed to this node in the same statement, so two nodes never both close one).
+   * Pending entries this node must close: those of nodes whose liveness lease has lapsed (they stopped between a
+   * call's start and its record). They are handed to this node in the same statement, so two nodes never both
+   * close one; this node's own entries are calls still in flight and are never returned.
    */
   async pending(): Promise<AuditEntry[]> {
     const rows = await this.db.rows<{ entry: string }>(
-      `UPDATE audit_pending p SET node = $1 WHERE p.node = $1 OR NOT EXISTS (
+      `UPDATE audit_pending p SET node = $1 WHERE p.node <> $1 AND NOT EXISTS (
          SELECT 1 FROM leases l WHERE l.name = 'node:' || p.node AND l.expires_at > $2)
        RETURNING entry`,
       [this.nodeId, this.clock()],
