@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BootstrapFile } from '../src/cli/bootstrap.js';
 import { planDeployment, regionDir } from '../src/deployment.js';
-import { freePortRange } from '../test/helpers/deployment.js';
+import { freePortRange } from '../test/helpers/ports.js';
 import { onCleanUp } from './cleanup.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));

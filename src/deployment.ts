@@ -8,13 +8,26 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkThrottling, type ThrottlingSetting } from './api/throttling.js';
+import { checkStore, describeStore, STORE_ENV } from './composition.js';
+import { redactUrl } from './storage/postgres/database.js';
 import { Topology } from './regions/topology.js';
 
 export interface DeploymentFile {
   version: 1;
   host: string;
   iam: { port: number; endpoint: string };
-  regions: { id: string; port: number; endpoint: string }[];
+  /**
+   * Each region's nodes: `port` and `endpoint` are the first node's (the one other regions call), `ports` and
+   * `endpoints` every node's, on consecutive ports (one entry without `--nodes`).
+   */
+  regions: { id: string; port: number; endpoint: string; ports: number[]; endpoints: string[] }[];
+  /**
+   * Where IAM and the regions keep their data: absent for SQLite files under DIR, else a `postgres://…` URL (each
+   * component in its own schema). Set by `start --store`; `STRONGROOM_STORE` overrides it without being kept here.
+   */
+  store?: string;
+  /** Nodes (processes) per region, on one shared store; more than one needs PostgreSQL. */
+  nodes?: number;
   /** Optional restriction: primary region → regions that may hold its replicas. */
   replication?: Record<string, string[]>;
   /** Hex; signs calls between Strongroom's processes. */
@@ -51,6 +64,11 @@ export function readDeployment(dir: string): DeploymentFile {
   const file = JSON.parse(readFileSync(deploymentPath(dir), 'utf8')) as DeploymentFile;
   if (file.version !== 1) throw new Error(`unsupported deployment file version ${String(file.version)}`);
   checkThrottling(file.throttling);
+  // Files written before regions had several nodes name one port and endpoint per region.
+  for (const r of file.regions) {
+    r.ports ??= [r.port];
+    r.endpoints ??= [r.endpoint];
+  }
   return file;
 }
 
@@ -62,6 +80,10 @@ export interface PlanInput {
   grantQuota?: number;
   /** `--throttling`; when not given, the file's earlier setting stays (`"off"` at first start). */
   throttling?: ThrottlingSetting;
+  /** `--store`: `sqlite` or a PostgreSQL URL; when not given, the file's store stays (SQLite at first start). */
+  store?: string;
+  /** `--nodes` per region; when not given, the file's count stays (1 at first start). */
+  nodes?: number;
 }
 
 /**
@@ -73,12 +95,23 @@ export function planDeployment(dir: string, input: PlanInput): DeploymentFile {
   if (new Set(input.regions).size !== input.regions.length) throw new Error('region ids must be distinct');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const previous = existsSync(deploymentPath(dir)) ? readDeployment(dir) : null;
+  const store = chooseStore(previous, input.store);
+  const nodes = input.nodes ?? previous?.nodes ?? 1;
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64) throw new Error('--nodes must be a whole number from 1 to 64');
+  if (nodes > 1 && store === undefined && !process.env.STRONGROOM_STORE) {
+    throw new Error('--nodes above 1 needs a shared store: give --store postgres://… (SQLite is one process per region)');
+  }
   const url = (port: number) => `http://${input.host}:${port}`;
   const file: DeploymentFile = {
     version: 1,
     host: input.host,
     iam: { port: input.basePort, endpoint: url(input.basePort) },
-    regions: input.regions.map((id, i) => ({ id, port: input.basePort + 1 + i, endpoint: url(input.basePort + 1 + i) })),
+    regions: input.regions.map((id, i) => {
+      const ports = Array.from({ length: nodes }, (_, n) => input.basePort + 1 + i * nodes + n);
+      return { id, port: ports[0]!, endpoint: url(ports[0]!), ports, endpoints: ports.map(url) };
+    }),
+    ...(store !== undefined ? { store } : {}),
+    ...(nodes > 1 ? { nodes } : {}),
     ...(previous?.replication ? { replication: previous.replication } : {}),
     ...(previous?.peer_timeout_ms ? { peer_timeout_ms: previous.peer_timeout_ms } : {}),
     ...(previous?.outbox_max_backoff_ms ? { outbox_max_backoff_ms: previous.outbox_max_backoff_ms } : {}),
@@ -89,6 +122,25 @@ export function planDeployment(dir: string, input: PlanInput): DeploymentFile {
   };
   writePrivateFile(deploymentPath(dir), JSON.stringify(file, null, 2) + '\n');
   return file;
+}
+
+/**
+ * The store of a deployment: the one it was created with. A different `--store` on an existing deployment is
+ * refused (its keys are in the first store; Strongroom does not move them).
+ */
+function chooseStore(previous: DeploymentFile | null, given: string | undefined): string | undefined {
+  const wanted = given === undefined ? undefined : (checkStore(given) ?? 'sqlite');
+  if (previous === null) return wanted === 'sqlite' ? undefined : wanted;
+  const had = previous.store ?? 'sqlite';
+  if (wanted !== undefined && wanted !== had) {
+    throw new Error(`this deployment keeps its data in ${describeStore(previous.store)}; --store ${wanted === 'sqlite' ? 'sqlite' : redactUrl(wanted)} would start it empty elsewhere (use another --data-dir for a new deployment)`);
+  }
+  return previous.store;
+}
+
+/** The store every process of a deployment opens: `STRONGROOM_STORE` when set, else the deployment file's. */
+export function storeOf(file: DeploymentFile): string | undefined {
+  return checkStore(process.env[STORE_ENV] || file.store);
 }
 
 export function topologyOf(file: DeploymentFile): Topology {

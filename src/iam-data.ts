@@ -2,14 +2,11 @@
  * IAM's data opened for use: its store, its root key (secret keys, the token key, the audit key) and the services
  * over them. Used by the IAM server and by the admin CLI, which works on the same data beside a running server.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { IamService } from './iam/iam-service.js';
 import { Permissions } from './iam/permissions.js';
-import { LocalFileRootKey } from './keystore/local-file.js';
+import { openIamStore, openRootKey } from './composition.js';
 import type { RootKey } from './keystore/root-key.js';
 import type { IamStore } from './storage/iam-store.js';
-import { SqliteIamStore } from './storage/sqlite/iam-sqlite-store.js';
 
 export interface OpenIam {
   iam: IamService;
@@ -19,11 +16,21 @@ export interface OpenIam {
   close(): Promise<void>;
 }
 
-/** Opens IAM's data in `dataDir` (creating it on first use); `clock` (epoch ms) is for tests. */
-export async function openIam(dataDir: string, options: { clock?: () => number } = {}): Promise<OpenIam> {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const store = new SqliteIamStore(join(dataDir, 'iam.db'));
-  const rootKey = new LocalFileRootKey(join(dataDir, 'master.key'));
+/**
+ * Opens IAM's data in `dataDir` (creating it on first use), in the store `store` names (composition.ts; SQLite in
+ * `dataDir` when unset); `clock` (epoch ms) is for tests.
+ */
+export async function openIam(dataDir: string, options: { clock?: () => number; store?: string } = {}): Promise<OpenIam> {
+  const store = await openIamStore({ dataDir, store: options.store });
+  let rootKey: RootKey;
+  try {
+    rootKey = openRootKey({ dataDir });
+    const recorded = (await store.putSettingIfAbsent('root_key_id', Buffer.from(rootKey.id))).toString();
+    if (recorded !== rootKey.id) throw new Error(`IAM's secrets are wrapped by root key ${recorded}, but ${dataDir} holds ${rootKey.id}`);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const iam = new IamService(store, rootKey, options.clock);
   await iam.init();
   return { iam, permissions: new Permissions(store), store, rootKey, close: async () => (await store.close(), await rootKey.close()) };

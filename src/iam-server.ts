@@ -16,6 +16,8 @@ export { openIam, type OpenIam } from './iam-data.js';
 
 export interface IamServerOptions {
   dataDir: string;
+  /** `postgres://…` to keep IAM in PostgreSQL (composition.ts); SQLite in `dataDir` when unset. */
+  store?: string;
   topology: Topology;
   internalSecret: Buffer;
   iamEndpoint: string;
@@ -29,7 +31,7 @@ export interface IamServerOptions {
 }
 
 export async function startIam(o: IamServerOptions): Promise<RunningServer> {
-  const opened = await openIam(o.dataDir, { clock: o.clock });
+  const opened = await openIam(o.dataDir, { clock: o.clock, store: o.store });
   const audit = await AuditLog.open(opened.store, opened.rootKey);
   const services: IamServices = { iam: opened.iam, directory: opened.iam.directory, permissions: opened.permissions, topology: o.topology, endpoint: o.iamEndpoint };
   const app = createHttpApp({ logger: o.logger, service: 'iam' });

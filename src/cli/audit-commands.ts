@@ -17,10 +17,8 @@ import type { Command } from 'commander';
 import { anchorAfter, canonicalJson, verifyChain, type ChainVerdict } from '../audit/audit-chain.js';
 import { auditKey } from '../audit/audit-log.js';
 import type { AuditAnchor, AuditRecord, AuditStore } from '../audit/audit-store.js';
-import { deploymentPath, iamDir, readDeployment, regionDir } from '../deployment.js';
-import { LocalFileRootKey } from '../keystore/local-file.js';
-import { SqliteIamStore } from '../storage/sqlite/iam-sqlite-store.js';
-import { SqliteKmsStore } from '../storage/sqlite/kms-sqlite-store.js';
+import { openIamStore, openKmsStore, openRootKey } from '../composition.js';
+import { deploymentPath, iamDir, readDeployment, regionDir, storeOf } from '../deployment.js';
 
 type Store = AuditStore & { getSetting(n: string): Promise<Buffer | null>; putSettingIfAbsent(n: string, v: Buffer): Promise<Buffer>; close(): Promise<void> };
 const PAGE = 5000;
@@ -41,8 +39,9 @@ async function openTrail(dataDir: string, region: string): Promise<{ store: Stor
   const regions = readDeployment(dataDir).regions.map((r) => r.id);
   if (region !== 'iam' && !regions.includes(region)) throw new Error(`the deployment has no region ${region} (it has ${regions.join(', ')}, and iam).`);
   const dir = region === 'iam' ? iamDir(dataDir) : regionDir(dataDir, region);
-  const store: Store = region === 'iam' ? new SqliteIamStore(join(dir, 'iam.db')) : new SqliteKmsStore(join(dir, 'kms.db'));
-  const rootKey = new LocalFileRootKey(join(dir, 'master.key'));
+  const at = { dataDir: dir, store: storeOf(readDeployment(dataDir)) };
+  const store: Store = region === 'iam' ? await openIamStore(at) : await openKmsStore(region, at);
+  const rootKey = openRootKey(at);
   const key = await auditKey(store, rootKey);
   return { store, key, close: async () => (await store.close(), await rootKey.close()) };
 }

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { iamDir, writePrivateFile, type DeploymentFile } from '../deployment.js';
+import { iamDir, storeOf, writePrivateFile, type DeploymentFile } from '../deployment.js';
 import { openIam } from '../iam-data.js';
 
 export interface BootstrapFile {
@@ -17,16 +17,20 @@ export interface BootstrapFile {
   password: string;
   access_key: string;
   secret_key: string;
-  regions: { id: string; endpoint: string; project_id: string }[];
+  /** `endpoint` is the region's first node; `endpoints` lists every node (`start --nodes`). */
+  regions: { id: string; endpoint: string; endpoints: string[]; project_id: string }[];
 }
 
 export const bootstrapPath = (dir: string) => join(dir, 'bootstrap.json');
 
 export async function bootstrap(dir: string, deployment: DeploymentFile, accountName = 'strongroom'): Promise<{ file: BootstrapFile; created: boolean }> {
-  const { iam, close } = await openIam(iamDir(dir));
+  const { iam, store, close } = await openIam(iamDir(dir), { store: storeOf(deployment) });
   try {
     const existing = existsSync(bootstrapPath(dir)) ? (JSON.parse(readFileSync(bootstrapPath(dir), 'utf8')) as BootstrapFile) : null;
     let base: Omit<BootstrapFile, 'iam_endpoint' | 'regions'>;
+    if (existing && !(await store.getDomain(existing.domain_id))) {
+      throw new Error(`${bootstrapPath(dir)} names account ${existing.domain_name}, which IAM's store does not hold: the store is not this deployment's`);
+    }
     if (existing) {
       base = { domain_name: existing.domain_name, domain_id: existing.domain_id, user_name: existing.user_name, password: existing.password, access_key: existing.access_key, secret_key: existing.secret_key };
     } else {
@@ -39,7 +43,7 @@ export async function bootstrap(dir: string, deployment: DeploymentFile, account
     const regions: BootstrapFile['regions'] = [];
     for (const r of deployment.regions) {
       const project = (await iam.listProjects(base.domain_id, r.id)).at(0) ?? (await iam.createProject(base.domain_id, r.id, r.id));
-      regions.push({ id: r.id, endpoint: r.endpoint, project_id: project.id });
+      regions.push({ id: r.id, endpoint: r.endpoint, endpoints: r.endpoints, project_id: project.id });
     }
     const file: BootstrapFile = { iam_endpoint: deployment.iam.endpoint, ...base, regions };
     writePrivateFile(bootstrapPath(dir), JSON.stringify(file, null, 2) + '\n');

@@ -7,7 +7,8 @@ import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ThrottlingSetting } from '../api/throttling.js';
-import { planDeployment, type DeploymentFile } from '../deployment.js';
+import { describeStore } from '../composition.js';
+import { planDeployment, storeOf, type DeploymentFile } from '../deployment.js';
 import { bootstrap, bootstrapPath, type BootstrapFile } from './bootstrap.js';
 import { rotateIfLarge } from './log-rotation.js';
 
@@ -18,6 +19,10 @@ export interface StartOptions {
   host: string;
   /** `--throttling`; undefined keeps deployment.json's setting. */
   throttling?: ThrottlingSetting;
+  /** `--store` (`sqlite` or `postgres://…`); undefined keeps deployment.json's. */
+  store?: string;
+  /** `--nodes` per region; undefined keeps deployment.json's. */
+  nodes?: number;
 }
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -47,7 +52,7 @@ function tail(path: string): string {
 
 export async function start(o: StartOptions): Promise<void> {
   const dir = resolve(o.dataDir);
-  const deployment = planDeployment(dir, { host: o.host, basePort: o.basePort, regions: o.regions, throttling: o.throttling });
+  const deployment = planDeployment(dir, { host: o.host, basePort: o.basePort, regions: o.regions, throttling: o.throttling, store: o.store, nodes: o.nodes });
   const { file, created } = await bootstrap(dir, deployment);
   const logs = join(dir, 'logs');
   mkdirSync(logs, { recursive: true, mode: 0o700 });
@@ -60,7 +65,10 @@ export async function start(o: StartOptions): Promise<void> {
     children.push({ name, child, log, url });
   };
   launch('iam', ['serve-iam'], deployment.iam.endpoint);
-  for (const r of deployment.regions) launch(`region-${r.id}`, ['serve-region', '--region', r.id], r.endpoint);
+  for (const r of deployment.regions) {
+    r.endpoints.forEach((endpoint, n) =>
+      launch(r.endpoints.length > 1 ? `region-${r.id}-${n}` : `region-${r.id}`, ['serve-region', '--region', r.id, '--node', String(n)], endpoint));
+  }
 
   // Logs are capped (log-rotation.ts): checked every 10 s.
   const rotation = setInterval(() => {
@@ -110,7 +118,8 @@ function banner(dir: string, d: DeploymentFile, b: BootstrapFile, created: boole
     `Strongroom is up (${created ? 'new deployment' : 'existing data'} in ${dir}).`,
     '',
     `  IAM       ${d.iam.endpoint}`,
-    ...b.regions.map((r) => `  ${r.id.padEnd(9)} ${r.endpoint}   project ${r.project_id}`),
+    ...b.regions.map((r) => `  ${r.id.padEnd(9)} ${r.endpoints.join(' ')}   project ${r.project_id}`),
+    `  store     ${describeStore(storeOf(d))}${(d.nodes ?? 1) > 1 ? `, ${d.nodes} nodes per region` : ''}`,
     '',
     `  account   ${b.domain_name} (${b.domain_id})`,
     `  user      ${b.user_name}   password ${b.password}`,

@@ -5,7 +5,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { parseThrottling } from '../api/throttling.js';
-import { iamDir, readDeployment, regionDir, topologyOf } from '../deployment.js';
+import { STORE_ENV } from '../composition.js';
+import { iamDir, readDeployment, regionDir, storeOf, topologyOf } from '../deployment.js';
 import { KmsError } from '../errors.js';
 import type { RunningServer } from '../region-server.js';
 import { auditCommands } from './audit-commands.js';
@@ -34,14 +35,18 @@ function program(): Command {
     .option('--data-dir <dir>', 'data directory', './data').option('--port <base>', 'base port', '8100')
     .option('--regions <ids>', 'comma-separated region ids', 'cn-north-4,cn-south-1,cn-east-3').option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--throttling <rate>', 'per-user request rates: huawei, off, or N requests/s per user and operation class (kept in deployment.json; default: as before, off at first start)')
-    .action(async (o: { dataDir: string; port: string; regions: string; host: string; throttling?: string }) => {
+    .option('--store <url>', `where the data lives: sqlite (files under DIR) or postgres://… (kept in deployment.json; or set ${STORE_ENV})`)
+    .option('--nodes <n>', 'processes per region on consecutive ports, sharing the store (needs PostgreSQL; kept in deployment.json)')
+    .action(async (o: { dataDir: string; port: string; regions: string; host: string; throttling?: string; store?: string; nodes?: string }) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 1 || port > 65000) throw new Error('--port must be a port number');
       const regions = o.regions.split(',').map((r) => r.trim()).filter(Boolean);
       if (regions.length === 0) throw new Error('--regions needs at least one region id');
       const throttling = o.throttling === undefined ? undefined : parseThrottling(o.throttling);
+      const nodes = o.nodes === undefined ? undefined : Number(o.nodes);
+      if (nodes !== undefined && (!Number.isInteger(nodes) || nodes < 1 || nodes > 64)) throw new Error('--nodes must be a whole number from 1 to 64');
       const { start } = await import('./launcher.js');
-      await start({ dataDir: o.dataDir, basePort: port, regions, host: o.host, throttling });
+      await start({ dataDir: o.dataDir, basePort: port, regions, host: o.host, throttling, store: o.store, nodes });
     });
 
   p.command('serve-iam').description('run the IAM process of a deployment').option('--data-dir <dir>', 'data directory', './data')
@@ -49,20 +54,25 @@ function program(): Command {
       const d = readDeployment(o.dataDir);
       const { startIam } = await import('../iam-server.js');
       await serveUntilSignal(await startIam({
-        dataDir: iamDir(o.dataDir), topology: topologyOf(d), internalSecret: Buffer.from(d.internal_secret, 'hex'),
+        dataDir: iamDir(o.dataDir), store: storeOf(d), topology: topologyOf(d), internalSecret: Buffer.from(d.internal_secret, 'hex'),
         iamEndpoint: d.iam.endpoint, host: d.host, port: d.iam.port, logger: serverLogger(),
       }));
     });
 
-  p.command('serve-region').description('run one region process of a deployment').option('--data-dir <dir>', 'data directory', './data').requiredOption('--region <id>')
-    .action(async (o: { dataDir: string; region: string }) => {
+  p.command('serve-region').description('run one region process (node) of a deployment').option('--data-dir <dir>', 'data directory', './data').requiredOption('--region <id>')
+    .option('--node <n>', "which of the region's nodes (0 is the first), listening on its port", '0')
+    .action(async (o: { dataDir: string; region: string; node: string }) => {
       const d = readDeployment(o.dataDir);
       const r = d.regions.find((x) => x.id === o.region);
       if (!r) throw new Error(`region ${o.region} is not in the deployment`);
+      const node = Number(o.node);
+      const port = r.ports[node];
+      if (!Number.isInteger(node) || port === undefined) throw new Error(`region ${o.region} has ${r.ports.length} node(s): --node 0 to ${r.ports.length - 1}`);
       const { startRegion } = await import('../region-server.js');
       await serveUntilSignal(await startRegion({
         region: r.id, dataDir: regionDir(o.dataDir, r.id), topology: topologyOf(d), iamEndpoint: d.iam.endpoint,
-        internalSecret: Buffer.from(d.internal_secret, 'hex'), keyQuota: d.key_quota, grantQuota: d.grant_quota, host: d.host, port: r.port, logger: serverLogger(),
+        internalSecret: Buffer.from(d.internal_secret, 'hex'), keyQuota: d.key_quota, grantQuota: d.grant_quota, host: d.host, port, logger: serverLogger(),
+        store: storeOf(d), leaseMs: process.env.STRONGROOM_LEASE_MS ? Number(process.env.STRONGROOM_LEASE_MS) : undefined,
         peerTimeoutMs: d.peer_timeout_ms, outboxMaxBackoffMs: d.outbox_max_backoff_ms, throttling: d.throttling,
       }));
     });

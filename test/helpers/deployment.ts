@@ -3,14 +3,19 @@
  * and clients for it. Requests are signed with the official Huawei signer (@huaweicloud/huaweicloud-sdk-core)
  * or carry IAM tokens; every response is returned whole (status, headers, JSON body).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { after } from 'node:test';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootstrap, type BootstrapFile } from '../../src/cli/bootstrap.js';
 import type { Clock } from '../../src/core/context.js';
-import { iamDir, planDeployment, regionDir, topologyOf, type DeploymentFile } from '../../src/deployment.js';
+import { deploymentPath, iamDir, planDeployment, regionDir, topologyOf, type DeploymentFile } from '../../src/deployment.js';
+import type { Scheduler } from '../../src/core/scheduler.js';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
+import { freePortRange } from './ports.js';
+
+export { freePortRange };
 import { startIam } from '../../src/iam-server.js';
 import { startRegion, type RunningServer } from '../../src/region-server.js';
 import type { RegionServices } from '../../src/api/kms/operations/common.js';
@@ -99,33 +104,20 @@ export async function passwordToken(iamEndpoint: string, user: { domain: string;
   });
 }
 
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-/**
- * `count` consecutive free ports, below Linux's ephemeral range (32768–60999), where the client side of every
- * connection on the machine (tests, load generators) could take one between this check and the server's listen.
- */
-export async function freePortRange(count: number): Promise<number> {
-  for (;;) {
-    const base = 20000 + Math.floor(Math.random() * (12000 - count));
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = await portFree(base + i);
-    if (ok) return base;
-  }
-}
+export type RegionNode = RunningServer & { api: RegionServices; scheduler: Scheduler };
 
 export interface TestDeployment {
   dir: string;
   deployment: DeploymentFile;
   boot: BootstrapFile;
   iamUrl: string;
-  regions: Map<string, RunningServer & { api: RegionServices }>;
+  /** Each region's first node. */
+  regions: Map<string, RegionNode>;
+  /** Node `n` (from 0) of a region, and its endpoint. */
+  node(region: string, n: number): RegionNode;
+  nodeEndpoint(region: string, n: number): string;
+  stopNode(region: string, n: number): Promise<void>;
+  startNode(region: string, n: number): Promise<void>;
   endpoint(region: string): string;
   projectId(region: string): string;
   admin: Credentials;
@@ -155,27 +147,62 @@ export interface DeploymentOptions {
   throttling?: ThrottlingSetting;
   /** The regions' rate-limit clock (ms), for tests that move it by hand. */
   throttleClock?: () => number;
+  /**
+   * `postgres`: IAM and the regions keep their data in a new PostgreSQL database (dropped when the test file ends);
+   * default `STRONGROOM_TEST_STORE` (CI runs the API suite once with `postgres`), else SQLite.
+   */
+  store?: 'sqlite' | 'postgres';
+  /** Nodes per region on the shared store (more than one needs `store: 'postgres'`). */
+  nodes?: number;
+  /** Background jobs' lease time (core/scheduler.ts), for tests of a node taking over another's work. */
+  leaseMs?: number;
+  /** How often the regions' deletion sweep runs (default: hourly, tests call it). */
+  deletionSweepMs?: number;
+}
+
+/** Databases made by deployments of this test file, dropped when it ends. */
+const testDatabases: TestDatabase[] = [];
+after(async () => {
+  for (const db of testDatabases.splice(0)) await db.drop().catch(() => {});
+});
+
+/** The store a test deployment uses: a new PostgreSQL database, or SQLite (undefined). */
+async function testStore(o: DeploymentOptions): Promise<string | undefined> {
+  const kind = o.store ?? (process.env.STRONGROOM_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite');
+  if (kind === 'sqlite') return undefined;
+  const db = await createTestDatabase();
+  testDatabases.push(db);
+  return db.url;
 }
 
 export async function startTestDeployment(o: DeploymentOptions = {}): Promise<TestDeployment> {
   const regionIds = o.regions ?? ['cn-north-4', 'cn-south-1', 'cn-east-3'];
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'strongroom-test-'));
-  const base = await freePortRange(regionIds.length + 1);
-  const deployment = planDeployment(dir, { host: '127.0.0.1', basePort: base, regions: regionIds, keyQuota: o.keyQuota, grantQuota: o.grantQuota, throttling: o.throttling });
+  const nodes = o.nodes ?? 1;
+  const base = await freePortRange(regionIds.length * nodes + 1);
+  const reused = o.dir !== undefined && existsSync(deploymentPath(o.dir));
+  const store = reused ? undefined : await testStore(o);
+  const deployment = planDeployment(dir, { host: '127.0.0.1', basePort: base, regions: regionIds, keyQuota: o.keyQuota, grantQuota: o.grantQuota, throttling: o.throttling, store, nodes });
   const { file: boot } = await bootstrap(dir, deployment);
   const secret = Buffer.from(deployment.internal_secret, 'hex');
   const topology = topologyOf(deployment);
   let iamRunning = true;
-  const iam = await startIam({ dataDir: iamDir(dir), topology, internalSecret: secret, iamEndpoint: deployment.iam.endpoint, host: '127.0.0.1', port: deployment.iam.port, logger: false, checkResponses: o.checkResponses ?? true });
-  const regions = new Map<string, RunningServer & { api: RegionServices }>();
-  const launch = async (id: string) => {
+  const iam = await startIam({ dataDir: iamDir(dir), store: deployment.store, topology, internalSecret: secret, iamEndpoint: deployment.iam.endpoint, host: '127.0.0.1', port: deployment.iam.port, logger: false, checkResponses: o.checkResponses ?? true });
+  const regions = new Map<string, RegionNode>();
+  const allNodes = new Map<string, RegionNode>();
+  const launchNode = async (id: string, n: number) => {
     const r = deployment.regions.find((x) => x.id === id)!;
-    regions.set(id, await startRegion({
-      region: id, dataDir: regionDir(dir, id), topology, iamEndpoint: deployment.iam.endpoint, internalSecret: secret,
-      keyQuota: deployment.key_quota, grantQuota: deployment.grant_quota, host: '127.0.0.1', port: r.port, logger: false, clock: o.clock,
-      revocationPollMs: o.revocationPollMs === null ? undefined : (o.revocationPollMs ?? 100), deletionSweepMs: 3_600_000, checkResponses: o.checkResponses ?? true,
-      throttling: deployment.throttling, throttleClock: o.throttleClock,
-    }));
+    const node = await startRegion({
+      region: id, dataDir: regionDir(dir, id), store: deployment.store, topology, iamEndpoint: deployment.iam.endpoint, internalSecret: secret,
+      keyQuota: deployment.key_quota, grantQuota: deployment.grant_quota, host: '127.0.0.1', port: r.ports[n]!, logger: false, clock: o.clock,
+      revocationPollMs: o.revocationPollMs === null ? undefined : (o.revocationPollMs ?? 100), deletionSweepMs: o.deletionSweepMs ?? 3_600_000, checkResponses: o.checkResponses ?? true,
+      throttling: deployment.throttling, throttleClock: o.throttleClock, leaseMs: o.leaseMs,
+    });
+    allNodes.set(`${id}/${n}`, node);
+    if (n === 0) regions.set(id, node);
+  };
+  const launch = async (id: string) => {
+    for (let n = 0; n < nodes; n++) await launchNode(id, n);
   };
   for (const id of regionIds) await launch(id);
   const admin = { ak: boot.access_key, sk: boot.secret_key };
@@ -191,8 +218,27 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
     kms(region, op, body) {
       return signedRequest(endpoint(region), admin, projectId(region), 'POST', `/v1.0/${projectId(region)}/kms/${op}`, body ?? {});
     },
+    node(region, n) {
+      const node = allNodes.get(`${region}/${n}`);
+      if (!node) throw new Error(`node ${n} of ${region} is not running`);
+      return node;
+    },
+    nodeEndpoint(region, n) {
+      return deployment.regions.find((r) => r.id === region)!.endpoints[n]!;
+    },
+    async stopNode(region, n) {
+      await allNodes.get(`${region}/${n}`)?.close();
+      allNodes.delete(`${region}/${n}`);
+      if (n === 0) regions.delete(region);
+    },
+    async startNode(region, n) {
+      await launchNode(region, n);
+    },
     async stopRegion(region) {
-      await regions.get(region)?.close();
+      for (let n = 0; n < nodes; n++) {
+        await allNodes.get(`${region}/${n}`)?.close();
+        allNodes.delete(`${region}/${n}`);
+      }
       regions.delete(region);
     },
     async startRegion(region) {
@@ -203,7 +249,7 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
       iamRunning = false;
     },
     async stop() {
-      for (const r of regions.values()) await r.close();
+      for (const r of allNodes.values()) await r.close();
       if (iamRunning) await iam.close();
       if (!o.dir) rmSync(dir, { recursive: true, force: true });
     },

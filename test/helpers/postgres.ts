@@ -13,7 +13,6 @@ export const skipPostgres: string | false = TEST_POSTGRES_URL
   ? false
   : 'PostgreSQL tests skipped: STRONGROOM_TEST_POSTGRES_URL is not set (.ci/run sets it)';
 
-if (skipPostgres) console.log(`# ${skipPostgres}`);
 
 export interface TestDatabase {
   /** A URL of the new, empty database. */
