@@ -24,7 +24,7 @@ import { RotationService } from './core/rotation.js';
 import { TagService } from './core/tags.js';
 import type { RootKey } from './keystore/root-key.js';
 import { openKmsStore, openRootKey } from './composition.js';
-import { Scheduler } from './core/scheduler.js';
+import { Scheduler, type WorkRecorder } from './core/scheduler.js';
 import type { MonotonicClock } from './token-buckets.js';
 import { IamClient } from './regions/iam-client.js';
 import { PeerClient } from './regions/peer-client.js';
@@ -158,30 +158,27 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
   openApiRoute(app, KMS_OPERATIONS, { title: `Strongroom KMS (${o.region})`, description: 'Huawei Cloud KMS (DEW) v1.0 and v2 as Strongroom serves it, in one region.' });
   internalRoutes(app, { region: o.region, topology: o.topology, secret: o.internalSecret, replication, audit });
 
-  // The region's own work is in its audit trail too: one `system:` record per key it changed (each job reports only
-  // the keys its own transactions changed, so a key is recorded once whichever node did the work).
-  const recordWork = async (operation: string, work: () => Promise<string[]>) => {
+  // The region's own work is in its audit trail too: one `system:` record per key it changed, written in the
+  // transaction that changes the key, so a change is recorded exactly once whichever node made it, even when that
+  // node dies halfway through a sweep and another finishes it.
+  const recordWork = (operation: string): WorkRecorder => {
     const started = Date.now();
-    const keyIds = await work();
-    for (const keyId of keyIds) {
-      await audit.record({
-        time: new Date(started).toISOString(), request_id: newRequestId(), service: 'kms', region: o.region, caller: null, source_ip: '',
-        operation, action: null, key_ids: [keyId], status: 200, error_code: null, duration_ms: Date.now() - started,
-      });
-    }
-    return keyIds;
+    return (tx, keyId) => audit.recordWithin(tx, {
+      time: new Date(started).toISOString(), request_id: newRequestId(), service: 'kms', region: o.region, caller: null, source_ip: '',
+      operation, action: null, key_ids: [keyId], status: 200, error_code: null, duration_ms: Date.now() - started,
+    });
   };
   const scheduler = new Scheduler(store, { nodeId: deps.nodeId, leaseMs: o.leaseMs, onError: (err, job) => app.log.error({ err }, `${job} failed`) });
   // The deletion sweep: keys past their deletion date are destroyed, expired imported material is deleted.
   scheduler.add({
     name: 'deletion', everyMs: o.deletionSweepMs ?? 60_000,
     run: async () => {
-      await recordWork('system:DestroyKey', () => api.keys.destroyDueKeys());
-      await recordWork('system:ExpireKeyMaterial', () => imports.expireMaterial());
+      await api.keys.destroyDueKeys(recordWork('system:DestroyKey'));
+      await imports.expireMaterial(recordWork('system:ExpireKeyMaterial'));
     },
   });
   scheduler.add({ name: 'outbox', everyMs: o.outboxIntervalMs ?? 500, run: () => replication.deliverDue() });
-  scheduler.add({ name: 'rotation', everyMs: o.rotationCheckMs ?? 60_000, run: () => recordWork('system:RotateKey', () => api.rotation.rotateDue()) });
+  scheduler.add({ name: 'rotation', everyMs: o.rotationCheckMs ?? 60_000, run: () => api.rotation.rotateDue(recordWork('system:RotateKey')) });
   if (deps.shared) scheduler.add({ name: 'audit-recovery', everyMs: 30_000, run: () => audit.recoverPending() });
 
   return {

@@ -72,6 +72,15 @@ export class AuditLog {
     return this.#enqueue((b) => b.records.push(entry));
   }
 
+  /**
+   * Records an entry through `tx`, a transaction of the trail's store the caller holds, so that the record commits
+   * with the change it describes or not at all (a region's background work, which another node may take over when
+   * this one dies: each change is then recorded exactly once).
+   */
+  recordWithin(tx: AuditStore, entry: AuditEntry): Promise<void> {
+    return tx.appendAudit([], [entry], (e, seq, prevMac) => seal(this.key, e, seq, prevMac));
+  }
+
   #enqueue(add: (b: Batch) => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       add(this.#queued);

@@ -35,6 +35,7 @@ import type { CallerContext, Clock } from './context.js';
 import { issueImportToken, newTokenId, readImportToken } from './import-token.js';
 import { isDestroyed, isPrimaryIn, type KeyRecord } from './key.js';
 import type { KeyMaterial } from './key-material.js';
+import type { WorkRecorder } from './scheduler.js';
 import { KEY_SPECS, type KeySpec } from './key-specs.js';
 
 /** How long import parameters (token and wrapping key) stay valid: Huawei's 24 hours. */
@@ -219,7 +220,7 @@ export class KeyImportService {
    * Takes the material away from every key whose imported material has expired (in this region, replicas too:
    * they share the expiry) and drops lapsed import parameters. Returns the ids of the keys expired.
    */
-  async expireMaterial(): Promise<string[]> {
+  async expireMaterial(within?: WorkRecorder): Promise<string[]> {
     const now = this.clock();
     const expired: string[] = [];
     for (const key of await this.store.keysWithExpiredMaterial(now)) {
@@ -228,7 +229,9 @@ export class KeyImportService {
         const current = await tx.getKeyById(key.id);
         if (!current || current.origin !== 'external' || (current.state !== '2' && current.state !== '3')) return false;
         if (current.materialExpiresAt === null || current.materialExpiresAt > now) return false;
-        return (await this.#dropMaterial(tx, current)) !== null;
+        if ((await this.#dropMaterial(tx, current)) === null) return false;
+        await within?.(tx, key.id);
+        return true;
       });
       if (!done) continue;
       this.material.forget(key.id);

@@ -8,6 +8,7 @@ import { DuplicateAliasError, type KmsStore } from '../storage/kms-store.js';
 import type { CallerContext, Clock } from './context.js';
 import { assertNotPendingDeletion, isDefaultKey, isDestroyed, type KeyRecord, type KeyState } from './key.js';
 import type { KeyMaterial } from './key-material.js';
+import type { WorkRecorder } from './scheduler.js';
 import { KEY_SPECS, isKeySpec, type KeySpec, type KeyUsage } from './key-specs.js';
 import { KEY_PAIR_SPECS as KEY_PAIRS } from '../crypto/algorithms.js';
 
@@ -181,8 +182,11 @@ export class KeyService {
     });
   }
 
-  /** Destroys every key whose deletion date has passed, with all its versions. Returns the ids destroyed. */
-  async destroyDueKeys(): Promise<string[]> {
+  /**
+   * Destroys every key whose deletion date has passed, with all its versions, each in a transaction that `within`
+   * joins (the audit record of the destruction). Returns the ids this call destroyed.
+   */
+  async destroyDueKeys(within?: WorkRecorder): Promise<string[]> {
     const now = this.clock();
     const due = await this.store.keysDueForDeletion(now);
     const destroyed: string[] = [];
@@ -192,6 +196,7 @@ export class KeyService {
         const current = await tx.getKey(key.projectId, key.id);
         if (!current || current.state !== '4' || current.deletionDate === null || current.deletionDate > now) return false;
         await tx.deleteKey(key.id);
+        await within?.(tx, key.id);
         if (current.primaryRegion !== null && current.primaryRegion !== current.region) {
           // A destroyed replica leaves its primary's replica list.
           await tx.enqueue({ target: current.primaryRegion, kind: 'detach', keyId: key.id, payload: {}, nextAttemptAt: now });

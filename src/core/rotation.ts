@@ -8,6 +8,7 @@ import type { KmsStore } from '../storage/kms-store.js';
 import type { CallerContext, Clock } from './context.js';
 import { assertUsable, isDefaultKey, isDestroyed, type KeyRecord } from './key.js';
 import type { KeyMaterial } from './key-material.js';
+import type { WorkRecorder } from './scheduler.js';
 import { KEY_SPECS } from './key-specs.js';
 import type { ReplicationService } from './replication.js';
 
@@ -72,18 +73,18 @@ export class RotationService {
     }
   }
 
-  /** Rotates every key whose interval has passed; returns their ids. */
-  async rotateDue(): Promise<string[]> {
+  /** Rotates every key whose interval has passed, each in a transaction that `within` joins; returns their ids. */
+  async rotateDue(within?: WorkRecorder): Promise<string[]> {
     const done: string[] = [];
     for (const key of await this.store.keysDueForRotation(this.clock())) {
       if (key.origin !== 'kms' || KEY_SPECS[key.spec].kind !== 'symmetric') continue;
-      if (await this.#rotate(key)) done.push(key.id);
+      if (await this.#rotate(key, within)) done.push(key.id);
     }
     return done;
   }
 
   /** Adds version n+1 and queues it for the replicas, in one transaction; null if the key changed meanwhile. */
-  async #rotate(key: KeyRecord): Promise<KeyRecord | null> {
+  async #rotate(key: KeyRecord, within?: WorkRecorder): Promise<KeyRecord | null> {
     const now = this.clock();
     const version = await this.material.newVersion(key.id, key.currentVersion + 1, KEY_SPECS[key.spec].materialBytes!, now);
     const next: KeyRecord = { ...key, currentVersion: version.version, lastRotationAt: now, rotationCount: key.rotationCount + 1 };
@@ -91,6 +92,7 @@ export class RotationService {
       if (!(await tx.updateKey(next, key.revision))) return null;
       if (!(await tx.insertVersion(version))) throw new Error(`version ${version.version} of ${key.id} exists already`);
       await this.replication.syncReplicas(tx, next);
+      await within?.(tx, key.id);
       return { ...next, revision: key.revision + 1 };
     });
   }

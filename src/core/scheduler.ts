@@ -10,7 +10,14 @@
  * Lease times use the wall clock (Date.now), not a region's injectable clock: they measure how long a process has
  * been silent, not key lifetimes.
  */
+import type { KmsStore } from '../storage/kms-store.js';
 import type { LeaseStore } from '../storage/leases.js';
+
+/**
+ * Called inside the transaction that changes one key during background work, with that transaction's store and the
+ * key's id (the region records the change in its audit trail there, so the record commits with the change).
+ */
+export type WorkRecorder = (tx: KmsStore, keyId: string) => Promise<void>;
 
 export interface Job {
   /** Unique among the region's jobs; the lease is `job:<name>`. */

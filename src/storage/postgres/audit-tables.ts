@@ -22,24 +22,30 @@ export class PgAuditTables {
   /** Stores `pending`, chains `records` after the head and removes the pending entries they complete: one transaction. */
   append(pending: readonly AuditEntry[], records: readonly AuditEntry[], seal: AuditSeal): Promise<void> {
     // READ COMMITTED with the head row locked: the lock, not serializable checks, orders the appends.
-    return this.db.transaction(async (q) => {
-      for (const p of pending) {
-        await q.run('INSERT INTO audit_pending (request_id, entry, node) VALUES ($1, $2, $3)', [p.request_id, JSON.stringify(p), this.nodeId]);
-      }
-      if (records.length === 0) return;
-      const [head] = await q.rows<{ seq: number; mac: string }>('SELECT seq, mac FROM audit_head WHERE id = 1 FOR UPDATE');
-      let seq = head!.seq;
-      let mac = head!.mac;
-      for (const entry of records) {
-        const r = seal(entry, seq + 1, mac);
-        await q.run('INSERT INTO audit_records (seq, time_ms, record) VALUES ($1, $2, $3)', [r.seq, Date.parse(r.time) || 0, JSON.stringify(r)]);
-        for (const k of new Set(r.key_ids)) await q.run('INSERT INTO audit_record_keys (seq, key_id) VALUES ($1, $2)', [r.seq, k]);
-        await q.run('DELETE FROM audit_pending WHERE request_id = $1', [r.request_id]);
-        seq = r.seq;
-        mac = r.mac;
-      }
-      await q.run('UPDATE audit_head SET seq = $1, mac = $2 WHERE id = 1', [seq, mac]);
-    }, 'readCommitted');
+    return this.db.transaction((q) => this.appendOn(q, pending, records, seal), 'readCommitted');
+  }
+
+  /**
+   * The same inside a transaction the caller holds (`q`), so that records commit with the change they describe
+   * (background work: core/scheduler.ts). The head row stays locked until that transaction ends.
+   */
+  async appendOn(q: Queryable, pending: readonly AuditEntry[], records: readonly AuditEntry[], seal: AuditSeal): Promise<void> {
+    for (const p of pending) {
+      await q.run('INSERT INTO audit_pending (request_id, entry, node) VALUES ($1, $2, $3)', [p.request_id, JSON.stringify(p), this.nodeId]);
+    }
+    if (records.length === 0) return;
+    const [head] = await q.rows<{ seq: number; mac: string }>('SELECT seq, mac FROM audit_head WHERE id = 1 FOR UPDATE');
+    let seq = head!.seq;
+    let mac = head!.mac;
+    for (const entry of records) {
+      const r = seal(entry, seq + 1, mac);
+      await q.run('INSERT INTO audit_records (seq, time_ms, record) VALUES ($1, $2, $3)', [r.seq, Date.parse(r.time) || 0, JSON.stringify(r)]);
+      for (const k of new Set(r.key_ids)) await q.run('INSERT INTO audit_record_keys (seq, key_id) VALUES ($1, $2)', [r.seq, k]);
+      await q.run('DELETE FROM audit_pending WHERE request_id = $1', [r.request_id]);
+      seq = r.seq;
+      mac = r.mac;
+    }
+    await q.run('UPDATE audit_head SET seq = $1, mac = $2 WHERE id = 1', [seq, mac]);
   }
 
   /**
