@@ -5,47 +5,10 @@
  */
 import type { AuditAnchor, AuditEntry, AuditQuery, AuditRecord, AuditSeal } from '../../audit/audit-store.js';
 import type { AccessKeyRecord, CustomRole, Domain, Grant, Group, IamStore, LoginState, PermissionChange, Project, RevokedToken, User } from '../iam-store.js';
+import { accessKey, domain, grant, group, project, role, user, type AccessKeyRow, type DomainRow, type GrantRow, type GroupRow, type PermissionChangeRow, type ProjectRow, type RevokedTokenRow, type RoleRow, type UserRow } from '../iam-rows.js';
 import { SqliteAuditTables } from './audit-tables.js';
 import { IAM_MIGRATIONS } from '../iam-migrations.js';
 import { openDatabase, type Db } from './database.js';
-
-
-
-interface UserRow {
-  id: string; domain_id: string; name: string; password_hash: string; enabled: number; created_at: number;
-  description: string; email: string; updated_at: number; domain_owner: number; tokens_not_before: number;
-}
-interface ProjectRow { id: string; domain_id: string; name: string; region: string; created_at: number }
-interface AccessKeyRow {
-  access_key: string; user_id: string; secret_wrapped: Buffer; security_token_hash: string | null; expires_at: number | null;
-  created_at: number; enabled: number; source_token_id: string | null; project_id: string | null; description: string;
-}
-interface GroupRow { id: string; domain_id: string; name: string; description: string; created_at: number; builtin: number }
-interface RoleRow {
-  id: string; domain_id: string; name: string; display_name: string; type: 'AX' | 'XA'; description: string;
-  description_cn: string; policy: string; created_at: number; updated_at: number;
-}
-interface GrantRow { group_id: string; role_id: string; scope: Grant['scope']; scope_id: string }
-interface DomainRow { id: string; name: string; created_at: number }
-
-const domain = (r: DomainRow): Domain => ({ id: r.id, name: r.name, createdAt: r.created_at });
-const user = (r: UserRow): User => ({
-  id: r.id, domainId: r.domain_id, name: r.name, passwordHash: r.password_hash, enabled: r.enabled === 1, createdAt: r.created_at,
-  description: r.description, email: r.email, updatedAt: r.updated_at, domainOwner: r.domain_owner === 1,
-  tokensNotBefore: r.tokens_not_before,
-});
-const project = (r: ProjectRow): Project => ({ id: r.id, domainId: r.domain_id, name: r.name, region: r.region, createdAt: r.created_at });
-const accessKey = (r: AccessKeyRow): AccessKeyRecord => ({
-  accessKey: r.access_key, userId: r.user_id, secretWrapped: r.secret_wrapped, securityTokenHash: r.security_token_hash,
-  expiresAt: r.expires_at, createdAt: r.created_at, enabled: r.enabled === 1, sourceTokenId: r.source_token_id, projectId: r.project_id,
-  description: r.description,
-});
-const group = (r: GroupRow): Group => ({ id: r.id, domainId: r.domain_id, name: r.name, description: r.description, createdAt: r.created_at, builtin: r.builtin === 1 });
-const role = (r: RoleRow): CustomRole => ({
-  id: r.id, domainId: r.domain_id, name: r.name, displayName: r.display_name, type: r.type, description: r.description,
-  descriptionCn: r.description_cn, policy: r.policy, createdAt: r.created_at, updatedAt: r.updated_at,
-});
-const grant = (r: GrantRow): Grant => ({ groupId: r.group_id, roleId: r.role_id, scope: r.scope, scopeId: r.scope_id });
 
 function unique(err: unknown): boolean {
   const code = (err as { code?: string }).code;
@@ -291,7 +254,7 @@ export class SqliteIamStore implements IamStore {
     return this.#s.isRevoked.get(tokenId) !== undefined;
   }
   async revokedSince(seq: number, now: number): Promise<RevokedToken[]> {
-    return (this.#s.revokedSince.all(seq, now) as { seq: number; token_id: string; expires_at: number }[])
+    return (this.#s.revokedSince.all(seq, now) as RevokedTokenRow[])
       .map((r) => ({ seq: r.seq, tokenId: r.token_id, expiresAt: r.expires_at }));
   }
   async latestRevocationSeq(): Promise<number> {
@@ -302,7 +265,7 @@ export class SqliteIamStore implements IamStore {
     this.#s.recordChange.run(domainId, Date.now());
   }
   async permissionChangesSince(seq: number, limit: number): Promise<PermissionChange[]> {
-    return (this.#s.changesSince.all(seq, limit) as { seq: number; domain_id: string }[]).map((r) => ({ seq: r.seq, domainId: r.domain_id }));
+    return (this.#s.changesSince.all(seq, limit) as PermissionChangeRow[]).map((r) => ({ seq: r.seq, domainId: r.domain_id }));
   }
   async latestPermissionChangeSeq(): Promise<number> {
     return (this.#s.latestChange.get() as { s: number }).s;
