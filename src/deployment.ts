@@ -40,6 +40,13 @@ export interface DeploymentFile {
   peer_timeout_ms?: number;
   outbox_max_backoff_ms?: number;
   /**
+   * Optional tuning of background work (milliseconds): how long a job's lease outlives the last renewal of a node
+   * that stopped answering (core/scheduler.ts; default 3 × the job's interval, at least 10 s) and how often keys
+   * due for deletion are destroyed (default 60 s).
+   */
+  lease_ms?: number;
+  deletion_sweep_ms?: number;
+  /**
    * Per-user request rates of every region (api/throttling.ts): `"off"` (the default), `"huawei"` (Huawei's
    * published rates), or N requests per second per user and operation class. Set by `start --throttling`, kept
    * until changed.
@@ -115,6 +122,8 @@ export function planDeployment(dir: string, input: PlanInput): DeploymentFile {
     ...(previous?.replication ? { replication: previous.replication } : {}),
     ...(previous?.peer_timeout_ms ? { peer_timeout_ms: previous.peer_timeout_ms } : {}),
     ...(previous?.outbox_max_backoff_ms ? { outbox_max_backoff_ms: previous.outbox_max_backoff_ms } : {}),
+    ...(previous?.lease_ms ? { lease_ms: previous.lease_ms } : {}),
+    ...(previous?.deletion_sweep_ms ? { deletion_sweep_ms: previous.deletion_sweep_ms } : {}),
     internal_secret: previous?.internal_secret ?? randomBytes(32).toString('hex'),
     key_quota: input.keyQuota ?? previous?.key_quota ?? 10000,
     grant_quota: input.grantQuota ?? previous?.grant_quota ?? 100,

@@ -3,6 +3,7 @@
  * as the launcher runs them), `iam ...` administration (iam-commands.ts) and `audit ...` (audit-commands.ts).
  * Administration commands print JSON on stdout; errors go to stderr with exit code 1.
  */
+import { randomUUID } from 'node:crypto';
 import { Command, CommanderError } from 'commander';
 import { parseThrottling } from '../api/throttling.js';
 import { STORE_ENV } from '../composition.js';
@@ -72,7 +73,7 @@ function program(): Command {
       await serveUntilSignal(await startRegion({
         region: r.id, dataDir: regionDir(o.dataDir, r.id), topology: topologyOf(d), iamEndpoint: d.iam.endpoint,
         internalSecret: Buffer.from(d.internal_secret, 'hex'), keyQuota: d.key_quota, grantQuota: d.grant_quota, host: d.host, port, logger: serverLogger(),
-        store: storeOf(d), leaseMs: process.env.STRONGROOM_LEASE_MS ? Number(process.env.STRONGROOM_LEASE_MS) : undefined,
+        store: storeOf(d), nodeId: `${r.id}-${node}-${randomUUID().slice(0, 8)}`, leaseMs: d.lease_ms, deletionSweepMs: d.deletion_sweep_ms,
         peerTimeoutMs: d.peer_timeout_ms, outboxMaxBackoffMs: d.outbox_max_backoff_ms, throttling: d.throttling,
       }));
     });
