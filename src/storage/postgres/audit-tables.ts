@@ -54,9 +54,13 @@ export class PgAuditTables {
    * close one; this node's own entries are calls still in flight and are never returned.
    */
   async pending(): Promise<AuditEntry[]> {
+    // The lapsed nodes are listed first (ARRAY(...) runs once): when another node takes a row at the same moment,
+    // READ COMMITTED rechecks the condition on the row as that node left it, and its new owner is not in the list.
+    // (With the lease test in the UPDATE's own WHERE, an anti-join, the recheck passed and both nodes took the row.)
     const rows = await this.db.rows<{ entry: string }>(
-      `UPDATE audit_pending p SET node = $1 WHERE p.node <> $1 AND NOT EXISTS (
-         SELECT 1 FROM leases l WHERE l.name = 'node:' || p.node AND l.expires_at > $2)
+      `UPDATE audit_pending SET node = $1 WHERE node <> $1 AND node = ANY (ARRAY(
+         SELECT DISTINCT p.node FROM audit_pending p
+         WHERE NOT EXISTS (SELECT 1 FROM leases l WHERE l.name = 'node:' || p.node AND l.expires_at > $2)))
        RETURNING entry`,
       [this.nodeId, this.clock()],
     );

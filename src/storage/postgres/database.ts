@@ -216,6 +216,7 @@ export class PgListener {
   }
 
   async start(): Promise<void> {
+    if (this.#closed) return; // closed while a reconnection was waiting
     const client = new pg.Client({ connectionString: this.url, types });
     client.on('notification', (n) => {
       if (n.channel === this.channel && n.payload !== undefined) this.onMessage(n.payload);

@@ -8,63 +8,8 @@ import { GroupCommit, Lock, openDatabase, type Db } from './database.js';
 import { LruMap } from '../../lru-map.js';
 import { AuditWriterThread } from './audit-writer.js';
 import { ACQUIRE_LEASE_SQL } from '../leases.js';
+import { aliasFromRow, COLUMNS, fromRow, grantFromRow, KEY_RECORD_CACHE, toRow, type AliasRow, type GrantRow, type KeyRow } from '../kms-rows.js';
 
-
-interface AliasRow { domain_id: string; alias: string; key_id: string; created_at: number; updated_at: number }
-const aliasFromRow = (r: AliasRow): AliasRecord => ({ domainId: r.domain_id, alias: r.alias, keyId: r.key_id, createdAt: r.created_at, updatedAt: r.updated_at });
-
-interface GrantRow {
-  id: string; key_id: string; name: string; grantee: string; grantee_type: string; operations: string; issuer: string;
-  retiring_principal: string; created_at: number;
-}
-const grantFromRow = (r: GrantRow): GrantRecord => ({
-  id: r.id, keyId: r.key_id, name: r.name, grantee: r.grantee, granteeType: r.grantee_type as GrantRecord['granteeType'],
-  operations: JSON.parse(r.operations) as string[], issuer: r.issuer, retiringPrincipal: r.retiring_principal, createdAt: r.created_at,
-});
-
-interface KeyRow {
-  id: string; project_id: string; domain_id: string; region: string; alias: string; description: string;
-  spec: string; usage: string; origin: string; state: string; created_at: number; deletion_date: number | null;
-  enterprise_project_id: string; keystore_id: string; current_version: number; rotation_enabled: number;
-  rotation_interval_days: number; last_rotation_at: number | null; rotation_count: number;
-  material_expires_at: number | null; primary_region: string | null; revision: number;
-  replicas: string; handover_to: string | null; term: number; pending_attempt: string | null;
-  public_key: Buffer | null; material_fingerprint: string | null;
-}
-
-const COLUMNS: readonly (keyof KeyRow)[] = [
-  'id', 'project_id', 'domain_id', 'region', 'alias', 'description', 'spec', 'usage', 'origin', 'state', 'created_at',
-  'deletion_date', 'enterprise_project_id', 'keystore_id', 'current_version', 'rotation_enabled', 'rotation_interval_days',
-  'last_rotation_at', 'rotation_count', 'material_expires_at', 'primary_region', 'revision',
-  'replicas', 'handover_to', 'term', 'pending_attempt', 'public_key', 'material_fingerprint',
-];
-
-function toRow(k: KeyRecord): KeyRow {
-  return {
-    id: k.id, project_id: k.projectId, domain_id: k.domainId, region: k.region, alias: k.alias, description: k.description,
-    spec: k.spec, usage: k.usage, origin: k.origin, state: k.state, created_at: k.createdAt, deletion_date: k.deletionDate,
-    enterprise_project_id: k.enterpriseProjectId, keystore_id: k.keystoreId, current_version: k.currentVersion,
-    rotation_enabled: k.rotationEnabled ? 1 : 0, rotation_interval_days: k.rotationIntervalDays,
-    last_rotation_at: k.lastRotationAt, rotation_count: k.rotationCount, material_expires_at: k.materialExpiresAt,
-    primary_region: k.primaryRegion, revision: k.revision,
-    replicas: JSON.stringify(k.replicas), handover_to: k.handoverTo, term: k.term, pending_attempt: k.pendingAttempt,
-    public_key: k.publicKey, material_fingerprint: k.materialFingerprint,
-  };
-}
-
-function fromRow(r: KeyRow): KeyRecord {
-  return {
-    id: r.id, projectId: r.project_id, domainId: r.domain_id, region: r.region, alias: r.alias, description: r.description,
-    spec: r.spec as KeyRecord['spec'], usage: r.usage as KeyRecord['usage'], origin: r.origin as KeyRecord['origin'],
-    state: r.state as KeyRecord['state'], createdAt: r.created_at, deletionDate: r.deletion_date,
-    enterpriseProjectId: r.enterprise_project_id, keystoreId: r.keystore_id, currentVersion: r.current_version,
-    rotationEnabled: r.rotation_enabled === 1, rotationIntervalDays: r.rotation_interval_days,
-    lastRotationAt: r.last_rotation_at, rotationCount: r.rotation_count, materialExpiresAt: r.material_expires_at,
-    primaryRegion: r.primary_region, revision: r.revision,
-    replicas: JSON.parse(r.replicas) as KeyRecord['replicas'], handoverTo: r.handover_to, term: r.term, pendingAttempt: r.pending_attempt,
-    publicKey: r.public_key, materialFingerprint: r.material_fingerprint,
-  };
-}
 
 function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
@@ -403,10 +348,9 @@ class SqliteOps implements KmsStore {
   async close(): Promise<void> {}
 }
 
-/** Opens (creating and migrating) the region database at `path`. */
-/** Key records a store keeps in memory (about 1 KiB each). */
-export const KEY_RECORD_CACHE = 10_000;
+export { KEY_RECORD_CACHE };
 
+/** Opens (creating and migrating) the region database at `path`. */
 export class SqliteKmsStore implements KmsStore {
   readonly #db: Db;
   readonly #lock = new Lock();
