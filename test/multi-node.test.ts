@@ -136,14 +136,16 @@ describe('two nodes per region on one PostgreSQL database', { skip: skipPostgres
     const keyId = await newKey();
     const alias = `alias/race-${Date.now()}`;
     const aliases = await race(5, (n) => via(N, n, 'POST', 'aliases', { key_id: keyId, alias }));
-    assert.equal(aliases.filter((r) => r.status === 200).length, 1);
-    for (const r of aliases.filter((x) => x.status !== 200)) expectError(r, 400, 'KMS.1104');
+    assert.equal(aliases.filter((r) => r.status === 201).length, 1);
+    for (const r of aliases.filter((x) => x.status !== 201)) expectError(r, 400, 'KMS.1104');
 
-    const grants = await race(5, (n, i) => kms(n, 'create-grant', { key_id: keyId, grantee_principal: `${'0'.repeat(31)}${n}${i}`.slice(-32), operations: ['encrypt-data'] }));
+    const grantee = (await iamApi(d).createUser(`mng${Date.now() % 1e6}`)).id;
+    const grants = await race(5, (n) => kms(n, 'create-grant', { key_id: keyId, grantee_principal: grantee, operations: ['encrypt-data'] }));
+    for (const r of grants.filter((x) => x.status !== 200)) expectError(r, 400, 'KMS.2404');
     assert.equal(grants.filter((r) => r.status === 200).length, 3, 'the grant quota (3) holds across nodes');
     assert.equal((await kms(1, 'list-grants', { key_id: keyId })).body.total, 3);
 
-    const replicas = await race(3, (n) => via(N, n, 'POST', `/v2/{p}/kms/keys/${keyId}/replicate`, { key_id: keyId, replica_region: S, key_alias: `r-${n}-${Math.random()}`, replica_project_id: d.projectId(S) }));
+    const replicas = await race(3, (n) => via(N, n, 'POST', `/v2/{p}/kms/keys/${keyId}/replicate`, { key_id: keyId, replica_region: S, key_alias: `r-${n}-${Math.random().toString(36).slice(2)}`, replica_project_id: d.projectId(S) }));
     assert.equal(replicas.filter((r) => r.status === 200).length, 1, JSON.stringify(replicas.map((r) => r.body)));
     assert.equal((await kms(0, 'describe-key', { key_id: keyId })).body.key_info.multi_region_key_type, 'PRIMARY');
     assert.equal((await via(S, 1, 'POST', 'describe-key', { key_id: keyId })).body.key_info.multi_region_key_type, 'REPLICA');
@@ -155,7 +157,7 @@ describe('two nodes per region on one PostgreSQL database', { skip: skipPostgres
     assert.ok(scheduled.filter((r) => r.status === 200).length <= 1);
 
     const records = await trail(N);
-    assert.equal(records.filter((r) => r.operation === 'CreateAlias' && r.status === 200 && r.key_ids.includes(keyId)).length, 1);
+    assert.equal(records.filter((r) => r.operation === 'CreateAlias' && r.status === 201 && r.key_ids.includes(keyId)).length, 1);
     assert.equal(records.filter((r) => r.operation === 'CreateGrant' && r.status === 200 && r.key_ids.includes(keyId)).length, 3);
     assert.equal(records.filter((r) => r.operation === 'ReplicateKey' && r.status === 200).length >= 1, true);
   });
