@@ -153,5 +153,5 @@ export function storeOf(file: DeploymentFile): string | undefined {
 }
 
 export function topologyOf(file: DeploymentFile): Topology {
-  return new Topology(file.regions.map((r) => ({ id: r.id, endpoint: r.endpoint })), file.replication);
+  return new Topology(file.regions.map((r) => ({ id: r.id, endpoint: r.endpoint, endpoints: r.endpoints })), file.replication);
 }

@@ -164,7 +164,7 @@ test('associate-alias moves an alias to another key (200, AliasEntity with the n
 });
 
 test('an alias of another project of the account is neither listed nor moved from here', async () => {
-  const { iam, close } = await openIam(iamDir(d.dir));
+  const { iam, close } = await openIam(iamDir(d.dir), { store: d.deployment.store });
   const otherProject = await iam.createProject(d.boot.domain_id, `${R}_aliases`, R).then((p) => p.id).finally(close);
   const inOther = (method: string, path: string, body?: object, query?: Record<string, string>) =>
     signedRequest(d.endpoint(R), d.admin, otherProject, method, `/v1.0/${otherProject}/kms/${path}`, body, query);

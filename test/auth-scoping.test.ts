@@ -29,7 +29,7 @@ before(async () => {
   d = await startTestDeployment();
   PA = d.projectId('cn-north-4');
   // A second account and a second project, created through IAM's own data while the deployment runs.
-  const { iam, close } = await openIam(iamDir(d.dir));
+  const { iam, close } = await openIam(iamDir(d.dir), { store: d.deployment.store });
   try {
     PB = (await iam.createProject(d.boot.domain_id, 'cn-north-4_b', 'cn-north-4')).id;
     // The account's administrator: its admin group may do everything in the account.

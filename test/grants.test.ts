@@ -35,7 +35,7 @@ before(async () => {
   adminId = ok(await api.call('GET', '/v3/users', undefined, { name: d.boot.user_name })).users[0].id;
   alice = await api.createUser('grant-alice');
   bob = await api.createUser('grant-bob');
-  const { iam, close } = await openIam(iamDir(d.dir));
+  const { iam, close } = await openIam(iamDir(d.dir), { store: d.deployment.store });
   try {
     const account = await iam.createAccount(partner.domain, { userName: partner.name, password: partner.password });
     partner.domainId = account.domain.id;
@@ -264,7 +264,7 @@ test('a disabled key refuses its grantees as it refuses everyone (KMS.0209); the
 
 test('a grantee of another account whose user is disabled there is refused with its token (APIGW.0301)', async () => {
   const key = await newKey();
-  const { iam, close } = await openIam(iamDir(d.dir));
+  const { iam, close } = await openIam(iamDir(d.dir), { store: d.deployment.store });
   let userId: string;
   try {
     userId = (await iam.directory.createUser(partner.domainId, { name: 'pat-2', password: 'pat-2-Passw0rd' })).id;
@@ -276,7 +276,7 @@ test('a grantee of another account whose user is disabled there is refused with 
   assert.equal(t.status, 201, JSON.stringify(t.body));
   const encrypt = () => tokenRequest(d.endpoint(R), t.headers.get('x-subject-token')!, 'POST', `/v1.0/${P}/kms/encrypt-data`, { key_id: key, plain_text: 'x' });
   ok(await encrypt());
-  const again = await openIam(iamDir(d.dir));
+  const again = await openIam(iamDir(d.dir), { store: d.deployment.store });
   try {
     await again.iam.directory.updateUser(partner.domainId, userId, { enabled: false });
   } finally {
@@ -331,7 +331,7 @@ test('another account learns nothing of this project: the same refusal as for a 
   assert.equal(tHere.body.error.error_msg, tNowhere.body.error.error_msg);
   // A grant lets a token of the partner's project in this region in, not one of another region.
   await grant(key, partner.userId, ['encrypt-data'], { retiring_principal: partner.userId });
-  const { iam, close } = await openIam(iamDir(d.dir));
+  const { iam, close } = await openIam(iamDir(d.dir), { store: d.deployment.store });
   const southProject = await iam.createProject(partner.domainId, 'cn-south-1', 'cn-south-1').then((p) => p.id).finally(close);
   const south = await passwordToken(d.iamUrl, { domain: partner.domain, name: partner.name, password: partner.password }, { project: { id: southProject } });
   assert.equal(south.status, 201, JSON.stringify(south.body));

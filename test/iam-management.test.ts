@@ -241,7 +241,7 @@ before(async () => {
   adminGroupId = admins.body.groups[0].id;
 
   // The other account: made by the operator (as create-domain does), then filled through its admin's access key.
-  const opened = await openIam(iamDir(d.dir));
+  const opened = await openIam(iamDir(d.dir), { store: d.deployment.store });
   try {
     const account = await opened.iam.createAccount(other.domain, { userName: 'olga', password: 'olga-password-1' });
     other.domainId = account.domain.id;

@@ -48,7 +48,7 @@ const other = { domain: 'iam-test-other', name: 'carol', password: 'carol-passwo
 before(async () => {
   d = await startTestDeployment();
   admin = { domain: d.boot.domain_name, name: d.boot.user_name, password: d.boot.password };
-  const { iam, close } = await openIam(iamDir(d.dir));
+  const { iam, close } = await openIam(iamDir(d.dir), { store: d.deployment.store });
   try {
     const account = await iam.createAccount(other.domain, { userName: other.name, password: other.password });
     other.domainId = account.domain.id;

@@ -35,7 +35,7 @@ before(async () => {
   alice = await api.userWith('alice', [await api.roleId('KMS CMKFullAccess')], 'all-projects');
   secAdmin = await api.userWith('secadmin', [], 'domain');
   await api.grant((secAdmin as TestUser & { groupId: string }).groupId, await api.roleId('Security Administrator'), 'domain');
-  const { iam, close } = await openIam(iamDir(d.dir));
+  const { iam, close } = await openIam(iamDir(d.dir), { store: d.deployment.store });
   try {
     const account = await iam.createAccount(other.domain, { userName: other.name, password: other.password });
     other.projectId = (await iam.createProject(account.domain.id, N, N)).id;

@@ -44,10 +44,24 @@ export class PeerClient implements PeerRegions {
     return (await this.#call(region, 'POST', '/internal/v1/keys/export', { key_id: keyId, transport_key: transportKey.toString('base64') })) as KeySnapshot;
   }
 
+  /**
+   * Calls the region's nodes in order until one takes the connection: a node that refuses it (down) has certainly
+   * not received the request, so the next node may; any other failure is final (the request may have been acted on).
+   */
   async #call(region: string, method: string, url: string, payload?: unknown): Promise<unknown> {
-    const endpoint = this.o.topology.endpointOf(region);
-    if (!endpoint) throw new PeerError('refused', `${region} is not a region of this deployment`, new KmsError('KMS.0308', `Unknown region ${region}.`));
+    const endpoints = this.o.topology.endpointsOf(region);
+    if (endpoints.length === 0) throw new PeerError('refused', `${region} is not a region of this deployment`, new KmsError('KMS.0308', `Unknown region ${region}.`));
     const body = payload === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(payload));
+    for (let i = 0; ; i++) {
+      try {
+        return await this.#attempt(endpoints[i]!, region, method, url, payload, body);
+      } catch (err) {
+        if (!(err instanceof NotConnected) || i === endpoints.length - 1) throw err instanceof NotConnected ? err.error : err;
+      }
+    }
+  }
+
+  async #attempt(endpoint: string, region: string, method: string, url: string, payload: unknown, body: Buffer): Promise<unknown> {
     let res: Response;
     let text: Buffer;
     try {
@@ -68,7 +82,7 @@ export class PeerClient implements PeerRegions {
       // Only a connection that never opened proves the request was not received; anything else (a reset after
       // the request was sent) may have been acted on, and callers treat it like a timeout.
       if (cause?.code && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(cause.code)) {
-        throw new PeerError('unreachable', `cannot be reached (${cause.message})`);
+        throw new NotConnected(new PeerError('unreachable', `cannot be reached (${cause.message})`));
       }
       throw new PeerError('timeout', `the connection failed before an answer (${cause?.message ?? (err as Error).message})`);
     }
@@ -85,5 +99,12 @@ export class PeerClient implements PeerRegions {
       throw new PeerError('refused', refusal.message, refusal);
     }
     throw new PeerError('unreachable', `answered ${res.status}: ${error?.error_msg ?? 'no detail'}`);
+  }
+}
+
+/** A node that never took the connection: the request was not received, another node of the region may take it. */
+class NotConnected extends Error {
+  constructor(readonly error: PeerError) {
+    super(error.message);
   }
 }

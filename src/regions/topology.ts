@@ -5,7 +5,10 @@
  */
 export interface RegionEndpoint {
   id: string;
+  /** The region's first node. */
   endpoint: string;
+  /** Every node of the region (`start --nodes`), the first being `endpoint`; absent for one node. */
+  endpoints?: readonly string[];
 }
 
 export class Topology {
@@ -22,5 +25,11 @@ export class Topology {
 
   endpointOf(region: string): string | undefined {
     return this.regions.find((r) => r.id === region)?.endpoint;
+  }
+
+  /** Every node's endpoint of a region, first node first (empty for an unknown region). */
+  endpointsOf(region: string): readonly string[] {
+    const r = this.regions.find((x) => x.id === region);
+    return r ? (r.endpoints?.length ? r.endpoints : [r.endpoint]) : [];
   }
 }
