@@ -7,8 +7,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { verifyChain } from '../src/audit/audit-chain.js';
-import { auditKey } from '../src/audit/audit-log.js';
 import type { AuditRecord } from '../src/audit/audit-store.js';
 import { openRootKey } from '../src/composition.js';
 import { regionDir } from '../src/deployment.js';
@@ -16,6 +14,7 @@ import { schemaName } from '../src/storage/postgres/database.js';
 import { PgKmsStore } from '../src/storage/postgres/kms-pg-store.js';
 import { expectError, errorCodeOf, signedRequest, startTestDeployment, tokenRequest, type Reply, type TestDeployment } from './helpers/deployment.js';
 import { iamApi } from './helpers/iam.js';
+import { verifiedTrail } from './helpers/audit-trail.js';
 import { skipPostgres } from './helpers/postgres.js';
 
 const N = 'cn-north-4';
@@ -50,17 +49,7 @@ async function trail(region: string): Promise<AuditRecord[]> {
   const store = await PgKmsStore.open(d.deployment.store!, schemaName('region', region));
   const rootKey = openRootKey({ dataDir: regionDir(d.dir, region) });
   try {
-    const key = await auditKey(store, rootKey);
-    const records: AuditRecord[] = [];
-    for (let after = 0; ; ) {
-      const page = await store.auditRecords({ afterSeq: after, limit: 5000 });
-      records.push(...page);
-      if (page.length < 5000) break;
-      after = page.at(-1)!.seq;
-    }
-    const verdict = verifyChain(key, records, { seq: 0 });
-    assert.ok(verdict.ok, JSON.stringify(verdict));
-    return records;
+    return await verifiedTrail(store, rootKey);
   } finally {
     await store.close();
     await rootKey.close();

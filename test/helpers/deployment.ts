@@ -194,7 +194,7 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
     const r = deployment.regions.find((x) => x.id === id)!;
     const node = await startRegion({
       region: id, dataDir: regionDir(dir, id), store: deployment.store, topology, iamEndpoint: deployment.iam.endpoint, internalSecret: secret,
-      keyQuota: deployment.key_quota, grantQuota: deployment.grant_quota, host: '127.0.0.1', port: r.ports[n]!, logger: process.env.TEST_LOG ? { level: "error" } : false, clock: o.clock,
+      keyQuota: deployment.key_quota, grantQuota: deployment.grant_quota, host: '127.0.0.1', port: r.ports[n]!, logger: false, clock: o.clock,
       revocationPollMs: o.revocationPollMs === null ? undefined : (o.revocationPollMs ?? 100), deletionSweepMs: o.deletionSweepMs ?? 3_600_000, checkResponses: o.checkResponses ?? true,
       throttling: deployment.throttling, throttleClock: o.throttleClock, leaseMs: o.leaseMs,
     });
