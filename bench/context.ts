@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { BareServers } from './baselines.js';
 import type { Deployment } from './deployment.js';
-import { measureDirect, measureMax, measurePaced, probe, type LoadResult, type RequestSpec } from './load.js';
+import { measureDirect, measureMax, measureMaxParallel, measurePaced, probe, type LoadResult, type RequestSpec } from './load.js';
 import type { Options } from './options.js';
 import type { Row } from './report.js';
 import { plaintext, type ApiScenario, type BaselineRef, type ScenarioEnv } from './scenarios.js';
@@ -118,6 +118,17 @@ export class BenchContext {
   measureMax(endpoint: string, auth: AuthMode, spec: RequestSpec): Promise<LoadResult> {
     const o = this.options;
     return measureMax(endpoint, this.maker(auth, endpoint), spec, { connections: o.connections, seconds: o.seconds, warmupSeconds: Math.min(1, o.seconds / 4) });
+  }
+
+  /**
+   * Maximum throughput of `spec` against every one of `endpoints` at once (one load generator per endpoint, in
+   * this process), with the run's connections shared out among them (at least one each), so the whole offered
+   * concurrency is that of a single-endpoint row; the result is their sum (load.ts measureMaxParallel).
+   */
+  measureMaxAcross(endpoints: readonly string[], auth: AuthMode, spec: RequestSpec): Promise<LoadResult> {
+    const o = this.options;
+    const connections = Math.max(1, Math.round(o.connections / endpoints.length));
+    return measureMaxParallel(endpoints.map((e) => ({ endpoint: e, maker: this.maker(auth, e) })), spec, { connections, seconds: o.seconds, warmupSeconds: Math.min(1, o.seconds / 4) });
   }
 
   /**

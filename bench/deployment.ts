@@ -1,10 +1,12 @@
 /**
  * A real Strongroom deployment for the benchmark, started through the same code path as `npm start`:
  * `node --import tsx src/cli/main.ts start --data-dir <tmp> --port <base> --regions <region>` (the launcher then runs
- * IAM and the region as their own processes). Before the start the bench writes `deployment.json` with
- * src/deployment.ts's planDeployment, only to raise the key quota (the launcher keeps it; the default of 10,000
- * keys per project is below what list-keys and the scale scenario store). Credentials come from
- * `<tmp>/bootstrap.json`, the token from IAM's POST /v3/auth/tokens. `stop` ends it with SIGTERM and removes <tmp>.
+ * IAM and the region as their own processes), by default on SQLite under <tmp>; with `store` and `nodes`, adding
+ * `--store <url> --nodes <n>` (the region's n nodes on ports base+1 …, every process on that PostgreSQL database).
+ * Before the start the bench writes `deployment.json` with src/deployment.ts's planDeployment (store and nodes
+ * included), only to raise the key quota (the launcher keeps it; the default of 10,000 keys per project is below
+ * what list-keys and the scale scenario store). Credentials come from `<tmp>/bootstrap.json`, the token from
+ * IAM's POST /v3/auth/tokens. `stop` ends it with SIGTERM and removes <tmp>.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -22,7 +24,8 @@ export interface Deployment {
   /** The data directory (removed by stop). */
   dir: string;
   boot: BootstrapFile;
-  region: { id: string; endpoint: string; projectId: string; dataDir: string };
+  /** `endpoint` is node 0's; `endpoints` every node's (one entry unless started with `nodes`). */
+  region: { id: string; endpoint: string; endpoints: string[]; projectId: string; dataDir: string };
   iamEndpoint: string;
   /** A project-scoped token of the bootstrap admin for the region's project. */
   token: string;
@@ -110,6 +113,10 @@ export interface StartOptions {
   keyQuota: number;
   /** Milliseconds to wait for "Strongroom is up". */
   timeoutMs?: number;
+  /** `--store`: a `postgres://…` URL; absent: SQLite files in the data directory (the launcher's default). */
+  store?: string;
+  /** `--nodes`: processes of the region (more than one needs `store`); absent: one. */
+  nodes?: number;
 }
 
 /** Starts the deployment in a new temporary directory and waits until IAM and the region answer. */
@@ -132,9 +139,10 @@ export async function startDeployment(o: StartOptions): Promise<Deployment> {
   };
   const forget = onCleanUp(stop);
   try {
-    const base = await freePortRange(2);
-    planDeployment(dir, { host: '127.0.0.1', basePort: base, regions: [o.region], keyQuota: o.keyQuota });
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--data-dir', dir, '--port', String(base), '--regions', o.region], {
+    const base = await freePortRange(1 + (o.nodes ?? 1));
+    const topology = [...(o.store !== undefined ? ['--store', o.store] : []), ...(o.nodes !== undefined ? ['--nodes', String(o.nodes)] : [])];
+    planDeployment(dir, { host: '127.0.0.1', basePort: base, regions: [o.region], keyQuota: o.keyQuota, store: o.store, nodes: o.nodes });
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--data-dir', dir, '--port', String(base), '--regions', o.region, ...topology], {
       cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -169,7 +177,7 @@ export async function startDeployment(o: StartOptions): Promise<Deployment> {
     const launcherPid = child.pid!;
     return {
       dir, boot, token, launcherPid, iamEndpoint: boot.iam_endpoint,
-      region: { id: r.id, endpoint: r.endpoint, projectId: r.project_id, dataDir: regionDir(dir, r.id) },
+      region: { id: r.id, endpoint: r.endpoint, endpoints: r.endpoints ?? [r.endpoint], projectId: r.project_id, dataDir: regionDir(dir, r.id) },
       regionPid: () => findProcesses(['serve-region', '--region', o.region, dir])[0] ?? null,
       diagnostics: () => `launcher (${launcher.exitCode === null && launcher.signalCode === null ? 'running' : `exited: ${launcher.exitCode ?? launcher.signalCode}`}), after its banner:\n${afterBanner(output)}\n${logsOf(dir)}`,
       stop,

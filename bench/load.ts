@@ -57,6 +57,11 @@ export interface LoadResult {
   firstFailure?: string;
 }
 
+/** A result for a row that could not be measured (`reason` goes to the report's notes). */
+export function notMeasured(reason: string): LoadResult {
+  return { requestsPerSecond: Number.NaN, p50Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN, ok: 0, failed: 0, statuses: {}, errors: 0, seconds: 0, aborted: reason };
+}
+
 /** Largest share of failed answers a pass may have before it is stopped and reported as aborted. */
 export const MAX_FAILURE_RATIO = 0.01;
 /** Seconds a paced pass waits for answers after its last request was due; later answers count as failed. */
@@ -148,7 +153,54 @@ export async function measureMax(endpoint: string, maker: HeaderMaker, spec: Req
   return autocannonPass(endpoint, maker, spec, o.connections, o.seconds);
 }
 
-function autocannonPass(endpoint: string, maker: HeaderMaker, spec: RequestSpec, connections: number, seconds: number): Promise<LoadResult> {
+/** One endpoint of a parallel pass and the header maker bound to it (AK/SK signatures cover the host). */
+export interface Target {
+  endpoint: string;
+  maker: HeaderMaker;
+}
+
+/**
+ * Maximum throughput of `spec` against several endpoints at once: one autocannon pass per target, all in this
+ * process and started together, each with `o.connections` connections. The result is their sum: successful
+ * answers over the longest pass (req/s), and p50/p99/max of every latency sample of every pass taken together;
+ * failures and statuses are added up, and the first target's failure note is kept.
+ */
+export async function measureMaxParallel(targets: readonly Target[], spec: RequestSpec, o: MaxOptions): Promise<LoadResult> {
+  const run = (seconds: number) => Promise.all(targets.map((t) => autocannonRun(t.endpoint, t.maker, spec, o.connections, seconds)));
+  if (o.warmupSeconds > 0) {
+    const warm = combine(await run(o.warmupSeconds));
+    if (warm.aborted) return warm;
+  }
+  return combine(await run(o.seconds));
+}
+
+/** The sum of passes that ran at the same time (see measureMaxParallel). */
+function combine(passes: readonly { result: LoadResult; latencies: Float64Array }[]): LoadResult {
+  const all = new Float64Array(passes.reduce((n, p) => n + p.latencies.length, 0));
+  let at = 0;
+  for (const p of passes) {
+    all.set(p.latencies, at);
+    at += p.latencies.length;
+  }
+  const results = passes.map((p) => p.result);
+  const statuses: Record<string, number> = {};
+  for (const r of results) for (const [code, n] of Object.entries(r.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
+  const seconds = Math.max(...results.map((r) => r.seconds));
+  const ok = results.reduce((n, r) => n + r.ok, 0);
+  const aborted = results.map((r) => r.aborted).filter(Boolean).join('; ');
+  const firstFailure = results.find((r) => r.firstFailure)?.firstFailure;
+  return {
+    requestsPerSecond: ok / seconds, ...summarise(all), ok, failed: results.reduce((n, r) => n + r.failed, 0), statuses,
+    errors: results.reduce((n, r) => n + r.errors, 0), seconds, ...(aborted ? { aborted } : {}), ...(firstFailure ? { firstFailure } : {}),
+  };
+}
+
+async function autocannonPass(endpoint: string, maker: HeaderMaker, spec: RequestSpec, connections: number, seconds: number): Promise<LoadResult> {
+  return (await autocannonRun(endpoint, maker, spec, connections, seconds)).result;
+}
+
+/** One autocannon pass; returns its result and its latency samples (ms, sorted). */
+function autocannonRun(endpoint: string, maker: HeaderMaker, spec: RequestSpec, connections: number, seconds: number): Promise<{ result: LoadResult; latencies: Float64Array }> {
   const dynamic = maker.perRequest || typeof spec.body === 'function';
   const first = materialise(spec, maker);
   const req: autocannon.Request = { method: spec.method, path: spec.path, headers: { ...first.headers }, ...(first.body !== undefined ? { body: first.body } : {}) };
@@ -176,10 +228,12 @@ function autocannonPass(endpoint: string, maker: HeaderMaker, spec: RequestSpec,
       (err) => {
         if (err) return reject(err);
         const elapsed = (performance.now() - started) / 1000;
-        resolve({
-          requestsPerSecond: ok / elapsed, ...summarise(latencies.values),
+        const values = latencies.values;
+        const result: LoadResult = {
+          requestsPerSecond: ok / elapsed, ...summarise(values),
           ok, failed, statuses, errors, seconds: elapsed, ...(aborted ? { aborted } : {}), ...(firstFailure ? { firstFailure } : {}),
-        });
+        };
+        resolve({ result, latencies: values });
       },
     );
     started = performance.now();

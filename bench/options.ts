@@ -14,6 +14,11 @@ export const DEFAULT_CONNECTIONS = 16;
 export interface Options {
   /** Scenario names in run order. */
   scenarios: string[];
+  /**
+   * Names given one by one in `--scenarios` (not through the sets "default" or "all"): a scenario asked for by
+   * name fails when it cannot run, one that came with a set is skipped with a line (postgres without a server).
+   */
+  named: string[];
   /** Seconds per measurement. */
   seconds: number;
   connections: number;
@@ -31,8 +36,11 @@ function positive(name: string, integer: boolean) {
   };
 }
 
+/** The names of `--scenarios` as given (before the sets are expanded). */
+const splitNames = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean);
+
 function scenarioList(value: string): string[] {
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = splitNames(value);
   const expanded = names.flatMap((n) => (n === 'default' ? DEFAULT_SCENARIOS : n === 'all' ? ALL_NAMES : [n]));
   const unknown = expanded.filter((n) => !ALL_NAMES.includes(n));
   if (unknown.length > 0) throw new InvalidArgumentError(`unknown scenario ${unknown.join(', ')} (see --list)`);
@@ -42,7 +50,7 @@ function scenarioList(value: string): string[] {
 
 /** The text `--list` prints: every scenario with what it measures, the default set marked. */
 export function scenarioListing(): string {
-  const lines = ['Scenarios (* = in the default run; "default" and "all" name sets):'];
+  const lines = ['Scenarios (* = in the default run; "default" and "all" name sets; postgres in a set is skipped when no PostgreSQL server answers):'];
   for (const s of API_SCENARIOS) {
     const bytes = s.baseline.kind === 'bare-encrypt' ? s.baseline.plaintextBytes : 0;
     const base = s.baseline.kind === 'direct' ? s.baseline.name : `bare encrypt ${bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`}`;
@@ -66,12 +74,15 @@ export function parseOptions(argv: readonly string[]): Options {
       return v;
     }, 'both')
     .showHelpAfterError();
+  let named: string[] = [];
+  program.on('option:scenarios', (value: string) => (named = splitNames(value).filter((n) => n !== 'default' && n !== 'all')));
   program.parse(argv as string[]);
   const o = program.opts<{ scenarios?: string[]; list: boolean; duration?: number; connections: number; auth: 'token' | 'aksk' | 'both' }>();
   let seconds = o.duration;
   if (seconds === undefined && envSeconds !== undefined) seconds = positive('BENCH_SECONDS', false)(envSeconds);
   return {
     scenarios: o.scenarios ?? [...DEFAULT_SCENARIOS],
+    named,
     seconds: seconds ?? DEFAULT_SECONDS,
     connections: o.connections,
     auth: o.auth === 'both' ? ['token', 'aksk'] : [o.auth],

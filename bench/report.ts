@@ -11,7 +11,7 @@ export const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url))
 
 /** One line of the report. Rates are requests (or operations) per second, latencies ms. */
 export interface Row {
-  section: 'api' | 'half-load' | 'keygen-interference' | 'scale' | 'baseline';
+  section: 'api' | 'half-load' | 'keygen-interference' | 'scale' | 'postgres' | 'baseline';
   operation: string;
   /** `token`, `aksk`, or `-` for direct primitives. */
   auth: string;
@@ -23,6 +23,8 @@ export interface Row {
   baseline?: { name: string; requestsPerSecond: number };
   /** requests/s ÷ baseline requests/s. */
   ratio?: number;
+  /** Rows of another store: requests/s ÷ requests/s of the same operation and auth on the SQLite deployment, same run. */
+  vsSqlite?: number;
   notes: string[];
 }
 
@@ -47,8 +49,15 @@ const fmtRate = (v: number | undefined) => (v === undefined || Number.isNaN(v) ?
 const fmtMs = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '—' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
 const COLUMNS = ['operation', 'auth', 'req/s', 'p50 ms', 'p99 ms', 'failed', 'baseline', 'baseline req/s', 'ratio'] as const;
+/** The last column, shown only when a row has a figure for it (the postgres scenario's rows). */
+const VS_SQLITE = 'vs SQLite';
 
-function cells(r: Row): string[] {
+/** The table's columns: COLUMNS, and `vs SQLite` when some row compares with the SQLite deployment. */
+function columnsOf(rows: readonly Row[]): string[] {
+  return rows.some((r) => r.vsSqlite !== undefined) ? [...COLUMNS, VS_SQLITE] : [...COLUMNS];
+}
+
+function cells(r: Row, withVsSqlite: boolean): string[] {
   const res = r.result;
   const rate = r.mode === 'paced' ? `${fmtRate(res.requestsPerSecond)} (paced)` : fmtRate(res.requestsPerSecond);
   const failed = res.failed === 0 ? '0' : `${res.failed}${res.aborted ? ' ABORTED' : ''}`;
@@ -58,14 +67,16 @@ function cells(r: Row): string[] {
   return [
     r.operation, r.auth, res.aborted && res.ok === 0 ? '—' : rate, atLeast(res.p50Ms, 0.5), atLeast(res.p99Ms, 0.99), failed,
     r.baseline?.name ?? '—', fmtRate(r.baseline?.requestsPerSecond), r.ratio === undefined ? '—' : r.ratio.toFixed(2),
+    ...(withVsSqlite ? [r.vsSqlite === undefined || Number.isNaN(r.vsSqlite) ? '—' : r.vsSqlite.toFixed(2)] : []),
   ];
 }
 
 /** The rows as a fixed-width text table, one section after another. */
 export function textTable(rows: readonly Row[]): string {
-  const table = [COLUMNS.slice() as string[], ...rows.map(cells)];
-  const widths = COLUMNS.map((_, i) => Math.max(...table.map((t) => t[i]!.length)));
-  const numeric = new Set([2, 3, 4, 5, 7, 8]);
+  const columns = columnsOf(rows);
+  const table = [columns, ...rows.map((r) => cells(r, columns.length > COLUMNS.length))];
+  const widths = columns.map((_, i) => Math.max(...table.map((t) => t[i]!.length)));
+  const numeric = new Set([2, 3, 4, 5, 7, 8, 9]);
   const line = (t: string[]) => t.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   const out = [line(table[0]!), widths.map((w) => '-'.repeat(w)).join('  ')];
   let section = rows[0]?.section;
@@ -98,6 +109,7 @@ export function rowNotes(rows: readonly Row[]): string[] {
 
 function markdown(info: RunInfo, rows: readonly Row[]): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const columns = columnsOf(rows);
   const lines = [
     `# Strongroom benchmark, ${info.startedAt}`,
     '',
@@ -105,9 +117,9 @@ function markdown(info: RunInfo, rows: readonly Row[]): string {
       `${info.seconds} s per measurement, ${info.connections} connections, auth ${info.auth.join(', ')}` +
       (info.totalSeconds !== undefined ? `, whole run ${info.totalSeconds.toFixed(0)} s` : '') + '.',
     '',
-    `| ${COLUMNS.join(' | ')} |`,
-    `| ${COLUMNS.map((_, i) => (i >= 2 && i !== 6 ? '---:' : '---')).join(' | ')} |`,
-    ...rows.map((r) => `| ${cells(r).map(esc).join(' | ')} |`),
+    `| ${columns.join(' | ')} |`,
+    `| ${columns.map((_, i) => (i >= 2 && i !== 6 ? '---:' : '---')).join(' | ')} |`,
+    ...rows.map((r) => `| ${cells(r, columns.length > COLUMNS.length).map(esc).join(' | ')} |`),
     '',
     ...info.notes.map((n) => `- ${n}`),
     ...rowNotes(rows).map((n) => `- ${esc(n)}`),

@@ -3,7 +3,9 @@
  * it: launcher, IAM and one region as separate processes; audit trail and permission checks on), each operation
  * beside a baseline measured in the same run, with token and AK/SK authentication. `--list` names the scenarios;
  * `--help` the options. The table goes to stdout and to bench/results/ (JSON and Markdown); progress to stderr.
- * Loopback only; every measurement is bounded in time.
+ * Loopback only; every measurement is bounded in time. The `postgres` scenario (bench/postgres.ts) adds a second
+ * deployment on PostgreSQL with two nodes; in the default set it is skipped, with a line saying why, when no
+ * PostgreSQL server answers.
  */
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -12,8 +14,10 @@ import { cleanUp } from './cleanup.js';
 import { BenchContext, ProbeFailed } from './context.js';
 import { startDeployment, type Deployment } from './deployment.js';
 import { halfLoad, keygenInterference } from './latency.js';
-import type { LoadResult } from './load.js';
+import { notMeasured } from './load.js';
 import { parseOptions, scenarioListing } from './options.js';
+import { postgres, postgresNotes } from './postgres.js';
+import { chooseServer, unreachable, type PostgresServer } from './postgres-server.js';
 import { rowNotes, textTable, writeResults, type Row, type RunInfo } from './report.js';
 import { scale } from './scale.js';
 import { API_SCENARIOS, REFERENCE_PRIMITIVES } from './scenarios.js';
@@ -38,9 +42,23 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-/** A result for a row that could not be measured. */
-function notMeasured(reason: string): LoadResult {
-  return { requestsPerSecond: Number.NaN, p50Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN, ok: 0, failed: 0, statuses: {}, errors: 0, seconds: 0, aborted: reason };
+/**
+ * The PostgreSQL server of the postgres scenario when it is selected and answers. Without one, a scenario that came
+ * with the default set is dropped with one line; one asked for by name gets a row saying why (and the run fails).
+ */
+let postgresServer: PostgresServer | undefined;
+let postgresMissing: string | undefined;
+const postgresSkipped: string[] = [];
+if (options.scenarios.includes('postgres')) {
+  const server = chooseServer();
+  const why = await unreachable(server);
+  if (why === null) postgresServer = server;
+  else if (options.named.includes('postgres')) postgresMissing = why;
+  else {
+    options.scenarios = options.scenarios.filter((s) => s !== 'postgres');
+    postgresSkipped.push(`postgres scenario skipped: ${why}`);
+    log(postgresSkipped[0]!);
+  }
 }
 
 const args = process.argv.slice(2);
@@ -122,6 +140,8 @@ try {
     }
   }
   if (options.scenarios.includes('scale')) await scale(ctx);
+  if (postgresServer) await postgres(ctx, postgresServer, KEY_QUOTA);
+  if (postgresMissing) ctx.rows.push({ section: 'postgres', operation: 'postgres scenario', auth: '-', mode: 'max', result: notMeasured(postgresMissing), notes: [] });
 } catch (err) {
   failed = true;
   log(`bench failed: ${(err as Error).stack ?? String(err)}`);
@@ -131,7 +151,7 @@ try {
   await cleanUp();
 }
 
-const order: Row['section'][] = ['api', 'half-load', 'keygen-interference', 'scale', 'baseline'];
+const order: Row['section'][] = ['api', 'half-load', 'keygen-interference', 'scale', 'postgres', 'baseline'];
 const rows = [...(ctx?.rows ?? [])].sort((a, b) => order.indexOf(a.section) - order.indexOf(b.section));
 info.totalSeconds = (performance.now() - started) / 1000;
 info.notes.push(
@@ -144,6 +164,8 @@ info.notes.push(
     `(direct) = the same primitive called in a loop for ${Math.min(options.seconds, 1)} s on one core in the bench process, DER keys as the KMS holds them.`,
   'AK/SK rows: every request gets a fresh X-Sdk-Date and SDK-HMAC-SHA256 signature from the official signer (@huaweicloud/huaweicloud-sdk-core) in the load generator; ' +
     'their bare-server baselines are signed the same way (the bare server ignores the signature), so both sides carry the same signing cost.',
+  ...(postgresServer ? postgresNotes(options, postgresServer) : []),
+  ...postgresSkipped,
 );
 const notes = [...info.notes, ...rowNotes(rows)];
 console.log(`\n${info.command} — node ${info.node}, ${info.cpus} CPUs, ${options.seconds} s per row, ${options.connections} connections, auth ${options.auth.join('+')}, whole run ${info.totalSeconds.toFixed(0)} s\n`);

@@ -1,9 +1,10 @@
 /**
  * The benchmark's scenarios: which KMS requests are measured, what each is compared with, and the keys they need.
  * API scenarios are measured at maximum throughput for every selected auth mode; `--list` prints them all.
- * Besides these, run.ts knows three composite scenarios: `half-load` (latency at 50 % of the measured maximum),
- * `keygen-interference` (encrypt-data latency while RSA_4096 keys are generated) and `scale` (latency and memory
- * with 1,000 / 100,000 / 1,000,000 keys; opt-in).
+ * Besides these, run.ts knows four composite scenarios: `half-load` (latency at 50 % of the measured maximum),
+ * `keygen-interference` (encrypt-data latency while RSA_4096 keys are generated), `scale` (latency and memory
+ * with 1,000 / 100,000 / 1,000,000 keys; opt-in) and `postgres` (a second deployment on PostgreSQL with two nodes,
+ * beside SQLite; in the default run only when a PostgreSQL server answers, bench/postgres.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { SigningAlgorithm } from '../src/crypto/algorithms.js';
@@ -166,9 +167,13 @@ export const COMPOSITE_SCENARIOS = {
   'half-load': 'p50/p99 at a fixed rate of 50 % of the measured maximum, first auth mode (encrypt-data 4 KiB, decrypt-data 4 KiB, describe-key), each beside the bare encrypt server at the same rate; target p99 < 5 ms',
   'keygen-interference': 'p99 of encrypt-data 4 KiB (token) at 25 % of its maximum, alone and while one connection creates RSA_4096 keys in a loop; target p99 < 20 ms',
   scale: 'opt-in, several minutes: describe-key and encrypt-data 4 KiB (random keys) at maximum and at a moderate fixed rate, create-key, the region process RSS, with 1,000 / 100,000 / 1,000,000 keys stored (seeded into the store)',
+  postgres: 'in the default run when a PostgreSQL server answers (STRONGROOM_BENCH_POSTGRES_URL, else STRONGROOM_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/postgres): a second deployment on PostgreSQL (own database, dropped at the end) with two nodes in the region; encrypt-data 4 KiB, describe-key and create-key on node 0 alone and on both nodes at once, beside SQLite',
 } as const;
 
 export type CompositeName = keyof typeof COMPOSITE_SCENARIOS;
 
-/** Scenarios run when `--scenarios` is not given: every API scenario, half-load and keygen-interference. */
-export const DEFAULT_SCENARIOS: readonly string[] = [...API_SCENARIOS.map((s) => s.name), 'half-load', 'keygen-interference'];
+/**
+ * Scenarios run when `--scenarios` is not given: every API scenario, half-load, keygen-interference, and postgres
+ * (skipped with a line saying why when no PostgreSQL server answers).
+ */
+export const DEFAULT_SCENARIOS: readonly string[] = [...API_SCENARIOS.map((s) => s.name), 'half-load', 'keygen-interference', 'postgres'];
