@@ -664,6 +664,21 @@ export function kmsStoreContract(name: string, make: MakeKmsStore): void {
       assert.equal(await s.countAliases(k2.id), 2, 'alias/b (moved) and d2\'s alias/a');
     });
 
+    it('leases: taken when free, renewed by their holder, refused to others until they lapse, given up by their holder only', async () => {
+      const s = await fresh();
+      assert.equal(await s.acquireLease('job:x', 'a', T0, T0 + 1000), true);
+      assert.equal(await s.acquireLease('job:x', 'b', T0 + 10, T0 + 1010), false, 'held by a');
+      assert.equal(await s.acquireLease('job:x', 'a', T0 + 500, T0 + 1500), true, 'a renews');
+      assert.equal(await s.acquireLease('job:x', 'b', T0 + 1200, T0 + 2200), false, 'the renewal holds until T0 + 1500');
+      assert.equal(await s.acquireLease('job:y', 'b', T0, T0 + 1000), true, 'another lease is independent');
+      await s.releaseLease('job:x', 'b');
+      assert.equal(await s.acquireLease('job:x', 'b', T0 + 1200, T0 + 2200), false, 'only the holder gives it up');
+      assert.equal(await s.acquireLease('job:x', 'b', T0 + 1500, T0 + 2500), true, 'lapsed: b takes it');
+      assert.equal(await s.acquireLease('job:x', 'a', T0 + 1600, T0 + 2600), false);
+      await s.releaseLease('job:x', 'b');
+      assert.equal(await s.acquireLease('job:x', 'a', T0 + 1600, T0 + 2600), true, 'released: free again');
+    });
+
     it('grants: stored whole, listed per key oldest first with a total, by retiring principal, by grantee (user or account), counted, deleted, gone with the key', async () => {
       const s = await fresh();
       const k1 = keyRecord();

@@ -186,14 +186,18 @@ export class PgDatabase implements Queryable {
   }
 }
 
-/** Retries `attempt` after serialization failures and deadlocks, with a short random backoff (at most 20 tries). */
+/**
+ * Retries `attempt` after serialization failures and deadlocks (at most 40 tries), with a random backoff that grows
+ * with each try up to 250 ms: transactions of other nodes that keep touching the same row (a project's key count
+ * while keys are created through every node) must not starve one that lost a few times.
+ */
 async function retrying<T>(attempt: () => Promise<T>): Promise<T> {
   for (let tries = 1; ; tries++) {
     try {
       return await attempt();
     } catch (err) {
-      if (!RETRYABLE.has((err as { code?: string }).code ?? '') || tries >= 20) throw err;
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * tries)));
+      if (!RETRYABLE.has((err as { code?: string }).code ?? '') || tries >= 40) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(250, 2 ** Math.min(tries, 8))));
     }
   }
 }

@@ -94,7 +94,7 @@ function prepareStatements(db: Db) {
     getImportParameters: db.prepare('SELECT * FROM import_parameters WHERE key_id = ?'),
     deleteImportParameters: db.prepare('DELETE FROM import_parameters WHERE key_id = ?'),
     deleteExpiredImportParameters: db.prepare('DELETE FROM import_parameters WHERE expires_at <= ?'),
-    acquireLease: db.prepare(ACQUIRE_LEASE_SQL((i) => `?${i}`)),
+    acquireLease: db.prepare(ACQUIRE_LEASE_SQL((i) => ['@name', '@holder', '@now', '@until'][i - 1]!)),
     releaseLease: db.prepare('DELETE FROM leases WHERE name = ? AND holder = ?'),
   };
 }
@@ -337,7 +337,7 @@ class SqliteOps implements KmsStore {
   }
 
   async acquireLease(name: string, holder: string, now: number, until: number): Promise<boolean> {
-    return this.s.acquireLease.get(name, holder, now, until) !== undefined;
+    return this.s.acquireLease.get({ name, holder, now, until }) !== undefined;
   }
   async releaseLease(name: string, holder: string): Promise<void> {
     this.s.releaseLease.run(name, holder);
