@@ -26,6 +26,8 @@ export interface StoreLocation {
   store?: string;
   /** This process's node id among the nodes sharing a PostgreSQL store (random when unset). */
   nodeId?: string;
+  /** How long a dead node's liveness lease lasts on a PostgreSQL store (milliseconds; default 30 s). */
+  leaseMs?: number;
 }
 
 /** Checks a `--store` value: unset, `sqlite`, or a PostgreSQL URL. Throws with a message for the command line. */
@@ -48,7 +50,7 @@ export async function openKmsStore(region: string, at: StoreLocation): Promise<K
   mkdirSync(at.dataDir, { recursive: true, mode: 0o700 });
   if (at.store === undefined || at.store === 'sqlite') return new SqliteKmsStore(join(at.dataDir, 'kms.db'));
   const { PgKmsStore } = await import('./storage/postgres/kms-pg-store.js');
-  return PgKmsStore.open(at.store, schemaName('region', region), { nodeId: at.nodeId });
+  return PgKmsStore.open(at.store, schemaName('region', region), { nodeId: at.nodeId, nodeLeaseMs: at.leaseMs });
 }
 
 /** Opens (creating and migrating) IAM's store. */

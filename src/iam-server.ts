@@ -38,6 +38,10 @@ export async function startIam(o: IamServerOptions): Promise<RunningServer> {
   mountOperations(app, IAM_OPERATIONS, iamPipeline({ services, audit, checkResponses: o.checkResponses ?? false }));
   openApiRoute(app, IAM_OPERATIONS, { title: 'Strongroom IAM', description: 'Huawei Cloud IAM (Keystone v3 and v3.0 extensions) as Strongroom serves it.' });
   iamInternalRoutes(app, { iam: opened.iam, permissions: opened.permissions, store: opened.store, secret: o.internalSecret });
+  // Where IAM's store may be shared (PostgreSQL), calls a stopped process left pending are collected periodically
+  // too (at open they are only those of processes whose liveness lease has lapsed).
+  const recovery = o.store !== undefined ? setInterval(() => void audit.recoverPending().catch((err) => app.log.error({ err }, 'audit recovery failed')), 30_000) : undefined;
+  recovery?.unref();
   const url = await app.listen({ host: o.host, port: o.port });
-  return { app, url, close: async () => (await app.close(), await opened.close()) };
+  return { app, url, close: async () => (clearInterval(recovery), await app.close(), await opened.close()) };
 }

@@ -13,6 +13,7 @@ import { mountOperations } from './api/mount.js';
 import { openApiRoute } from './api/openapi.js';
 import { ratesOf, Throttle, type ThrottlingSetting } from './api/throttling.js';
 import { AuditLog } from './audit/audit-log.js';
+import type { AuditEntry } from './audit/audit-store.js';
 import { AsymmetricOps } from './core/asymmetric-ops.js';
 import type { Clock } from './core/context.js';
 import { CryptoOps } from './core/crypto-ops.js';
@@ -158,17 +159,33 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
   openApiRoute(app, KMS_OPERATIONS, { title: `Strongroom KMS (${o.region})`, description: 'Huawei Cloud KMS (DEW) v1.0 and v2 as Strongroom serves it, in one region.' });
   internalRoutes(app, { region: o.region, topology: o.topology, secret: o.internalSecret, replication, audit });
 
-  // The region's own work is in its audit trail too: one `system:` record per key it changed, written in the
-  // transaction that changes the key, so a change is recorded exactly once whichever node made it, even when that
-  // node dies halfway through a sweep and another finishes it.
+  // The region's own work is in its audit trail too: one `system:` record per key it changed. The record is written
+  // pending, with its outcome, in the transaction that changes the key (no lock on the chain's head there, so the
+  // work does not contend with every call's record), and chained once that commits; a node that dies in between
+  // leaves it to another node's recovery, which chains it as it is. Each change is recorded exactly once.
   const recordWork = (operation: string): WorkRecorder => {
     const started = Date.now();
-    return (tx, keyId) => audit.recordWithin(tx, {
-      time: new Date(started).toISOString(), request_id: newRequestId(), service: 'kms', region: o.region, caller: null, source_ip: '',
-      operation, action: null, key_ids: [keyId], status: 200, error_code: null, duration_ms: Date.now() - started,
-    });
+    const entries = new Map<string, AuditEntry>();
+    const entryOf = (keyId: string): AuditEntry => {
+      let entry = entries.get(keyId);
+      if (!entry) {
+        entry = {
+          time: new Date(started).toISOString(), request_id: newRequestId(), service: 'kms', region: o.region, caller: null, source_ip: '',
+          operation, action: null, key_ids: [keyId], status: 200, error_code: null, duration_ms: Date.now() - started,
+        };
+        entries.set(keyId, entry);
+      }
+      return entry;
+    };
+    return {
+      inTransaction: (tx, keyId) => audit.pendingWithin(tx, entryOf(keyId)),
+      committed: (keyId) => audit.record(entryOf(keyId)),
+    };
   };
-  const scheduler = new Scheduler(store, { nodeId: deps.nodeId, leaseMs: o.leaseMs, onError: (err, job) => app.log.error({ err }, `${job} failed`) });
+  // One process owns a SQLite store: its jobs' holder is the same across restarts, so a restart after a crash takes
+  // its leases back at once instead of waiting for them to lapse.
+  const holder = deps.shared ? deps.nodeId : 'local';
+  const scheduler = new Scheduler(store, { nodeId: holder, leaseMs: o.leaseMs, onError: (err, job) => app.log.error({ err }, `${job} failed`) });
   // The deletion sweep: keys past their deletion date are destroyed, expired imported material is deleted.
   scheduler.add({
     name: 'deletion', everyMs: o.deletionSweepMs ?? 60_000,
@@ -179,7 +196,7 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
   });
   scheduler.add({ name: 'outbox', everyMs: o.outboxIntervalMs ?? 500, run: () => replication.deliverDue() });
   scheduler.add({ name: 'rotation', everyMs: o.rotationCheckMs ?? 60_000, run: () => api.rotation.rotateDue(recordWork('system:RotateKey')) });
-  if (deps.shared) scheduler.add({ name: 'audit-recovery', everyMs: 30_000, run: () => audit.recoverPending() });
+  if (deps.shared) scheduler.add({ name: 'audit-recovery', everyMs: Math.min(30_000, o.leaseMs ?? 30_000), run: () => audit.recoverPending() });
 
   return {
     app,
@@ -202,7 +219,7 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
 
 /** Opens the region's store and root key (composition.ts), builds it, starts its work and listens on host:port. */
 export async function startRegion(o: RegionServerOptions): Promise<RunningServer & { api: RegionServices; scheduler: Scheduler }> {
-  const at = { dataDir: o.dataDir, store: o.store, nodeId: o.nodeId ?? randomUUID() };
+  const at = { dataDir: o.dataDir, store: o.store, nodeId: o.nodeId ?? randomUUID(), leaseMs: o.leaseMs };
   const store = await openKmsStore(o.region, at);
   let rootKey: RootKey | undefined;
   let region: RegionApp;

@@ -604,6 +604,17 @@ test('create-key: a body with 0xE9, an overlong sequence or a lone surrogate cre
   assert.equal((await list()).total, beforeList.total + 1);
 });
 
+test('U+0000 in a body string or field name (KMS.0202) or in the URL (%00, KMS.0201) is refused and creates nothing', async () => {
+  const before = ok(await kms('list-keys', { key_spec: 'ALL' })).total;
+  const alias = uniq('nul');
+  expectError(await kms('create-key', `{"key_alias":"${alias}","key_description":"a\\u0000b"}`), 400, 'KMS.0202');
+  expectError(await kms('create-key', `{"key_alias":"${alias}","x\\u0000":"y"}`), 400, 'KMS.0202');
+  expectError(await send(kmsBase(), 'GET', `/v1.0/${d.projectId(R)}/kms/aliases?marker=a%00b`, undefined, kmsToken), 400, 'KMS.0201');
+  assert.equal(ok(await kms('list-keys', { key_spec: 'ALL' })).total, before);
+  // An escaped backslash before "u0000" is ordinary text.
+  assert.match(ok(await kms('create-key', { key_alias: alias, key_description: 'a\\u0000b' })).key_info.key_id, KEY_ID);
+});
+
 test('update-key-description: a lone surrogate (or 0xE9) leaves the description unchanged', async () => {
   const keyId = await createKey({ key_description: 'original é' });
   const describe = async () => ok(await kms('describe-key', { key_id: keyId })).key_info.key_description as string;

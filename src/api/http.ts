@@ -101,6 +101,8 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
     if (req.raw.rawHeaders.filter((_v, i) => i % 2 === 0 && req.raw.rawHeaders[i]!.toLowerCase() === 'host').length > 1) {
       throw new KmsError(codes.badRequest, 'A request has one Host header.');
     }
+    // No path or query value takes U+0000 (and PostgreSQL text cannot hold it): refused before it reaches a store.
+    if (req.url.includes('%00')) throw new KmsError(codes.badUrl, 'The URL holds U+0000 (%00).');
     req.rawBody = Buffer.alloc(0);
     // Fastify does not read bodies of GET/HEAD, but the Node SDK sends (and signs) `{}` on some GETs.
     if ((req.method === 'GET' || req.method === 'HEAD') && (req.headers['content-length'] || req.headers['transfer-encoding'])) {

@@ -2,7 +2,8 @@
  * Strict decoding of request bodies: the bytes must be valid UTF-8 (RFC 3629) and every JSON string must be well
  * formed Unicode (no lone surrogate such as "\ud800", RFC 8259 §8.2). Node's `Buffer.toString('utf8')` and
  * `JSON.parse` would otherwise replace bad bytes by U+FFFD or keep lone surrogates, and Strongroom would then
- * store or encrypt different bytes than the caller sent.
+ * store or encrypt different bytes than the caller sent. Strings holding U+0000 are refused too (no field takes it,
+ * and PostgreSQL text cannot hold it).
  */
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -26,7 +27,7 @@ export function parseStrictJson(raw: Buffer): unknown {
     throw new MalformedBody('The body is not valid JSON.');
   }
   const bad = illFormedPath(value, '');
-  if (bad !== null) throw new MalformedBody(`${bad || 'The body'} holds a string that is not well-formed Unicode (a lone surrogate).`);
+  if (bad !== null) throw new MalformedBody(`${bad || 'The body'} holds a string that is not well-formed Unicode (a lone surrogate) or holds U+0000.`);
   return value;
 }
 
@@ -42,7 +43,8 @@ function illFormedPath(root: unknown, _path: string): string | null {
   while (stack.length > 0) {
     const { value, path, depth } = stack.pop()!;
     if (typeof value === 'string') {
-      if (!value.isWellFormed()) return path;
+      // U+0000 is text no Huawei field carries, and PostgreSQL cannot store it in a text column.
+      if (!value.isWellFormed() || value.includes('\0')) return path;
       continue;
     }
     if (value === null || typeof value !== 'object') continue;
@@ -52,7 +54,7 @@ function illFormedPath(root: unknown, _path: string): string | null {
       continue;
     }
     const entries = Object.entries(value);
-    for (const [k] of entries) if (!k.isWellFormed()) return path || 'A field name';
+    for (const [k] of entries) if (!k.isWellFormed() || k.includes('\0')) return path || 'A field name';
     for (let i = entries.length - 1; i >= 0; i--) {
       const [k, v] = entries[i]!;
       stack.push({ value: v, path: path ? `${path}.${k}` : k, depth: depth + 1 });

@@ -49,11 +49,13 @@ export class AuditLog {
 
   /**
    * Closes the pending entries the store hands over (calls whose process stopped before their answer was
-   * recorded) as records with status 0; returns how many. At open, and periodically where nodes share a store.
+   * recorded, as records with status 0; finished background changes as they are); returns how many. At open, and periodically where nodes share a store.
    */
   async recoverPending(): Promise<number> {
     const left = await this.store.pendingAudit();
-    if (left.length > 0) await this.#write({ pending: [], records: left.map((e) => ({ ...e, status: 0, error_code: null })), waiters: [] });
+    // A call's pending entry (status 0) stopped before its answer: its outcome is unknown. One written with its
+    // outcome (background work, pendingWithin) is a change that committed: it is chained as it is.
+    if (left.length > 0) await this.#write({ pending: [], records: left.map((e) => (e.status === 0 ? { ...e, error_code: null } : e)), waiters: [] });
     return left.length;
   }
 
@@ -73,12 +75,12 @@ export class AuditLog {
   }
 
   /**
-   * Records an entry through `tx`, a transaction of the trail's store the caller holds, so that the record commits
-   * with the change it describes or not at all (a region's background work, which another node may take over when
-   * this one dies: each change is then recorded exactly once).
+   * Writes `entry` pending through `tx`, a transaction of the trail's store the caller holds, so that it commits
+   * with the change it describes or not at all; `record(entry)` chains it once that transaction has committed. An
+   * entry with a status other than 0 is a finished change: recovery (recoverPending) chains it as it is.
    */
-  recordWithin(tx: AuditStore, entry: AuditEntry): Promise<void> {
-    return tx.appendAudit([], [entry], (e, seq, prevMac) => seal(this.key, e, seq, prevMac));
+  pendingWithin(tx: AuditStore, entry: AuditEntry): Promise<void> {
+    return tx.appendAudit([entry], [], (e, seq, prevMac) => seal(this.key, e, seq, prevMac));
   }
 
   #enqueue(add: (b: Batch) => void): Promise<void> {

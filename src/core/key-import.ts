@@ -230,10 +230,11 @@ export class KeyImportService {
         if (!current || current.origin !== 'external' || (current.state !== '2' && current.state !== '3')) return false;
         if (current.materialExpiresAt === null || current.materialExpiresAt > now) return false;
         if ((await this.#dropMaterial(tx, current)) === null) return false;
-        await within?.(tx, key.id);
+        await within?.inTransaction(tx, key.id);
         return true;
       });
       if (!done) continue;
+      await within?.committed(key.id);
       this.material.forget(key.id);
       expired.push(key.id);
     }

@@ -196,7 +196,7 @@ export class KeyService {
         const current = await tx.getKey(key.projectId, key.id);
         if (!current || current.state !== '4' || current.deletionDate === null || current.deletionDate > now) return false;
         await tx.deleteKey(key.id);
-        await within?.(tx, key.id);
+        await within?.inTransaction(tx, key.id);
         if (current.primaryRegion !== null && current.primaryRegion !== current.region) {
           // A destroyed replica leaves its primary's replica list.
           await tx.enqueue({ target: current.primaryRegion, kind: 'detach', keyId: key.id, payload: {}, nextAttemptAt: now });
@@ -204,6 +204,7 @@ export class KeyService {
         return true;
       });
       if (!gone) continue;
+      await within?.committed(key.id);
       this.material.forget(key.id);
       destroyed.push(key.id);
     }

@@ -78,7 +78,9 @@ export class RotationService {
     const done: string[] = [];
     for (const key of await this.store.keysDueForRotation(this.clock())) {
       if (key.origin !== 'kms' || KEY_SPECS[key.spec].kind !== 'symmetric') continue;
-      if (await this.#rotate(key, within)) done.push(key.id);
+      if (!(await this.#rotate(key, within))) continue;
+      await within?.committed(key.id);
+      done.push(key.id);
     }
     return done;
   }
@@ -92,7 +94,7 @@ export class RotationService {
       if (!(await tx.updateKey(next, key.revision))) return null;
       if (!(await tx.insertVersion(version))) throw new Error(`version ${version.version} of ${key.id} exists already`);
       await this.replication.syncReplicas(tx, next);
-      await within?.(tx, key.id);
+      await within?.inTransaction(tx, key.id);
       return { ...next, revision: key.revision + 1 };
     });
   }

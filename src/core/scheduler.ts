@@ -14,10 +14,15 @@ import type { KmsStore } from '../storage/kms-store.js';
 import type { LeaseStore } from '../storage/leases.js';
 
 /**
- * Called inside the transaction that changes one key during background work, with that transaction's store and the
- * key's id (the region records the change in its audit trail there, so the record commits with the change).
+ * How background work records each key it changes: `inTransaction` inside the transaction that changes the key
+ * (with that transaction's store; it may run again if the transaction is retried), `committed` once that
+ * transaction has committed. The region writes the audit record as pending in the first and chains it in the
+ * second; a node that dies in between leaves it to another node's recovery, so each change is recorded once.
  */
-export type WorkRecorder = (tx: KmsStore, keyId: string) => Promise<void>;
+export interface WorkRecorder {
+  inTransaction(tx: KmsStore, keyId: string): Promise<void>;
+  committed(keyId: string): Promise<void>;
+}
 
 export interface Job {
   /** Unique among the region's jobs; the lease is `job:<name>`. */

@@ -3,18 +3,28 @@
  * 0600. Wrapping is AES-256-GCM with the context as associated data: 0x01 ‖ iv(12) ‖ ciphertext ‖ tag(16).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { aes256Gcm, AuthenticationFailed } from '../crypto/symmetric.js';
 import type { RootKey } from './root-key.js';
 
 const FORMAT = 0x01;
 
 /**
- * Reads the key file, creating it (mode 0600) when it does not exist. The new key is written to a file of its own
- * and linked into place, so that processes starting together (several nodes of a region) never read a half-written
- * key: the first link wins and every process reads the same 32 bytes.
+ * Reads the key file, creating it (mode 0600) when it does not exist. A new key is written to a file of its own and
+ * linked into place, so that processes starting together (several nodes of a region) never read a half-written
+ * key: the first link wins and every process reads the same 32 bytes. An existing file is only read (it may sit on a
+ * read-only volume).
  */
 function loadOrCreate(path: string): Buffer {
+  if (!existsSync(path)) createKeyFile(path);
+  const mode = statSync(path).mode & 0o777;
+  if (mode & 0o077) throw new Error(`root key file ${path} is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
+  const key = readFileSync(path);
+  if (key.length !== 32) throw new Error(`root key file ${path} must hold exactly 32 bytes`);
+  return key;
+}
+
+function createKeyFile(path: string): void {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.new`;
   try {
     const fd = openSync(tmp, 'wx', 0o600);
@@ -30,11 +40,6 @@ function loadOrCreate(path: string): Buffer {
   } finally {
     rmSync(tmp, { force: true });
   }
-  const mode = statSync(path).mode & 0o777;
-  if (mode & 0o077) throw new Error(`root key file ${path} is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
-  const key = readFileSync(path);
-  if (key.length !== 32) throw new Error(`root key file ${path} must hold exactly 32 bytes`);
-  return key;
 }
 
 export class LocalFileRootKey implements RootKey {

@@ -128,7 +128,7 @@ export const KMS_MIGRATIONS: readonly Migration[] = [
     // One function for the three triggers (PostgreSQL triggers call functions).
     postgres: `CREATE TABLE project_key_counts (project_id TEXT PRIMARY KEY, n BIGINT NOT NULL);
    INSERT INTO project_key_counts (project_id, n) SELECT project_id, COUNT(*) FROM keys GROUP BY project_id;
-   CREATE FUNCTION key_count_change() RETURNS trigger LANGUAGE plpgsql AS $$
+   CREATE FUNCTION key_count_change() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
    BEGIN
      IF TG_OP IN ('DELETE', 'UPDATE') THEN
        UPDATE project_key_counts SET n = n - 1 WHERE project_id = OLD.project_id;

@@ -23,6 +23,16 @@ export const isUniqueViolation = (err: unknown): boolean => (err as { code?: str
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/**
+ * Limits every session of a node sets (PostgreSQL's runtime settings): a node that dies inside a transaction, or a
+ * statement stuck behind a lock, must not hold rows others need (the audit chain's head) for long.
+ */
+const SESSION_LIMITS = '-c idle_in_transaction_session_timeout=30000 -c lock_timeout=15000 -c statement_timeout=60000';
+
+/** How often the listening connection proves it is alive, and how long its last proof counts (milliseconds). */
+export const LISTENER_PING_MS = 250;
+export const LISTENER_FRESH_MS = 750;
+
 /** A schema name from a component name (`cn-north-4` → `region_cn_north_4`). */
 export function schemaName(prefix: string, id = ''): string {
   const name = (id === '' ? prefix : `${prefix}_${id}`).toLowerCase().replace(/[^a-z0-9_]/g, '_');
@@ -78,9 +88,11 @@ export class PgDatabase implements Queryable {
     this.#pool = new pg.Pool({
       connectionString: url,
       max: options.poolSize ?? 10,
-      options: `-c search_path=${schema}`,
+      options: `-c search_path=${schema} ${SESSION_LIMITS}`,
       types,
       connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     });
     // An idle connection the server dropped (a restart, a failover) is discarded by the pool, not fatal here.
     this.#pool.on('error', () => {});
@@ -202,11 +214,20 @@ async function retrying<T>(attempt: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A LISTEN connection that reconnects (every second) after it is lost. */
+/**
+ * A LISTEN connection that reconnects (every second) after it is lost. It pings the server on that connection every
+ * LISTENER_PING_MS: PostgreSQL delivers the notifications committed before a query's answer ahead of it, so an
+ * answer proves every change until then was heard. `connected()` holds only while the last answer is at most
+ * LISTENER_FRESH_MS old, so a connection that died silently (a dropped route, a failover to another address) stops
+ * vouching for caches within that time, and one that does not answer within it is replaced.
+ */
 export class PgListener {
   #client: pg.Client | null = null;
   #closed = false;
   #connected = false;
+  /** performance.now() of the last ping's answer. */
+  #freshAt = 0;
+  #pinger: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly url: string,
@@ -216,12 +237,27 @@ export class PgListener {
   ) {}
 
   connected(): boolean {
-    return this.#connected;
+    return this.#connected && performance.now() - this.#freshAt <= LISTENER_FRESH_MS;
+  }
+
+  #ping(client: pg.Client, lost: () => void): void {
+    const sent = performance.now();
+    const timer = setTimeout(lost, LISTENER_FRESH_MS);
+    client.query('SELECT 1').then(
+      () => {
+        clearTimeout(timer);
+        if (this.#client === client) this.#freshAt = sent;
+      },
+      () => {
+        clearTimeout(timer);
+        lost();
+      },
+    );
   }
 
   async start(): Promise<void> {
     if (this.#closed) return; // closed while a reconnection was waiting
-    const client = new pg.Client({ connectionString: this.url, types });
+    const client = new pg.Client({ connectionString: this.url, types, keepAlive: true, keepAliveInitialDelayMillis: 5_000 });
     client.on('notification', (n) => {
       if (n.channel === this.channel && n.payload !== undefined) this.onMessage(n.payload);
     });
@@ -229,6 +265,8 @@ export class PgListener {
       if (this.#client !== client) return;
       this.#client = null;
       this.#connected = false;
+      if (this.#pinger) clearInterval(this.#pinger);
+      this.#pinger = null;
       this.onGap();
       client.end().catch(() => {});
       if (!this.#closed) setTimeout(() => void this.start().catch(() => {}), 1000).unref();
@@ -244,11 +282,16 @@ export class PgListener {
       throw err;
     }
     this.#connected = true;
+    this.#freshAt = performance.now();
+    this.#pinger = setInterval(() => this.#ping(client, lost), LISTENER_PING_MS);
+    this.#pinger.unref();
     this.onGap(); // whatever happened before this connection listened was not heard
   }
 
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#pinger) clearInterval(this.#pinger);
+    this.#pinger = null;
     const client = this.#client;
     this.#client = null;
     this.#connected = false;

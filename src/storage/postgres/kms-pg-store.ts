@@ -34,6 +34,8 @@ export interface PgKmsStoreOptions {
   poolSize?: number;
   /** Epoch milliseconds, for the node's liveness lease and for telling lapsed leases of other nodes (default Date.now). */
   clock?: () => number;
+  /** How long this node's liveness lease outlives its last renewal (milliseconds, default 30 s). */
+  nodeLeaseMs?: number;
 }
 
 /**
@@ -69,9 +71,10 @@ export class PgKmsStore implements KmsStore {
     /** This node's id: the holder of its liveness lease and the first word of its notifications. */
     readonly nodeId: string,
     clock: () => number,
+    nodeLeaseMs: number | undefined,
   ) {
     this.#db = db;
-    this.#liveness = new NodeLiveness(db, nodeId, clock);
+    this.#liveness = new NodeLiveness(db, nodeId, clock, nodeLeaseMs);
     this.#ctx = {
       db,
       audit: new PgAuditTables(db, nodeId, clock),
@@ -95,7 +98,7 @@ export class PgKmsStore implements KmsStore {
     if (nodeId === '' || /\s/.test(nodeId)) throw new Error(`invalid node id ${JSON.stringify(nodeId)}: it must be a non-empty word`);
     if (`${schema}_keys`.length > MAX_IDENTIFIER) throw new Error(`schema name ${schema} is too long (at most ${MAX_IDENTIFIER - 5} characters)`);
     const db = await PgDatabase.open(url, schema, KMS_MIGRATIONS, { poolSize: options.poolSize });
-    const store = new PgKmsStore(db, nodeId, options.clock ?? Date.now);
+    const store = new PgKmsStore(db, nodeId, options.clock ?? Date.now, options.nodeLeaseMs);
     try {
       await store.#liveness.start();
       store.#listener = await db.listen(store.#ctx.channel, (payload) => store.#notified(payload), () => store.#gap());
