@@ -23,6 +23,9 @@ export class KeyMaterial {
     material.fill(0);
   });
 
+  /** Bumped by every forget: a read that started before one does not fill the cache. */
+  #generation = 0;
+
   constructor(
     private readonly store: KmsStore,
     private readonly rootKey: RootKey,
@@ -48,20 +51,24 @@ export class KeyMaterial {
     const id = `${keyId}/${version}`;
     const hit = this.#cache.get(id);
     if (hit) return hit;
+    const generation = this.#generation;
     const record = await this.store.getVersion(keyId, version);
     if (!record) return null;
     const material = await this.rootKey.unwrap(record.wrapped, wrapContext(keyId, version));
-    this.#cache.set(id, material);
+    // Kept only when nothing was forgotten while it was read: a read that raced a forget may hold what was destroyed.
+    if (generation === this.#generation) this.#cache.set(id, material);
     return material;
   }
 
   /** Drops every cached version of a key (after its material is destroyed). */
   forget(keyId: string): void {
+    this.#generation++;
     this.#cache.deleteWhere((_material, id) => id.startsWith(keyId + '/'));
   }
 
   /** Drops every cached version of every key (another node's changes may have been missed). */
   forgetAll(): void {
+    this.#generation++;
     this.#cache.deleteWhere(() => true);
   }
 }
