@@ -30,22 +30,41 @@ export class PgAuditTables {
    * (background work: core/scheduler.ts). The head row stays locked until that transaction ends.
    */
   async appendOn(q: Queryable, pending: readonly AuditEntry[], records: readonly AuditEntry[], seal: AuditSeal): Promise<void> {
-    for (const p of pending) {
-      await q.run('INSERT INTO audit_pending (request_id, entry, node) VALUES ($1, $2, $3)', [p.request_id, JSON.stringify(p), this.nodeId]);
+    // A batch is a few statements whatever its size (arrays unnested server-side): the head row is held for a few
+    // round trips, not a few per record.
+    if (pending.length > 0) {
+      await q.run('INSERT INTO audit_pending (request_id, entry, node) SELECT r, e, $3 FROM unnest($1::text[], $2::text[]) AS p (r, e)', [
+        pending.map((p) => p.request_id), pending.map((p) => JSON.stringify(p)), this.nodeId,
+      ]);
     }
     if (records.length === 0) return;
     const [head] = await q.rows<{ seq: number; mac: string }>('SELECT seq, mac FROM audit_head WHERE id = 1 FOR UPDATE');
     let seq = head!.seq;
     let mac = head!.mac;
+    const seqs: number[] = [];
+    const times: number[] = [];
+    const texts: string[] = [];
+    const keySeqs: number[] = [];
+    const keyIds: string[] = [];
+    const requestIds: string[] = [];
     for (const entry of records) {
       const r = seal(entry, seq + 1, mac);
-      await q.run('INSERT INTO audit_records (seq, time_ms, record) VALUES ($1, $2, $3)', [r.seq, Date.parse(r.time) || 0, JSON.stringify(r)]);
-      for (const k of new Set(r.key_ids)) await q.run('INSERT INTO audit_record_keys (seq, key_id) VALUES ($1, $2)', [r.seq, k]);
-      await q.run('DELETE FROM audit_pending WHERE request_id = $1', [r.request_id]);
+      seqs.push(r.seq);
+      times.push(Date.parse(r.time) || 0);
+      texts.push(JSON.stringify(r));
+      for (const k of new Set(r.key_ids)) (keySeqs.push(r.seq), keyIds.push(k));
+      requestIds.push(r.request_id);
       seq = r.seq;
       mac = r.mac;
     }
-    await q.run('UPDATE audit_head SET seq = $1, mac = $2 WHERE id = 1', [seq, mac]);
+    await q.run(
+      `WITH chained AS (
+         INSERT INTO audit_records (seq, time_ms, record) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[])),
+       named AS (INSERT INTO audit_record_keys (seq, key_id) SELECT * FROM unnest($4::bigint[], $5::text[])),
+       completed AS (DELETE FROM audit_pending WHERE request_id = ANY($6::text[]))
+       UPDATE audit_head SET seq = $7, mac = $8 WHERE id = 1`,
+      [seqs, times, texts, keySeqs, keyIds, requestIds, seq, mac],
+    );
   }
 
   /**
