@@ -3,10 +3,27 @@
  * freed pages overwritten (secure_delete, so destroyed key material does not linger), numbered migrations, a
  * lock that serialises transactions across awaits on the single connection, and group commit of transactions.
  */
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { SchemaTooNewError, type Migration } from '../migration.js';
 
 export type Db = Database.Database;
+
+/**
+ * Makes the database file (created empty if missing) and its journal files readable by the owner only (0600): they
+ * hold wrapped key material and the audit trail. SQLite creates `-wal` and `-shm` with the database file's mode;
+ * existing ones are set too.
+ */
+function privateFile(path: string): void {
+  closeSync(openSync(path, 'a', 0o600));
+  for (const p of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      chmodSync(p, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+}
 
 /**
  * Opens the database at `path` and applies the migrations it lacks, each in its own transaction (`null`: another
@@ -14,6 +31,7 @@ export type Db = Database.Database;
  * further than `migrations` goes.
  */
 export function openDatabase(path: string, migrations: readonly Migration[] | null): Db {
+  privateFile(path);
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
