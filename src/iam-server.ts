@@ -1,6 +1,6 @@
 /** Composition of the IAM endpoint: its store, root key (secret keys, the token key, the audit key) and HTTP API. */
 import { AuditLog } from './audit/audit-log.js';
-import { createHttpApp, type LoggerOptions } from './api/http.js';
+import { createHttpApp, type ConnectionLimits, type LoggerOptions } from './api/http.js';
 import { IAM_OPERATIONS } from './api/iam/catalogue.js';
 import { iamInternalRoutes } from './api/iam/internal.js';
 import type { IamServices } from './api/iam/operations/common.js';
@@ -28,13 +28,15 @@ export interface IamServerOptions {
   checkResponses?: boolean;
   /** Epoch milliseconds for tokens and login lockout; injectable so tests can move time forward. */
   clock?: Clock;
+  /** Timeouts and connection cap of the HTTP server (api/http.ts; default DEFAULT_LIMITS). */
+  limits?: Partial<ConnectionLimits>;
 }
 
 export async function startIam(o: IamServerOptions): Promise<RunningServer> {
   const opened = await openIam(o.dataDir, { clock: o.clock, store: o.store });
   const audit = await AuditLog.open(opened.store, opened.rootKey);
   const services: IamServices = { iam: opened.iam, directory: opened.iam.directory, permissions: opened.permissions, topology: o.topology, endpoint: o.iamEndpoint };
-  const app = createHttpApp({ logger: o.logger, service: 'iam' });
+  const app = createHttpApp({ logger: o.logger, service: 'iam', limits: o.limits });
   mountOperations(app, IAM_OPERATIONS, iamPipeline({ services, audit, checkResponses: o.checkResponses ?? false }));
   openApiRoute(app, IAM_OPERATIONS, { title: 'Strongroom IAM', description: 'Huawei Cloud IAM (Keystone v3 and v3.0 extensions) as Strongroom serves it.' });
   iamInternalRoutes(app, { iam: opened.iam, permissions: opened.permissions, store: opened.store, secret: o.internalSecret });

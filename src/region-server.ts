@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { createHttpApp, type LoggerOptions, newRequestId } from './api/http.js';
+import { createHttpApp, type ConnectionLimits, type LoggerOptions, newRequestId } from './api/http.js';
 import { KMS_OPERATIONS } from './api/kms/catalogue.js';
 import { internalRoutes } from './api/kms/internal.js';
 import type { RegionServices } from './api/kms/operations/common.js';
@@ -62,6 +62,8 @@ export interface RegionAppOptions {
   throttleClock?: MonotonicClock;
   /** How long a background job's lease outlives its holder's last renewal (core/scheduler.ts); tests shorten it. */
   leaseMs?: number;
+  /** Timeouts and connection cap of the HTTP server (api/http.ts; default DEFAULT_LIMITS). */
+  limits?: Partial<ConnectionLimits>;
 }
 
 export interface RegionServerOptions extends RegionAppOptions {
@@ -152,7 +154,7 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
     imports,
   };
   const audit = await AuditLog.open(store, rootKey);
-  const app = createHttpApp({ logger: o.logger });
+  const app = createHttpApp({ logger: o.logger, limits: o.limits });
   const rates = ratesOf(o.throttling ?? 'off');
   const throttle = rates ? new Throttle(rates, o.throttleClock) : undefined;
   mountOperations(app, KMS_OPERATIONS, kmsPipeline({ services: api, iam, audit, checkResponses: o.checkResponses ?? false, throttle }));

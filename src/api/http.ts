@@ -25,6 +25,21 @@ declare module 'fastify' {
 
 export const BODY_LIMIT = 64 * 1024;
 
+/**
+ * How long a client may take and how many connections a process holds (milliseconds): a request must arrive whole
+ * (headers and body) within `requestMs` and its headers within `headersMs`, a kept-alive connection is closed after
+ * `idleMs` without a request, and connections beyond `maxConnections` are closed as they open. A client that sends
+ * a body one byte at a time cannot hold a connection longer than `requestMs`.
+ */
+export interface ConnectionLimits {
+  requestMs: number;
+  headersMs: number;
+  idleMs: number;
+  maxConnections: number;
+}
+
+export const DEFAULT_LIMITS: ConnectionLimits = { requestMs: 30_000, headersMs: 10_000, idleMs: 5_000, maxConnections: 4096 };
+
 /** How an endpoint logs: the pino level, an optional file, and whether every request gets a line (default not). */
 export interface LoggerOptions {
   level: string;
@@ -41,6 +56,8 @@ export interface HttpOptions {
   logger: boolean | LoggerOptions;
   /** Which codes the endpoint answers with: KMS's (KMS.0202, KMS.0204, KMS.0308) or IAM's (IAM.0001). */
   service?: 'kms' | 'iam';
+  /** Timeouts and the connection cap (default DEFAULT_LIMITS; tests shorten them). */
+  limits?: Partial<ConnectionLimits>;
 }
 
 export { newRequestId } from '../request-id.js';
@@ -60,8 +77,12 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
           ...(options.logger !== true && options.logger.file ? { file: options.logger.file } : {}),
           redact: ['req.headers.authorization', 'req.headers["x-auth-token"]', 'req.headers["x-subject-token"]', 'req.headers["x-security-token"]'],
         };
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const app = Fastify({
     logger,
+    keepAliveTimeout: limits.idleMs,
+    // Fastify sets the server's requestTimeout from this after creating it (over http.requestTimeout below).
+    requestTimeout: limits.requestMs,
     logController: new LogController({ disableRequestLogging: options.logger === false || options.logger === true || options.logger.requests !== true }),
     bodyLimit: BODY_LIMIT,
     genReqId: newRequestId,
@@ -69,7 +90,14 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
     return503OnClosing: true,
     exposeHeadRoutes: false,
     // Node would answer a request without Host itself, with an empty 400: we answer it (onRequest below).
-    http: { requireHostHeader: false },
+    // Node's own timeouts, given to the server it creates; Node checks them every `connectionsCheckingInterval`
+    // (30 s by default, which is why a slow body could seem to be held far beyond requestTimeout).
+    http: {
+      requireHostHeader: false,
+      requestTimeout: limits.requestMs,
+      headersTimeout: Math.min(limits.headersMs, limits.requestMs),
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headersMs / 4)),
+    },
     // What Node's parser refuses (bad framing, oversized or invalid headers) never reaches fastify.
     clientErrorHandler: (err, socket) => answerRawError(socket, err as NodeJS.ErrnoException, codes),
     // A path the router cannot even decode (bad %-escape, over-long parameter) answers like every other error.
@@ -78,6 +106,7 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
       return sendError(reply, new KmsError(codes.badUrl, err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path segment is too long.' : 'The path is not validly encoded.'));
     },
   });
+  app.server.maxConnections = limits.maxConnections;
   const patterns: { method: string; re: RegExp }[] = [];
 
   app.decorateRequest('rawBody', undefined as unknown as Buffer);
