@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KeyMaterial } from '../src/core/key-material.js';
 import { LocalFileRootKey } from '../src/keystore/local-file.js';
 import { SqliteKmsStore } from '../src/storage/sqlite/kms-sqlite-store.js';
@@ -133,3 +134,43 @@ test('start, use, stop, restart and scan the data for plaintext', async () => {
     for (const secret of secretsToFind) assert.equal(bytes.indexOf(secret), -1, `${file} contains a plaintext secret`);
   }
 });
+
+test('a region process killed with SIGKILL is started again; IAM and the other regions answer meanwhile', async () => {
+  const base = await freePortRange(3);
+  const own = mkdtempSync(join(tmpdir(), 'strongroom-restart-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--data-dir', own, '--port', String(base), '--regions', 'cn-north-4,cn-south-1'], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (b) => (out += b));
+  child.stderr!.on('data', (b) => (out += b));
+  try {
+    for (const deadline = Date.now() + 60_000; !out.includes('Press Ctrl-C to stop.'); await sleep(100)) assert.ok(child.exitCode === null && Date.now() < deadline, out);
+    const north = `http://127.0.0.1:${base + 1}`;
+    const pid = processesWith(['serve-region', '--region', 'cn-north-4', own])[0];
+    assert.ok(pid, 'the cn-north-4 process is found');
+    process.kill(pid, 'SIGKILL');
+    await sleep(300);
+    // The rest of the deployment goes on.
+    for (const url of [`http://127.0.0.1:${base}`, `http://127.0.0.1:${base + 2}`]) assert.equal((await fetch(url + '/')).status, 200, url);
+    // The killed region comes back on its port, and the launcher said why it restarted it.
+    for (const deadline = Date.now() + 20_000; !(await fetch(north + '/').then((r) => r.ok, () => false)); await sleep(200)) assert.ok(Date.now() < deadline, out);
+    assert.match(out, /region-cn-north-4 stopped unexpectedly \(signal SIGKILL\)[^\n]*starting it again in 1 s/);
+    assert.notEqual(processesWith(['serve-region', '--region', 'cn-north-4', own])[0], pid);
+    assert.equal(child.exitCode, null, 'the launcher is still running');
+  } finally {
+    child.kill('SIGINT');
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    rmSync(own, { recursive: true, force: true });
+  }
+});
+
+/** Process ids whose command line has every one of `parts` (from /proc). */
+function processesWith(parts: string[]): number[] {
+  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).filter((e) => {
+    try {
+      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+      return parts.every((p) => cmd.includes(p));
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}

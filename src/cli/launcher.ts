@@ -3,7 +3,7 @@
  * on separate machines, and talk over HTTP on loopback. Prints the endpoints, the credentials and a first call.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ThrottlingSetting } from '../api/throttling.js';
@@ -26,6 +26,24 @@ export interface StartOptions {
 }
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+
+/** A child that stops within this many milliseconds of its start counts as a quick failure. */
+const FAST_FAILURE_MS = 10_000;
+/** Quick failures in a row after which the launcher stops restarting and stops the deployment. */
+const RESTART_GIVE_UP = 5;
+
+/** One process of the deployment, restarted by the launcher when it stops. */
+interface Supervised {
+  name: string;
+  args: string[];
+  log: string;
+  url: string;
+  child: ChildProcess;
+  /** Epoch ms of the current child's start. */
+  startedAt: number;
+  /** Quick failures in a row (reset by a child that ran longer than FAST_FAILURE_MS). */
+  fastFailures: number;
+}
 
 async function waitUntilUp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -57,12 +75,19 @@ export async function start(o: StartOptions): Promise<void> {
   const logs = join(dir, 'logs');
   mkdirSync(logs, { recursive: true, mode: 0o700 });
 
-  const children: { name: string; child: ChildProcess; log: string; url: string }[] = [];
+  const spawnChild = (args: string[], log: string): ChildProcess => {
+    const fd = openSync(log, 'a', 0o600);
+    try {
+      return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args, '--data-dir', dir], { stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+  };
+  const children: Supervised[] = [];
   const launch = (name: string, args: string[], url: string) => {
     const log = join(logs, `${name}.log`);
-    const fd = openSync(log, 'a', 0o600);
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args, '--data-dir', dir], { stdio: ['ignore', fd, fd] });
-    children.push({ name, child, log, url });
+    const c: Supervised = { name, args, log, url, child: spawnChild(args, log), startedAt: Date.now(), fastFailures: 0 };
+    children.push(c);
   };
   launch('iam', ['serve-iam'], deployment.iam.endpoint);
   for (const r of deployment.regions) {
@@ -80,19 +105,37 @@ export async function start(o: StartOptions): Promise<void> {
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.child.exitCode === null ? new Promise((r) => c.child.once('exit', r)) : undefined)));
+    for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.child.exitCode === null && c.child.signalCode === null ? new Promise((r) => c.child.once('exit', r)) : undefined)));
     process.exit(code);
   };
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
-  for (const c of children) {
-    c.child.once('exit', (code) => {
+  // A process that stops is started again, after a pause that doubles with each quick failure (1 s … 30 s); the
+  // others go on serving meanwhile. After RESTART_GIVE_UP failures in a row, each within FAST_FAILURE_MS of its start,
+  // the launcher gives up and stops the deployment.
+  const supervise = (c: Supervised) => {
+    c.child.once('exit', (code, signal) => {
       if (stopping) return;
-      console.error(`strongroom: ${c.name} stopped unexpectedly (exit ${code}); see ${c.log}\n${tail(c.log)}`);
-      void stop(1);
+      const lived = Date.now() - c.startedAt;
+      c.fastFailures = lived < FAST_FAILURE_MS ? c.fastFailures + 1 : 0;
+      const why = signal ? `signal ${signal}` : `exit ${code}`;
+      if (c.fastFailures >= RESTART_GIVE_UP) {
+        console.error(`strongroom: ${c.name} stopped ${c.fastFailures} times in a row within ${FAST_FAILURE_MS / 1000} s of starting (last: ${why}); giving up. See ${c.log}\n${tail(c.log)}`);
+        void stop(1);
+        return;
+      }
+      const delay = Math.min(30_000, 1000 * 2 ** Math.max(0, c.fastFailures - 1));
+      console.error(`strongroom: ${c.name} stopped unexpectedly (${why}) after ${Math.round(lived / 1000)} s; starting it again in ${delay / 1000} s (see ${c.log})`);
+      setTimeout(() => {
+        if (stopping) return;
+        c.child = spawnChild(c.args, c.log);
+        c.startedAt = Date.now();
+        supervise(c);
+      }, delay);
     });
-  }
+  };
+  for (const c of children) supervise(c);
 
   try {
     for (const c of children) await waitUntilUp(c.url, c.child, 30_000).catch((err: Error) => {
