@@ -612,7 +612,11 @@ test('U+0000 in a body string or field name (KMS.0202) or in the URL (%00, KMS.0
   expectError(await send(kmsBase(), 'GET', `/v1.0/${d.projectId(R)}/kms/aliases?marker=a%00b`, undefined, kmsToken), 400, 'KMS.0201');
   assert.equal(ok(await kms('list-keys', { key_spec: 'ALL' })).total, before);
   // An escaped backslash before "u0000" is ordinary text.
-  assert.match(ok(await kms('create-key', { key_alias: alias, key_description: 'a\\u0000b' })).key_info.key_id, KEY_ID);
+  const keyId = ok(await kms('create-key', { key_alias: alias, key_description: 'a\\u0000b' })).key_info.key_id;
+  assert.match(keyId, KEY_ID);
+  // A plaintext is never stored: it may hold U+0000, and decrypts to the same characters.
+  const cipher = ok(await kms('encrypt-data', { key_id: keyId, plain_text: 'a\u0000b' })).cipher_text;
+  assert.equal(ok(await kms('decrypt-data', { cipher_text: cipher })).plain_text, 'a\u0000b');
 });
 
 test('update-key-description: a lone surrogate (or 0xE9) leaves the description unchanged', async () => {

@@ -31,6 +31,9 @@ export function parseStrictJson(raw: Buffer): unknown {
   return value;
 }
 
+/** Top-level fields that may hold U+0000: plaintexts, which are encrypted and never stored. */
+const NUL_ALLOWED = new Set(['plain_text']);
+
 /** Huawei's bodies nest a few levels; deeper JSON is refused rather than walked (and never a stack overflow). */
 export const MAX_DEPTH = 32;
 
@@ -43,8 +46,9 @@ function illFormedPath(root: unknown, _path: string): string | null {
   while (stack.length > 0) {
     const { value, path, depth } = stack.pop()!;
     if (typeof value === 'string') {
-      // U+0000 is text no Huawei field carries, and PostgreSQL cannot store it in a text column.
-      if (!value.isWellFormed() || value.includes('\0')) return path;
+      // U+0000 is refused in every field Strongroom may store (PostgreSQL text cannot hold it); a plaintext to encrypt
+      // is never stored and may hold any character.
+      if (!value.isWellFormed() || (value.includes('\0') && !NUL_ALLOWED.has(path))) return path;
       continue;
     }
     if (value === null || typeof value !== 'object') continue;

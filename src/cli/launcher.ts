@@ -3,12 +3,12 @@
  * on separate machines, and talk over HTTP on loopback. Prints the endpoints, the credentials and a first call.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ThrottlingSetting } from '../api/throttling.js';
-import { describeStore } from '../composition.js';
-import { planDeployment, storeOf, type DeploymentFile } from '../deployment.js';
+import { describeStore, STORE_ENV } from '../composition.js';
+import { iamDir, planDeployment, storeOf, type DeploymentFile } from '../deployment.js';
 import { bootstrap, bootstrapPath, type BootstrapFile } from './bootstrap.js';
 import { rotateIfLarge } from './log-rotation.js';
 
@@ -71,6 +71,9 @@ function tail(path: string): string {
 export async function start(o: StartOptions): Promise<void> {
   const dir = resolve(o.dataDir);
   const deployment = planDeployment(dir, { host: o.host, basePort: o.basePort, regions: o.regions, throttling: o.throttling, store: o.store, nodes: o.nodes });
+  if (storeOf(deployment) === undefined && existsSync(bootstrapPath(dir)) && !existsSync(join(iamDir(dir), 'iam.db'))) {
+    throw new Error(`${dir} holds a deployment whose data is not in SQLite files here: it was started with ${STORE_ENV}=postgres://…; start it with the same ${STORE_ENV}`);
+  }
   const { file, created } = await bootstrap(dir, deployment);
   const logs = join(dir, 'logs');
   mkdirSync(logs, { recursive: true, mode: 0o700 });

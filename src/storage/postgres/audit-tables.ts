@@ -83,6 +83,12 @@ export class PgAuditTables {
        RETURNING entry`,
       [this.nodeId, this.clock()],
     );
+    // A lapsed node's liveness lease has served its purpose once its entries are taken: forget it.
+    await this.db.run(
+      `DELETE FROM leases l WHERE l.name LIKE 'node:%' AND l.expires_at <= $1
+         AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE 'node:' || p.node = l.name)`,
+      [this.clock()],
+    );
     return rows.map((r) => JSON.parse(r.entry) as AuditEntry);
   }
 
