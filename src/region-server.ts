@@ -11,6 +11,7 @@ import type { RegionServices } from './api/kms/operations/common.js';
 import { kmsPipeline } from './api/kms/pipeline.js';
 import { mountOperations } from './api/mount.js';
 import { openApiRoute } from './api/openapi.js';
+import { ReplayGuard } from './api/replay-guard.js';
 import { ratesOf, Throttle, type ThrottlingSetting } from './api/throttling.js';
 import { AuditLog } from './audit/audit-log.js';
 import type { AuditEntry } from './audit/audit-store.js';
@@ -157,7 +158,7 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
   const app = createHttpApp({ logger: o.logger, limits: o.limits });
   const rates = ratesOf(o.throttling ?? 'off');
   const throttle = rates ? new Throttle(rates, o.throttleClock) : undefined;
-  mountOperations(app, KMS_OPERATIONS, kmsPipeline({ services: api, iam, audit, checkResponses: o.checkResponses ?? false, throttle }));
+  mountOperations(app, KMS_OPERATIONS, kmsPipeline({ services: api, iam, audit, checkResponses: o.checkResponses ?? false, throttle, replay: new ReplayGuard(store) }));
   openApiRoute(app, KMS_OPERATIONS, { title: `Strongroom KMS (${o.region})`, description: 'Huawei Cloud KMS (DEW) v1.0 and v2 as Strongroom serves it, in one region.' });
   internalRoutes(app, { region: o.region, topology: o.topology, secret: o.internalSecret, replication, audit });
 
@@ -194,6 +195,7 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
     run: async () => {
       await api.keys.destroyDueKeys(recordWork('system:DestroyKey'));
       await imports.expireMaterial(recordWork('system:ExpireKeyMaterial'));
+      await store.purgeRequests(Date.now()); // replay claims whose signatures can no longer be used
     },
   });
   scheduler.add({ name: 'outbox', everyMs: o.outboxIntervalMs ?? 500, run: () => replication.deliverDue() });

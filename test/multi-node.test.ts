@@ -5,6 +5,7 @@
  * work runs once per due item across the nodes. Skipped without STRONGROOM_TEST_POSTGRES_URL.
  */
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditRecord } from '../src/audit/audit-store.js';
@@ -12,7 +13,7 @@ import { openRootKey } from '../src/composition.js';
 import { regionDir } from '../src/deployment.js';
 import { schemaName } from '../src/storage/postgres/database.js';
 import { PgKmsStore } from '../src/storage/postgres/kms-pg-store.js';
-import { expectError, errorCodeOf, signedRequest, startTestDeployment, tokenRequest, type Reply, type TestDeployment } from './helpers/deployment.js';
+import { expectError, errorCodeOf, sendSigned, signedRequest, signRequest, startTestDeployment, tokenRequest, type Reply, type SignedParts, type TestDeployment } from './helpers/deployment.js';
 import { iamApi } from './helpers/iam.js';
 import { verifiedTrail } from './helpers/audit-trail.js';
 import { skipPostgres } from './helpers/postgres.js';
@@ -25,9 +26,26 @@ let offset = 0;
 const clock = () => Date.now() + offset;
 
 /** A KMS call through node `n` of a region, signed by the admin. */
+let nonce = 0;
+/** A KMS call through node `n`, signed afresh (a signed nonce header makes racing copies distinct requests, not replays). */
 function via(region: string, n: number, method: string, path: string, body?: object): Promise<Reply> {
   const p = d.projectId(region);
-  return signedRequest(d.nodeEndpoint(region, n), d.admin, p, method, path.startsWith('/') ? path.replace('{p}', p) : `/v1.0/${p}/kms/${path}`, body);
+  return signedRequest(d.nodeEndpoint(region, n), d.admin, p, method, path.startsWith('/') ? path.replace('{p}', p) : `/v1.0/${p}/kms/${path}`, body, undefined, { 'X-Test-Nonce': String(++nonce) });
+}
+
+/** Sends signed parts to another node with the signed Host (as a load balancer in front of both would). */
+function sendTo(parts: SignedParts, endpoint: string): Promise<Reply> {
+  const signedFor = new URL(parts.url);
+  const target = new URL(endpoint);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: target.hostname, port: target.port, method: parts.method, path: signedFor.pathname + signedFor.search, headers: { ...parts.headers, host: signedFor.host } }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: new Headers(res.headers as Record<string, string>), body: text ? JSON.parse(text) : undefined }));
+    });
+    req.on('error', reject);
+    req.end(parts.body);
+  });
 }
 const kms = (n: number, op: string, body: object) => via(N, n, 'POST', op, body);
 
@@ -103,6 +121,17 @@ describe('two nodes per region on one PostgreSQL database', { skip: skipPostgres
     for (const n of [0, 1]) await within(1000, async () => (await asUser(n)).status === 200);
     await api.removeMember(user.groupId, user.id);
     for (const n of [0, 1]) await within(1000, async () => (await asUser(n)).status === 403);
+  });
+
+  test('a signed write applied through one node is refused as a replay through the other', async () => {
+    const keyId = await newKey();
+    const disable = signRequest(d.nodeEndpoint(N, 0), d.admin, d.projectId(N), 'POST', `/v1.0/${d.projectId(N)}/kms/disable-key`, { key_id: keyId });
+    assert.equal((await sendSigned(disable)).status, 200);
+    assert.equal((await kms(1, 'enable-key', { key_id: keyId })).status, 200);
+    const replay = await sendTo(disable, d.nodeEndpoint(N, 1));
+    expectError(replay, 401, 'APIGW.0301');
+    assert.match(replay.body.error_msg, /replay/, 'refused as a replay, not for its signature');
+    assert.equal((await kms(1, 'describe-key', { key_id: keyId })).body.key_info.key_state, '2');
   });
 
   test('racing enable and disable through both nodes loses no update: answers, state and audit agree', async () => {

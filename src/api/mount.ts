@@ -15,6 +15,7 @@ import { KmsError } from '../errors.js';
 import { Answer, routePath, type HttpInfo, type Operation, type OperationInput } from './operation.js';
 import { header } from './http.js';
 import { ajv } from './validation.js';
+import type { ReplayGuard } from './replay-guard.js';
 
 /** What one request to a catalogue operation carries through the steps (and into its audit record). */
 export interface CallState<C = unknown> {
@@ -29,6 +30,10 @@ export interface CallState<C = unknown> {
   errorCode?: string;
   /** True once the audit trail holds the call's pending record. */
   opened?: boolean;
+  /** The replay guard's claim on the request's signature (replay-guard.ts), while it holds one. */
+  claim?: string;
+  /** True once the handler has finished: the change is made, whatever the answer becomes. */
+  applied?: boolean;
 }
 
 declare module 'fastify' {
@@ -57,6 +62,8 @@ export interface Pipeline<S, C> {
   };
   /** When set, every answer is checked against its response schema (tests): a mismatch is a 500. */
   checkResponses?: boolean;
+  /** When set, a copy of a signed request that changed state is refused (replay-guard.ts). */
+  replay?: ReplayGuard;
 }
 
 const inputOf = (req: FastifyRequest): OperationInput<unknown, unknown, unknown> => ({
@@ -91,6 +98,11 @@ export function mountOperations<S, C>(app: FastifyInstance, operations: readonly
   app.addHook('onSend', async (req, reply, payload) => {
     const call = req.call;
     if (!call) return payload;
+    if (call.claim !== undefined && !call.applied) {
+      // Not applied (refused, or failed before its handler finished): the same signed request may be sent again.
+      await pipeline.replay?.release(call.claim).catch((err: unknown) => req.log.error({ err }, 'a replay claim could not be released'));
+      call.claim = undefined;
+    }
     try {
       await pipeline.audit.close(call as CallState<C>, req, reply.statusCode);
       return payload;
@@ -128,6 +140,7 @@ export function mountOperations<S, C>(app: FastifyInstance, operations: readonly
           await pipeline.authorize(call.ctx as C, op, input, req, call.keyIds);
         }
         if (op.mutates) {
+          call.claim = (await pipeline.replay?.claim(req)) ?? undefined;
           try {
             await pipeline.audit.open(call, req);
           } catch (err) {
@@ -139,6 +152,7 @@ export function mountOperations<S, C>(app: FastifyInstance, operations: readonly
       },
       handler: async (req: FastifyRequest, reply: FastifyReply) => {
         const result = await op.handler(pipeline.services, req.call!.ctx as C, inputOf(req), httpInfo(req));
+        req.call!.applied = true;
         const answer = result instanceof Answer ? result : new Answer(result);
         for (const [name, value] of Object.entries(answer.options.headers ?? {})) reply.header(name, value);
         reply.code(answer.options.status ?? op.status);

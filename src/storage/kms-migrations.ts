@@ -153,4 +153,13 @@ export const KMS_MIGRATIONS: readonly Migration[] = [
     sqlite: `CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL);`,
     postgres: `CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL);`,
   },
+  {
+    // Signatures of signed requests that changed state, until their X-Sdk-Date window closes (api/replay-guard.ts):
+    // an exact copy is refused. Nodes sharing a store share it; a SQLite store keeps them in memory instead.
+    description: 'applied signed requests',
+    sqlite: `CREATE TABLE applied_requests (signature TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+   CREATE INDEX applied_requests_expiry ON applied_requests (expires_at);`,
+    postgres: `CREATE TABLE applied_requests (signature TEXT PRIMARY KEY, expires_at BIGINT NOT NULL);
+   CREATE INDEX applied_requests_expiry ON applied_requests (expires_at);`,
+  },
 ];

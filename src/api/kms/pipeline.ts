@@ -28,6 +28,7 @@ import { auditSteps } from '../audit-trail.js';
 import type { Pipeline } from '../mount.js';
 import type { Throttle } from '../throttling.js';
 import { authenticate } from './authenticate.js';
+import type { ReplayGuard } from '../replay-guard.js';
 import { KMS_OPERATIONS } from './catalogue.js';
 import type { RegionServices } from './operations/common.js';
 
@@ -42,6 +43,8 @@ export interface KmsPipelineOptions {
   checkResponses: boolean;
   /** Per-user rate limits (throttling.ts); none when throttling is off. */
   throttle?: Throttle;
+  /** Refuses copies of signed requests that changed state (replay-guard.ts). */
+  replay?: ReplayGuard;
 }
 
 /** The condition values a key carries. */
@@ -77,6 +80,7 @@ export function kmsPipeline(o: KmsPipelineOptions): Pipeline<RegionServices, Cal
     },
     // Counted per user (a token's user, an access key's owner) and operation class, after authentication.
     ...(o.throttle ? { admission: (op) => o.throttle!.admission<CallerContext>(op, (ctx) => ctx.caller.userId) } : {}),
+    ...(o.replay ? { replay: o.replay } : {}),
     authorize: async (ctx, op, input, req, keyIds) => {
       if (op.action === null) return;
       /** Grants (or another permission of the resource) in place of the policies; KMS.0306 with `why` when none. */

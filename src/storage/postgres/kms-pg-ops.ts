@@ -16,7 +16,7 @@ import {
   DuplicateAliasError, type AliasRecord, type GrantRecord, type ImportParametersRecord, type KeyFilter, type KeyPage, type KeyTag, type KmsStore,
   type OutboxMessage,
 } from '../kms-store.js';
-import { ACQUIRE_LEASE_SQL } from '../leases.js';
+import { ACQUIRE_LEASE_SQL, CLAIM_REQUEST_SQL } from '../leases.js';
 import type { PgAuditTables } from './audit-tables.js';
 import { isUniqueViolation, type PgDatabase, type Queryable } from './database.js';
 
@@ -419,6 +419,15 @@ export class PgKmsOps implements KmsStore {
   }
   async releaseLease(name: string, holder: string): Promise<void> {
     await this.q.run('DELETE FROM leases WHERE name = $1 AND holder = $2', [name, holder]);
+  }
+  async claimRequest(signature: string, now: number, expiresAt: number): Promise<boolean> {
+    return (await this.q.rows(CLAIM_REQUEST_SQL(p), [signature, now, expiresAt])).length > 0;
+  }
+  async releaseRequest(signature: string): Promise<void> {
+    await this.q.run('DELETE FROM applied_requests WHERE signature = $1', [signature]);
+  }
+  async purgeRequests(now: number): Promise<number> {
+    return this.q.run('DELETE FROM applied_requests WHERE expires_at <= $1', [now]);
   }
 
   /** Listeners are the store's (kms-pg-store.ts); an operations object has none of its own. */

@@ -251,4 +251,7 @@ export class PgKmsStore implements KmsStore {
   pruneAudit(anchor: AuditAnchor) { return this.#ops.pruneAudit(anchor); }
   acquireLease(name: string, holder: string, now: number, until: number) { return this.#ops.acquireLease(name, holder, now, until); }
   releaseLease(name: string, holder: string) { return this.#ops.releaseLease(name, holder); }
+  claimRequest(signature: string, now: number, expiresAt: number) { return this.#ops.claimRequest(signature, now, expiresAt); }
+  releaseRequest(signature: string) { return this.#ops.releaseRequest(signature); }
+  purgeRequests(now: number) { return this.#ops.purgeRequests(now); }
 }

@@ -7,7 +7,7 @@ import { KMS_MIGRATIONS } from '../kms-migrations.js';
 import { GroupCommit, Lock, openDatabase, type Db } from './database.js';
 import { LruMap } from '../../lru-map.js';
 import { AuditWriterThread } from './audit-writer.js';
-import { ACQUIRE_LEASE_SQL } from '../leases.js';
+import { ACQUIRE_LEASE_SQL, CLAIM_REQUEST_SQL } from '../leases.js';
 import { aliasFromRow, COLUMNS, fromRow, grantFromRow, KEY_RECORD_CACHE, toRow, type AliasRow, type GrantRow, type KeyRow } from '../kms-rows.js';
 
 
@@ -96,6 +96,9 @@ function prepareStatements(db: Db) {
     deleteExpiredImportParameters: db.prepare('DELETE FROM import_parameters WHERE expires_at <= ?'),
     acquireLease: db.prepare(ACQUIRE_LEASE_SQL((i) => ['@name', '@holder', '@now', '@until'][i - 1]!)),
     releaseLease: db.prepare('DELETE FROM leases WHERE name = ? AND holder = ?'),
+    claimRequest: db.prepare(CLAIM_REQUEST_SQL((i) => ['@signature', '@now', '@expiresAt'][i - 1]!)),
+    releaseRequest: db.prepare('DELETE FROM applied_requests WHERE signature = ?'),
+    purgeRequests: db.prepare('DELETE FROM applied_requests WHERE expires_at <= ?'),
   };
 }
 type Statements = ReturnType<typeof prepareStatements>;
@@ -342,6 +345,15 @@ class SqliteOps implements KmsStore {
   async releaseLease(name: string, holder: string): Promise<void> {
     this.s.releaseLease.run(name, holder);
   }
+  async claimRequest(signature: string, now: number, expiresAt: number): Promise<boolean> {
+    return this.s.claimRequest.get({ signature, now, expiresAt }) !== undefined;
+  }
+  async releaseRequest(signature: string): Promise<void> {
+    this.s.releaseRequest.run(signature);
+  }
+  async purgeRequests(now: number): Promise<number> {
+    return this.s.purgeRequests.run(now).changes;
+  }
   /** One process writes a SQLite database: no other node changes its keys. */
   onKeyChanged(): void {}
 
@@ -441,6 +453,10 @@ export class SqliteKmsStore implements KmsStore {
   pruneAudit(anchor: AuditAnchor) { return this.#locked((o) => o.pruneAudit(anchor)); }
   acquireLease(name: string, holder: string, now: number, until: number) { return this.#locked((o) => o.acquireLease(name, holder, now, until)); }
   releaseLease(name: string, holder: string) { return this.#locked((o) => o.releaseLease(name, holder)); }
+  /** In a group-committed transaction: concurrent claims share one durable commit. */
+  claimRequest(signature: string, now: number, expiresAt: number) { return this.#ops.transaction((tx) => tx.claimRequest(signature, now, expiresAt)); }
+  releaseRequest(signature: string) { return this.#ops.transaction((tx) => tx.releaseRequest(signature)); }
+  purgeRequests(now: number) { return this.#locked((o) => o.purgeRequests(now)); }
   onKeyChanged(): void {}
 
   async close(): Promise<void> {
