@@ -61,12 +61,16 @@ export interface SignedParts {
   body: string | undefined;
 }
 
+let requestCounter = 0;
+
 /**
  * Signs a request with the official Huawei signer, exactly as the SDK's HcClient signs it, without sending it.
- * `extraHeaders` are added before signing and therefore signed too (e.g. a pinned `X-Sdk-Date`).
+ * `extraHeaders` are added before signing and therefore signed too (e.g. a pinned `X-Sdk-Date`). Each request also
+ * signs an `X-Test-Request` counter: the tests' calls are distinct requests even when two identical ones fall in the
+ * same second of `X-Sdk-Date` (the same bytes again would be a replay, which regions refuse for writes).
  */
 export function signRequest(endpoint: string, creds: Credentials, projectId: string | undefined, method: string, path: string, body?: object, query?: Record<string, string>, extraHeaders: Record<string, string> = {}): SignedParts {
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...extraHeaders };
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'X-Test-Request': String(++requestCounter), ...extraHeaders };
   if (projectId) headers['X-Project-Id'] = projectId;
   if (creds.securityToken) headers['X-Security-Token'] = creds.securityToken;
   let credential = new BasicCredentials().withAk(creds.ak).withSk(creds.sk);
