@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootstrap, type BootstrapFile } from '../../src/cli/bootstrap.js';
 import { deploymentPath, planDeployment, writePrivateFile, type DeploymentFile } from '../../src/deployment.js';
-import { freePortRange, signedRequest, type Reply } from './deployment.js';
+import { freePortRange } from './ports.js';
+import { signedRequest, type Reply } from './signing.js';
 
 export interface ProcessDeployment {
   dir: string;
@@ -21,7 +22,8 @@ export interface ProcessDeployment {
   kms(region: string, op: string, body?: object): Promise<Reply>;
   /** A /v2 call on a key: `keyOp(region, 'POST', keyId, 'replicate', body)`. */
   keyOp(region: string, method: string, keyId: string, op: string, body: object): Promise<Reply>;
-  stopRegion(region: string): Promise<void>;
+  /** Stops a region's process (SIGTERM: a clean stop; SIGKILL: a crash). */
+  stopRegion(region: string, signal?: NodeJS.Signals): Promise<void>;
   startRegion(region: string): Promise<void>;
   /** Takes a stopped region's port with a server that accepts connections and never answers. */
   hang(region: string): Promise<() => Promise<void>>;
@@ -45,11 +47,11 @@ async function waitUp(url: string, child: ChildProcess, log: string): Promise<vo
   throw new Error(`${url} did not come up:\n${readFileSync(log, 'utf8')}`);
 }
 
-export async function startProcesses(o: { regions?: string[]; replication?: Record<string, string[]>; peerTimeoutMs?: number } = {}): Promise<ProcessDeployment> {
+export async function startProcesses(o: { regions?: string[]; replication?: Record<string, string[]>; peerTimeoutMs?: number; grantQuota?: number } = {}): Promise<ProcessDeployment> {
   const regionIds = o.regions ?? ['cn-north-4', 'cn-south-1', 'cn-east-3'];
   const dir = mkdtempSync(join(tmpdir(), 'strongroom-procs-'));
   const base = await freePortRange(regionIds.length + 1);
-  const planned = planDeployment(dir, { host: '127.0.0.1', basePort: base, regions: regionIds });
+  const planned = planDeployment(dir, { host: '127.0.0.1', basePort: base, regions: regionIds, grantQuota: o.grantQuota });
   const deployment: DeploymentFile = {
     ...planned,
     ...(o.replication ? { replication: o.replication } : {}),
@@ -68,11 +70,11 @@ export async function startProcesses(o: { regions?: string[]; replication?: Reco
   };
   const regionEndpoint = (id: string) => deployment.regions.find((r) => r.id === id)!.endpoint;
   const regionPort = (id: string) => deployment.regions.find((r) => r.id === id)!.port;
-  const kill = async (name: string) => {
+  const kill = async (name: string, signal: NodeJS.Signals = 'SIGTERM') => {
     const child = children.get(name);
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
+    child.kill(signal);
     await exited;
     children.delete(name);
   };
@@ -85,7 +87,7 @@ export async function startProcesses(o: { regions?: string[]; replication?: Reco
     kms: (region, op, body) => signedRequest(regionEndpoint(region), admin, projectId(region), 'POST', `/v1.0/${projectId(region)}/kms/${op}`, body ?? {}),
     keyOp: (region, method, keyId, op, body) =>
       signedRequest(regionEndpoint(region), admin, projectId(region), method, `/v2/${projectId(region)}/kms/keys/${keyId}/${op}`, body),
-    stopRegion: (region) => kill(region),
+    stopRegion: (region, signal) => kill(region, signal),
     startRegion: (region) => launch(region, ['serve-region', '--region', region], regionEndpoint(region)),
     async hang(region) {
       const sockets = new Set<Socket>();
@@ -98,7 +100,7 @@ export async function startProcesses(o: { regions?: string[]; replication?: Reco
     },
     log: (name) => readFileSync(logPath(name), 'utf8'),
     async stop() {
-      await Promise.all([...children.keys()].map(kill));
+      await Promise.all([...children.keys()].map((name) => kill(name)));
       rmSync(dir, { recursive: true, force: true });
     },
   };
