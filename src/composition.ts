@@ -5,8 +5,8 @@
  * database can serve a whole deployment and any number of nodes of each region. The root key is the key file
  * `master.key` in the component's data directory (every node of a region needs the same one).
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { privateDir } from './deployment.js';
 import { LocalFileRootKey } from './keystore/local-file.js';
 import type { RootKey } from './keystore/root-key.js';
 import type { IamStore } from './storage/iam-store.js';
@@ -47,7 +47,7 @@ export const describeStore = (store: string | undefined): string => (store === u
 
 /** Opens (creating and migrating) a region's store. */
 export async function openKmsStore(region: string, at: StoreLocation): Promise<KmsStore> {
-  mkdirSync(at.dataDir, { recursive: true, mode: 0o700 });
+  privateDir(at.dataDir);
   if (at.store === undefined || at.store === 'sqlite') return new SqliteKmsStore(join(at.dataDir, 'kms.db'));
   const { PgKmsStore } = await import('./storage/postgres/kms-pg-store.js');
   return PgKmsStore.open(at.store, schemaName('region', region), { nodeId: at.nodeId, nodeLeaseMs: at.leaseMs });
@@ -55,7 +55,7 @@ export async function openKmsStore(region: string, at: StoreLocation): Promise<K
 
 /** Opens (creating and migrating) IAM's store. */
 export async function openIamStore(at: StoreLocation): Promise<IamStore> {
-  mkdirSync(at.dataDir, { recursive: true, mode: 0o700 });
+  privateDir(at.dataDir);
   if (at.store === undefined || at.store === 'sqlite') return new SqliteIamStore(join(at.dataDir, 'iam.db'));
   const { PgIamStore } = await import('./storage/postgres/iam-pg-store.js');
   return PgIamStore.open(at.store, schemaName('iam'), { nodeId: at.nodeId });
@@ -63,6 +63,6 @@ export async function openIamStore(at: StoreLocation): Promise<IamStore> {
 
 /** The root key of a component (the key file in its data directory, created at first start). */
 export function openRootKey(at: StoreLocation): RootKey {
-  mkdirSync(at.dataDir, { recursive: true, mode: 0o700 });
+  privateDir(at.dataDir);
   return new LocalFileRootKey(join(at.dataDir, 'master.key'));
 }

@@ -59,6 +59,12 @@ export const iamDir = (dir: string) => join(dir, 'iam');
 export const regionDir = (dir: string, region: string) => join(dir, 'regions', region);
 export const REGION_ID_RE = /^[a-z][a-z0-9-]{1,62}$/;
 
+/** Creates a folder (and its parents) and makes it the owner's only (0700), also when it existed before. */
+export function privateDir(path: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  chmodSync(path, 0o700);
+}
+
 /** Writes a file atomically with mode 0600. */
 export function writePrivateFile(path: string, content: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
@@ -100,7 +106,7 @@ export interface PlanInput {
 export function planDeployment(dir: string, input: PlanInput): DeploymentFile {
   for (const r of input.regions) if (!REGION_ID_RE.test(r)) throw new Error(`invalid region id ${r}`);
   if (new Set(input.regions).size !== input.regions.length) throw new Error('region ids must be distinct');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  privateDir(dir);
   const previous = existsSync(deploymentPath(dir)) ? readDeployment(dir) : null;
   const store = chooseStore(previous, input.store);
   const nodes = input.nodes ?? previous?.nodes ?? 1;

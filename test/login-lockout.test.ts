@@ -113,6 +113,31 @@ describe('account lockout (Huawei: 5 failures within 15 minutes lock for 15 minu
     assert.equal((await login(bystander)).status, 201);
   });
 
+  test('parallel wrong passwords cannot outrun the lockout: at most 5 are checked, then the right one is locked out too', async () => {
+    const u = await newUser('lock-parallel');
+    // From several addresses at once (the per-source limits are not what stops them here).
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => loginFrom(`127.0.2.${i + 1}`, { name: u.name, password: `${u.password}-guess-${i}` })));
+    const codes = answers.map((r) => r.body?.error?.error_code ?? r.body?.error_code);
+    assert.ok(codes.filter((c) => c === 'IAM.0002').length <= LOGIN_LOCKOUT.maxFailures, JSON.stringify(codes));
+    assert.equal(codes.filter((c) => c === 'IAM.0002').length + codes.filter((c) => c === 'IAM.0061').length, 12, JSON.stringify(codes));
+    expectError(await login(u), 401, 'IAM.0061');
+  });
+
+  test('a wrong original password when changing one\'s own password counts as a failed login', async () => {
+    const u = await newUser('lock-change');
+    const t = await login(u);
+    assert.equal(t.status, 201);
+    const token = t.headers.get('x-subject-token')!;
+    for (let i = 0; i < LOGIN_LOCKOUT.maxFailures; i++) {
+      const r = await fetch(`${deployment.iam.endpoint}/v3/users/${u.id}/password`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'X-Auth-Token': token },
+        body: JSON.stringify({ user: { original_password: `${u.password}-wrong-${i}`, password: `${u.password}-New1` } }),
+      });
+      assert.equal(r.status, 400, await r.text()); // Huawei's 1103: original_password is wrong
+    }
+    expectError(await login(u), 401, 'IAM.0061');
+  });
+
   test('the lock lasts 15 minutes: a second before, still locked; after, the right password works', async () => {
     const u = await newUser('lock-duration');
     await wrong(u, 5);

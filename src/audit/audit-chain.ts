@@ -35,7 +35,12 @@ export function anchorAfter(key: Buffer, last: { seq: number; mac: string }): Au
   return { seq: last.seq, mac: last.mac, anchor_mac: createHmac('sha256', key).update(`anchor\n${last.seq}\n${last.mac}`).digest('hex') };
 }
 
-const same = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+/** Constant-time equality of two MACs in hex. */
+export function sameMac(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
 
 export type ChainVerdict =
   | { ok: true; records: number; head: { seq: number; mac: string } }
@@ -51,19 +56,19 @@ export function verifyChain(key: Buffer, records: Iterable<AuditRecord>, start: 
   let count = 0;
   let prev: { seq: number; mac: string } | null = null;
   if (start && 'anchor_mac' in start) {
-    if (!same(anchorAfter(key, start).anchor_mac, start.anchor_mac)) return { ok: false, records: 0, bad: start.seq, reason: 'the anchor of the pruned trail is not authentic' };
+    if (!sameMac(anchorAfter(key, start).anchor_mac, start.anchor_mac)) return { ok: false, records: 0, bad: start.seq, reason: 'the anchor of the pruned trail is not authentic' };
     prev = { seq: start.seq, mac: start.mac };
   } else if (start) {
     prev = { seq: 0, mac: GENESIS_MAC };
   }
   for (const r of records) {
     const { mac, ...body } = r;
-    if (typeof mac !== 'string' || !same(recordMac(key, body), mac)) return { ok: false, records: count, bad: r.seq, reason: 'the record was changed (its MAC does not match)' };
+    if (typeof mac !== 'string' || !sameMac(recordMac(key, body), mac)) return { ok: false, records: count, bad: r.seq, reason: 'the record was changed (its MAC does not match)' };
     if (contiguous && prev !== null) {
       if (r.seq !== prev.seq + 1) {
         return { ok: false, records: count, bad: prev.seq + 1, reason: r.seq > prev.seq + 1 ? `record ${prev.seq + 1} is missing` : `record ${r.seq} is out of order or repeated` };
       }
-      if (!same(r.prev_mac, prev.mac)) return { ok: false, records: count, bad: r.seq, reason: 'the record does not follow the previous one (chain broken)' };
+      if (!sameMac(r.prev_mac, prev.mac)) return { ok: false, records: count, bad: r.seq, reason: 'the record does not follow the previous one (chain broken)' };
     }
     prev = { seq: r.seq, mac };
     count++;

@@ -11,10 +11,10 @@
  * starts later) and whether it is filtered by key (then each record is checked on its own); it carries a MAC too.
  */
 import { createHmac } from 'node:crypto';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, fchmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { anchorAfter, canonicalJson, verifyChain, type ChainVerdict } from '../audit/audit-chain.js';
+import { anchorAfter, canonicalJson, sameMac, verifyChain, type ChainVerdict } from '../audit/audit-chain.js';
 import { auditKey } from '../audit/audit-log.js';
 import type { AuditAnchor, AuditRecord, AuditStore } from '../audit/audit-store.js';
 import { openIamStore, openKmsStore, openRootKey } from '../composition.js';
@@ -74,7 +74,7 @@ function report(verdict: ChainVerdict, extra: Record<string, unknown> = {}): voi
 async function verifyFile(key: Buffer, file: string): Promise<void> {
   const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
   const header = JSON.parse(lines[0] ?? '{}') as ExportHeader;
-  if (header.type !== 'strongroom-audit-export' || header.header_mac !== headerMac(key, header)) {
+  if (header.type !== 'strongroom-audit-export' || typeof header.header_mac !== 'string' || !sameMac(header.header_mac, headerMac(key, header))) {
     report({ ok: false, records: 0, bad: 0, reason: 'the export\'s header is missing or not authentic' });
     return;
   }
@@ -105,7 +105,7 @@ export function auditCommands(program: Command): void {
   cmd('export', 'write the trail as JSON lines (a header, then one record per line)').option('--since <time>', 'ISO 8601 or epoch ms').option('--key-id <id>').option('--out <file>', 'instead of stdout')
     .action(async (o: { region: string; dataDir: string; since?: string; keyId?: string; out?: string }) => {
       const t = await openTrail(o.dataDir, o.region);
-      const out = o.out ? createWriteStream(o.out, { mode: 0o600 }) : process.stdout;
+      const out = o.out ? createWriteStream(o.out, { mode: 0o600 }).on('open', (fd) => fchmodSync(fd, 0o600)) : process.stdout;
       const failed = new Promise<never>((_resolve, reject) => out.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot write ${o.out}: ${err.code ?? err.message}`))));
       failed.catch(() => undefined);
       try {

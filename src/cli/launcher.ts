@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ThrottlingSetting } from '../api/throttling.js';
 import { describeStore, STORE_ENV } from '../composition.js';
-import { iamDir, planDeployment, storeOf, type DeploymentFile } from '../deployment.js';
+import { iamDir, planDeployment, privateDir, storeOf, type DeploymentFile } from '../deployment.js';
 import { bootstrap, bootstrapPath, type BootstrapFile } from './bootstrap.js';
 import { rotateIfLarge } from './log-rotation.js';
 
@@ -76,7 +76,7 @@ export async function start(o: StartOptions): Promise<void> {
   }
   const { file, created } = await bootstrap(dir, deployment);
   const logs = join(dir, 'logs');
-  mkdirSync(logs, { recursive: true, mode: 0o700 });
+  privateDir(logs);
 
   const spawnChild = (args: string[], log: string): ChildProcess => {
     const fd = openSync(log, 'a', 0o600);

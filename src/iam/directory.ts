@@ -6,6 +6,7 @@
  * Errors: IAM.0001 (400, invalid input), IAM.0003 (404, not in the caller's account), IAM.0005 (409, name taken),
  * 1103 (wrong original password), 1107 (the account owner cannot be deleted), 1108 (same password): Huawei's codes.
  */
+import type { LoginGuard } from './login-guard.js';
 import { KmsError } from '../errors.js';
 import type { Group, IamStore, User } from '../storage/iam-store.js';
 import { newId } from './ids.js';
@@ -48,6 +49,8 @@ export class Directory {
   constructor(
     private readonly store: IamStore,
     private readonly clock: () => number = Date.now,
+    /** Password checks of the account's users go through its lockout (a stolen token cannot guess a password). */
+    private readonly guard?: LoginGuard,
   ) {}
 
   async createUser(domainId: string, input: UserInput & { name: string }, options: { domainOwner?: boolean } = {}): Promise<User> {
@@ -96,10 +99,15 @@ export class Directory {
     return next;
   }
 
-  /** A user changes their own password (POST /v3/users/{user_id}/password). */
+  /**
+   * A user changes their own password (POST /v3/users/{user_id}/password). The original password is checked under the
+   * login lockout (login-guard.ts): wrong ones count as failed logins, and a locked user gets 401 IAM.0061.
+   */
   async changeOwnPassword(domainId: string, userId: string, original: string, password: string): Promise<void> {
     const u = await this.user(domainId, userId);
-    if (!(await verifyPassword(original, u.passwordHash))) throw new KmsError('1103', 'original_password is wrong.');
+    const check = () => verifyPassword(original, u.passwordHash);
+    const right = this.guard ? (await this.guard.attempt(u.id, `user:${u.id}`, check)).ok : await check();
+    if (!right) throw new KmsError('1103', 'original_password is wrong.');
     if (original === password) throw new KmsError('1108');
     checkPassword(password);
     await this.store.updateUser({ ...u, passwordHash: await hashPassword(password), updatedAt: this.clock() });

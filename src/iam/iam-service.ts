@@ -80,8 +80,8 @@ export class IamService {
     private readonly rootKey: RootKey,
     private readonly clock: () => number = Date.now,
   ) {
-    this.directory = new Directory(store, clock);
     this.loginGuard = new LoginGuard(store, clock);
+    this.directory = new Directory(store, clock, this.loginGuard);
   }
 
   /** Loads IAM's token-signing key, creating it (wrapped by the root key) on first use. */
@@ -216,13 +216,11 @@ export class IamService {
   async passwordToken(input: PasswordAuthInput): Promise<{ token: string; claims: TokenClaims }> {
     const domain = await this.store.findDomainByName(input.domainName);
     const user = domain ? await this.store.findUser(domain.id, input.userName) : null;
-    const guard = user ? await this.loginGuard.beforeLogin(user.id) : null;
     // Hash even for unknown users, so timing does not reveal which names exist.
-    const ok = await this.loginGuard.checkPassword(input.source ?? '', () =>
+    const { ok, state } = await this.loginGuard.attempt(user?.id ?? null, input.source ?? '', () =>
       verifyPassword(input.password, user?.passwordHash ?? 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='));
-    if (user && !ok) await this.loginGuard.failed(user.id);
     if (!domain || !user || !ok || !user.enabled) throw new KmsError('IAM.0002');
-    await this.loginGuard.succeeded(user.id, guard!);
+    await this.loginGuard.succeeded(user.id, state!);
     this.loginGuard.refundSource(input.source ?? '');
     const now = this.clock();
     const claims: TokenClaims = {

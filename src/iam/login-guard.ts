@@ -153,6 +153,34 @@ export class LoginGuard {
     return this.#gate.run(source, check);
   }
 
+  /** The end of each user's password attempt in progress: attempts for one user run one after another. */
+  readonly #attempts = new Map<string, Promise<unknown>>();
+
+  /**
+   * One password attempt for `userId` (null: an unknown user, hashed all the same): attempts for one user run one at
+   * a time, and each checks the lock (401 IAM.0061) before hashing and counts its failure before the next starts,
+   * so parallel guesses cannot outrun the lockout (at most LOGIN_LOCKOUT.maxFailures wrong passwords per window).
+   * `check` runs in the fair gate of `source` (429 APIGW.0308). Answers whether the password was right, and the
+   * lock state it saw (for `succeeded`).
+   */
+  async attempt(userId: string | null, source: string, check: () => Promise<boolean>): Promise<{ ok: boolean; state: LoginCheck | null }> {
+    const run = async () => {
+      const state = userId === null ? null : await this.beforeLogin(userId);
+      const ok = await this.checkPassword(source, check);
+      if (userId !== null && !ok) await this.failed(userId);
+      return { ok, state };
+    };
+    if (userId === null) return run();
+    const previous = this.#attempts.get(userId) ?? Promise.resolve();
+    const mine = previous.catch(() => {}).then(run);
+    this.#attempts.set(userId, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.#attempts.get(userId) === mine) this.#attempts.delete(userId);
+    }
+  }
+
   /** Before checking a user's password: throws 401 IAM.0061 while the user is locked. */
   async beforeLogin(userId: string): Promise<LoginCheck> {
     const now = this.clock();
