@@ -136,15 +136,21 @@ test('links cut and healed at random during replicate, rotation and primary move
     }
   })();
   let ops = 0;
+  const answered = { replicate: 0, move: 0, rotate: 0 };
   while (Date.now() < stop) {
     const key = keys[Math.floor(Math.random() * keys.length)]!;
     const roll = Math.random();
     // The key's primary, as each region sees it now (it may be moving).
     const primary = (await kms(N, 'describe-key', { key_id: key.id })).body?.key_info?.multi_region_key_type === 'REPLICA' ? S : N;
     const other = primary === N ? S : N;
-    if (roll < 0.25) await keyOp(primary, 'POST', key.id, 'replicate', { key_id: key.id, replica_region: other, key_alias: `part-r-${Math.random().toString(36).slice(2)}`, replica_project_id: project(other) });
-    else if (roll < 0.5) await kms(primary, 'rotate-on-demand', { key_id: key.id });
-    else if (roll < 0.65) await keyOp(primary, 'PUT', key.id, 'update-primary-region', { key_id: key.id, primary_region: other });
+    if (roll < 0.25) {
+      const r = await keyOp(primary, 'POST', key.id, 'replicate', { key_id: key.id, replica_region: other, key_alias: `part-r-${Math.random().toString(36).slice(2)}`, replica_project_id: project(other) });
+      if (r.status === 200) answered.replicate++;
+    } else if (roll < 0.5) {
+      if ((await kms(primary, 'rotate-on-demand', { key_id: key.id })).status === 200) answered.rotate++;
+    } else if (roll < 0.65) {
+      if ((await keyOp(primary, 'PUT', key.id, 'update-primary-region', { key_id: key.id, primary_region: other })).status === 200) answered.move++;
+    }
     else {
       const plain = Math.random().toString(36).slice(2);
       const at = Math.random() < 0.5 ? primary : other;
@@ -155,7 +161,8 @@ test('links cut and healed at random during replicate, rotation and primary move
   }
   await chaos;
   for (const l of links) l.heal();
-  console.log(`# ${ops} operations, ${cuts} cuts`);
+  console.log(`# ${ops} operations, ${cuts} cuts; answered: ${JSON.stringify(answered)}`);
+  assert.ok(cuts >= 5 && answered.replicate >= 1 && answered.move >= 1 && answered.rotate >= 1, 'the load did replicate, move and rotate between cuts');
 
   const outboxOf = (region: string) => {
     const db = new Database(join(regionDir(dir, region), 'kms.db'), { readonly: true, fileMustExist: true });
