@@ -33,6 +33,10 @@ export const VERIFIED_TOKENS = 10_000;
 
 /** Access keys whose signatures a region checks itself (about 1 KiB each). */
 export const KNOWN_ACCESS_KEYS = 10_000;
+/** How long an access key IAM refused as unknown is refused without asking IAM again (milliseconds). */
+export const UNKNOWN_KEY_MS = 60_000;
+/** IAM's message for an access key it does not know or that is disabled (iam-service.ts verifySignature). */
+const UNKNOWN_KEY_MESSAGE = 'The access key does not exist.';
 /** A known access key is asked of IAM again after this long (ms), feed or not: what a lost change could cost. */
 export const ACCESS_KEY_MAX_AGE_MS = 300_000;
 
@@ -77,6 +81,8 @@ export class IamClient {
   readonly #projects = new LruMap<string, { project: ProjectView; at: number }>(10_000);
   /** Access keys whose verifier IAM sealed for this region, by access key id. */
   readonly #accessKeys = new LruMap<string, KnownAccessKey>(KNOWN_ACCESS_KEYS);
+  /** Access keys IAM refused as unknown or disabled, until when (epoch ms) they are refused here without asking. */
+  readonly #unknownKeys = new LruMap<string, number>(KNOWN_ACCESS_KEYS);
   /** Bumped whenever the feed drops cached entries, so that an answer fetched across a change is not kept. */
   #invalidations = 0;
   #transport?: { publicRaw: Buffer; open(sealed: Buffer, context: Buffer): Buffer };
@@ -125,11 +131,13 @@ export class IamClient {
     if (lost) {
       this.#permissions.clear();
       this.#accessKeys.clear();
+      this.#unknownKeys.clear();
       this.#invalidations++;
     } else if (data.changes.length > 0) {
       const domains = new Set(data.changes.map((c) => c.domainId));
       this.#permissions.invalidate(domains);
       this.#accessKeys.deleteWhere((k) => domains.has(k.principal.domain.id));
+      this.#unknownKeys.clear(); // a key enabled again is named by its account, which a refused key has none of here
       this.#invalidations++;
     }
     this.#changeSeq = lost ? data.latest_change : Math.max(this.#changeSeq!, data.latest_change);
@@ -197,12 +205,23 @@ export class IamClient {
     const current = Date.now() - this.#syncedAt <= this.options.maxStalenessMs;
     const known = current ? this.#accessKeys.get(input.accessKey) : undefined;
     if (known && Date.now() - known.fetchedAt < ACCESS_KEY_MAX_AGE_MS) return this.#verifyHere(known, input);
+    // An access key IAM said does not exist (or is disabled) is refused here for a while, without asking IAM again:
+    // made-up keys sent at line rate cost IAM one round trip each per UNKNOWN_KEY_MS, not one per request.
+    if (current && (this.#unknownKeys.get(input.accessKey) ?? 0) > Date.now()) throw new KmsError('APIGW.0301', UNKNOWN_KEY_MESSAGE);
     const before = this.#invalidations;
-    const answer = (await this.#call('POST', '/internal/v1/verify-signature', {
-      access_key: input.accessKey, candidates: input.candidates, signature: input.signature,
-      security_token: input.securityToken, project_id: input.projectId,
-      ...(this.#transport ? { seal_for: this.#transport.publicRaw.toString('base64') } : {}),
-    })) as VerifiedSignature & { verifier?: string };
+    let answer: VerifiedSignature & { verifier?: string };
+    try {
+      answer = (await this.#call('POST', '/internal/v1/verify-signature', {
+        access_key: input.accessKey, candidates: input.candidates, signature: input.signature,
+        security_token: input.securityToken, project_id: input.projectId,
+        ...(this.#transport ? { seal_for: this.#transport.publicRaw.toString('base64') } : {}),
+      })) as VerifiedSignature & { verifier?: string };
+    } catch (err) {
+      if (err instanceof KmsError && err.code === 'APIGW.0301' && err.message.endsWith(UNKNOWN_KEY_MESSAGE) && before === this.#invalidations) {
+        this.#unknownKeys.set(input.accessKey, Date.now() + UNKNOWN_KEY_MS);
+      }
+      throw err;
+    }
     // Kept unless the feed changed anything meanwhile (the key may have been disabled since IAM answered).
     if (answer.verifier !== undefined && this.#transport && before === this.#invalidations) {
       try {
