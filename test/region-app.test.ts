@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -45,3 +45,18 @@ test('buildRegionApp answers through inject without listening; a second root key
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a data folder made earlier with a wider mode is made the owner\'s only (0700) when a store opens in it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'strongroom-modes-'));
+  try {
+    const dataDir = join(dir, 'region');
+    mkdirSync(dataDir, { mode: 0o755 });
+    chmodSync(dataDir, 0o755);
+    const store = await openKmsStore('cn-north-4', { dataDir });
+    await store.close();
+    assert.equal((statSync(dataDir).mode & 0o777).toString(8), '700');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
