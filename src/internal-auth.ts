@@ -6,7 +6,8 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 const SCHEME = 'Strongroom-Internal';
-const MAX_SKEW_MS = 5 * 60_000;
+/** How far an internal request's date may be from the receiver's clock (milliseconds). */
+export const MAX_SKEW_MS = 5 * 60_000;
 const RE = /^Strongroom-Internal node=([A-Za-z0-9_.:-]+), date=(\d+), signature=([0-9a-f]{64})$/;
 
 function mac(secret: Buffer, node: string, date: string, method: string, url: string, body: Buffer): string {

@@ -160,7 +160,7 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
   const throttle = rates ? new Throttle(rates, o.throttleClock) : undefined;
   mountOperations(app, KMS_OPERATIONS, kmsPipeline({ services: api, iam, audit, checkResponses: o.checkResponses ?? false, throttle, replay: new ReplayGuard(store) }));
   openApiRoute(app, KMS_OPERATIONS, { title: `Strongroom KMS (${o.region})`, description: 'Huawei Cloud KMS (DEW) v1.0 and v2 as Strongroom serves it, in one region.' });
-  internalRoutes(app, { region: o.region, topology: o.topology, secret: o.internalSecret, replication, audit });
+  internalRoutes(app, { region: o.region, topology: o.topology, secret: o.internalSecret, replication, audit, applied: store });
 
   // The region's own work is in its audit trail too: one `system:` record per key it changed. The record is written
   // pending, with its outcome, in the transaction that changes the key (no lock on the chain's head there, so the

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { internalAuthorization } from '../src/internal-auth.js';
 import { expectError, sendSigned, signRequest, startTestDeployment, type SignedParts, type TestDeployment } from './helpers/deployment.js';
 
 const R = 'cn-north-4';
@@ -75,4 +76,19 @@ test('copies of one signed create-key sent at the same moment create one key', a
   assert.equal(answers.filter((r) => r.status === 200).length, 1, JSON.stringify(answers.map((r) => r.body)));
   for (const r of answers.filter((x) => x.status !== 200)) expectError(r, 401, 'APIGW.0301');
   assert.equal((await d.kms(R, 'list-keys', { key_spec: 'ALL' })).body.total, Number(before) + 1);
+});
+
+test('a copy of a signed call between regions that changes state is refused (an older sync cannot be replayed)', async () => {
+  const secret = Buffer.from(d.deployment.internal_secret, 'hex');
+  const body = Buffer.from(JSON.stringify({ key_id: '00000000-0000-4000-8000-000000000000' }));
+  const url = '/internal/v1/keys/detach';
+  const headers = { authorization: internalAuthorization(secret, R, 'POST', url, body), 'content-type': 'application/json' };
+  const first = await fetch(d.endpoint(R) + url, { method: 'POST', headers, body });
+  assert.equal(first.status, 200, await first.text());
+  const copy = await fetch(d.endpoint(R) + url, { method: 'POST', headers, body });
+  assert.equal(copy.status, 403);
+  assert.match(await copy.text(), /"error_code":"KMS\.0306".*a replay/);
+  // Signed afresh, the same call is taken again.
+  const fresh = await fetch(d.endpoint(R) + url, { method: 'POST', headers: { ...headers, authorization: internalAuthorization(secret, R, 'POST', url, body, Date.now() + 1) }, body });
+  assert.equal(fresh.status, 200);
 });

@@ -10,9 +10,10 @@ import type { AuditLog } from '../../audit/audit-log.js';
 import type { AuditEntry } from '../../audit/audit-store.js';
 import type { KeySnapshot, PrepareReplica, PromoteReplica, ReplicationService } from '../../core/replication.js';
 import { KmsError } from '../../errors.js';
-import { verifyInternal } from '../../internal-auth.js';
+import { MAX_SKEW_MS, verifyInternal } from '../../internal-auth.js';
 import { signAnswers } from '../http.js';
 import type { Topology } from '../../regions/topology.js';
+import type { AppliedRequestStore } from '../../storage/leases.js';
 
 export interface InternalApi {
   region: string;
@@ -20,6 +21,8 @@ export interface InternalApi {
   secret: Buffer;
   replication: ReplicationService;
   audit: AuditLog;
+  /** Where the signatures of applied calls that change state are kept (the region's store), to refuse copies. */
+  applied: AppliedRequestStore;
 }
 
 /** The internal calls that change state (the others only read). */
@@ -50,7 +53,15 @@ export function internalRoutes(app: FastifyInstance, api: InternalApi): void {
     };
     internal.addHook('onRequest', async (req) => void started.set(req, Date.now()));
     internal.addHook('preHandler', async (req) => {
-      if (CHANGES.has(req.url.replace(/^\/internal\/v1\//, '').split('?')[0]!)) await api.audit.open(entry(req, 0));
+      if (!CHANGES.has(req.url.replace(/^\/internal\/v1\//, '').split('?')[0]!)) return;
+      // A call that changes state is taken once: a copy of its signed bytes (within the date window) is refused, so
+      // an older sync replayed from the network cannot undo a newer one. Senders sign every attempt afresh.
+      const signature = /signature=([0-9a-f]{64})$/.exec(req.headers.authorization ?? '')![1]!;
+      const now = Date.now();
+      if (!(await api.applied.claimRequest(`internal:${signature}`, now, now + 2 * MAX_SKEW_MS))) {
+        throw new KmsError('KMS.0306', 'Internal API: this call was received already (a replay).');
+      }
+      await api.audit.open(entry(req, 0));
     });
     internal.addHook('onSend', async (req, reply, payload) => {
       try {
