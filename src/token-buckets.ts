@@ -34,6 +34,8 @@ export class TokenBuckets {
   readonly #clock: MonotonicClock;
   readonly #maxKeys: number;
   readonly #buckets = new Map<string, Bucket>();
+  /** When idle buckets were last looked for (a full scan, at most once a second). */
+  #sweptAt = -Infinity;
 
   constructor(o: TokenBucketOptions) {
     if (!(o.ratePerSecond > 0) || !Number.isFinite(o.ratePerSecond)) throw new Error('a token bucket needs a positive rate');
@@ -52,7 +54,7 @@ export class TokenBuckets {
     const now = this.#clock();
     let b = this.#buckets.get(key);
     if (b === undefined) {
-      if (this.#buckets.size >= this.#maxKeys) this.#forgetIdle(now);
+      if (this.#buckets.size >= this.#maxKeys) this.#makeRoom(now);
       b = { tokens: this.burst, at: now };
       this.#buckets.set(key, b);
     } else if (now > b.at) {
@@ -75,6 +77,22 @@ export class TokenBuckets {
   /** How many keys have a bucket (tests, and to show the map stays bounded). */
   get size(): number {
     return this.#buckets.size;
+  }
+
+  /**
+   * Keeps the map within `maxKeys`: idle buckets go first (a scan at most once a second), then, while it is still
+   * full, the oldest buckets (a key that comes back starts with a full bucket), so many keys at once cost neither a
+   * scan per call nor memory without bound.
+   */
+  #makeRoom(now: number): void {
+    if (now - this.#sweptAt >= 1000) {
+      this.#sweptAt = now;
+      this.#forgetIdle(now);
+    }
+    for (const key of this.#buckets.keys()) {
+      if (this.#buckets.size < this.#maxKeys) break;
+      this.#buckets.delete(key);
+    }
   }
 
   /** Drops every bucket that has refilled completely: it would be made again exactly as it is. */

@@ -137,6 +137,12 @@ describe('the limiter, with an injected clock', () => {
     clock.advance(1000); // every bucket is full again
     many.take('one-more');
     assert.equal(many.size, 1, 'full buckets are dropped before a new one is made');
+
+    // None idle: the oldest go, and the map stays within its bound however many keys come.
+    const busy = new TokenBuckets({ ratePerSecond: 10, clock: clock.now, maxKeys: 100 });
+    for (let i = 0; i < 1000; i++) busy.take(`addr-${i}`);
+    assert.equal(busy.size, 100);
+    assert.equal(busy.take('addr-999'), 0, 'the newest keys keep their buckets');
   });
 });
 
