@@ -68,6 +68,14 @@ export class TokenBuckets {
     return Math.max(1, Math.ceil((1 - b.tokens) / this.ratePerSecond));
   }
 
+  /** Whether `key`'s bucket is empty now (without taking anything): the whole seconds until it is not, else 0. */
+  waitFor(key: string): number {
+    const b = this.#buckets.get(key);
+    if (b === undefined) return 0;
+    const tokens = Math.min(this.burst, b.tokens + Math.max(0, this.#clock() - b.at) * this.#perMs);
+    return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / this.ratePerSecond));
+  }
+
   /** Gives back a token taken by `take` (a call that turned out not to count), never beyond `burst`. */
   refund(key: string): void {
     const b = this.#buckets.get(key);

@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expectError, signedRequest, startTestDeployment, type TestDeployment } from './helpers/deployment.js';
 import { iamApi } from './helpers/iam.js';
+import { FAILED_AUTH_LIMITS } from '../src/api/kms/pipeline.js';
 
 const R = 'cn-north-4';
 let d: TestDeployment;
@@ -38,4 +39,16 @@ test('a disabled access key enabled again works within a second; made-up keys ar
   // checked (IAM unreachable).
   expectError(await listKeys(madeUp), 401, 'APIGW.0301');
   expectError(await listKeys({ ak: 'YYYYYYYYYYYYYYYYYYYY', sk: 'x'.repeat(40) }), 503, 'KMS.0104');
+});
+
+test('a source that keeps failing authentication is refused for a while without its calls being checked (429 APIGW.0308)', async () => {
+  // IAM is stopped by the test above; the region refuses the key it remembers as unknown by itself (401).
+  const bogus = { ak: 'ZZZZZZZZZZZZZZZZZZZZ', sk: 'x'.repeat(40) };
+  const answers = [];
+  for (let i = 0; i < FAILED_AUTH_LIMITS.burst + 20; i++) answers.push(await listKeys(bogus));
+  const codes = answers.map((r) => r.body?.error_code);
+  assert.ok(codes.includes('APIGW.0308'), 'refused once over the limit');
+  const refused = answers.find((r) => r.body?.error_code === 'APIGW.0308')!;
+  expectError(refused, 429, 'APIGW.0308');
+  assert.ok(Number(refused.headers.get('retry-after')) >= 1);
 });
