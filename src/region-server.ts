@@ -59,7 +59,7 @@ export interface RegionAppOptions {
   checkResponses?: boolean;
   /** Per-user request rates per operation class (api/throttling.ts); default `off`. */
   throttling?: ThrottlingSetting;
-  /** The clock of those rate limits, in milliseconds (tests move it by hand); default `performance.now()`. */
+  /** The clock of those rate limits and of the failed-authentication limit, in milliseconds (tests move it by hand); default `performance.now()`. */
   throttleClock?: MonotonicClock;
   /** How long a background job's lease outlives its holder's last renewal (core/scheduler.ts); tests shorten it. */
   leaseMs?: number;
@@ -158,7 +158,7 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
   const app = createHttpApp({ logger: o.logger, limits: o.limits });
   const rates = ratesOf(o.throttling ?? 'off');
   const throttle = rates ? new Throttle(rates, o.throttleClock) : undefined;
-  mountOperations(app, KMS_OPERATIONS, kmsPipeline({ services: api, iam, audit, checkResponses: o.checkResponses ?? false, throttle, replay: new ReplayGuard(store) }));
+  mountOperations(app, KMS_OPERATIONS, kmsPipeline({ services: api, iam, audit, checkResponses: o.checkResponses ?? false, throttle, replay: new ReplayGuard(store), authClock: o.throttleClock }));
   openApiRoute(app, KMS_OPERATIONS, { title: `Strongroom KMS (${o.region})`, description: 'Huawei Cloud KMS (DEW) v1.0 and v2 as Strongroom serves it, in one region.' });
   internalRoutes(app, { region: o.region, topology: o.topology, secret: o.internalSecret, replication, audit, applied: store });
 
