@@ -63,8 +63,10 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of children.values()) if (c.exitCode === null) c.kill('SIGKILL');
-  await Promise.all([...children.values()].map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  // A child killed by a signal has signalCode set and exitCode null: only those still running are waited for.
+  const running = [...children.values()].filter((c) => c.exitCode === null && c.signalCode === null);
+  for (const c of running) c.kill('SIGKILL');
+  await Promise.all(running.map((c) => new Promise((r) => c.once('exit', r))));
   if (db) await db.drop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
