@@ -14,7 +14,7 @@ import { openIam } from '../src/iam-server.js';
 import { LocalFileRootKey } from '../src/keystore/local-file.js';
 import { SqliteIamStore } from '../src/storage/sqlite/iam-sqlite-store.js';
 import {
-  expectError, KEY_ID, passwordToken, signedRequest, startTestDeployment, tokenRequest, type Credentials, type Reply, type TestDeployment,
+  expectError, KEY_ID, signedRequest, startTestDeployment, tokenRequest, type Credentials, type Reply, type TestDeployment,
 } from './helpers/deployment.js';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '..', '..');

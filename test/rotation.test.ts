@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
-import type { RegionServices } from '../src/api/kms/operations/common.js';
 import type { RotationService } from '../src/core/rotation.js';
 import { expectError, KEY_ID, signedRequest, startTestDeployment, type Reply, type TestDeployment } from './helpers/deployment.js';
 

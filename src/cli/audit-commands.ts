@@ -12,7 +12,6 @@
  */
 import { createHmac } from 'node:crypto';
 import { createWriteStream, existsSync, fchmodSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { anchorAfter, canonicalJson, sameMac, verifyChain, type ChainVerdict } from '../audit/audit-chain.js';
 import { auditKey } from '../audit/audit-log.js';

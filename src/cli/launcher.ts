@@ -3,7 +3,7 @@
  * on separate machines, and talk over HTTP on loopback. Prints the endpoints, the credentials and a first call.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ThrottlingSetting } from '../api/throttling.js';

@@ -4,8 +4,7 @@
  * PostgreSQL.
  */
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import type { AccessKeyRecord, Domain, IamStore, Project, User } from '../../src/storage/iam-store.js';
 
