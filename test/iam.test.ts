@@ -5,10 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { iamDir } from '../src/deployment.js';
+import { KmsError } from '../src/errors.js';
 import { IamService } from '../src/iam/iam-service.js';
 import { openIam } from '../src/iam-server.js';
 import { LocalFileRootKey } from '../src/keystore/local-file.js';
@@ -490,6 +493,33 @@ describe('temporary access keys: POST /v3.0/OS-CREDENTIAL/securitytokens', () =>
     expectError(await tokenRequest(d.iamUrl, token, 'POST', '/v3.0/OS-CREDENTIAL/securitytokens', { auth: { identity: { methods: ['password'] } } }), 400, 'IAM.0001');
     expectError(await tokenRequest(d.iamUrl, undefined, 'POST', '/v3.0/OS-CREDENTIAL/securitytokens', request()), 401, 'APIGW.0301');
     expectError(await signedRequest(d.iamUrl, d.admin, undefined, 'POST', '/v3.0/OS-CREDENTIAL/securitytokens', request()), 403, 'IAM.0004');
+  });
+});
+
+describe('temporary access keys: a bounded number per user', () => {
+  test('beyond maxTemporaryKeysPerUser unexpired keys: 400 IAM.0001, nothing stored; expired keys free their place', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strongroom-tempkeys-'));
+    const store = new SqliteIamStore(join(dir, 'iam.db'));
+    const rootKey = new LocalFileRootKey(join(dir, 'master.key'));
+    try {
+      let now = Date.now();
+      const iam = new IamService(store, rootKey, () => now);
+      iam.maxTemporaryKeysPerUser = 3;
+      await iam.init();
+      const { user } = await iam.createAccount('limits');
+      const token = { id: 'limit-test-token', expiresAt: now + 24 * HOUR, projectId: null };
+      for (let i = 0; i < 3; i++) await iam.createTemporaryKey(user.id, 900, token);
+      assert.equal(await store.countTemporaryAccessKeys(user.id, now), 3);
+      await assert.rejects(iam.createTemporaryKey(user.id, 900, token), (e: KmsError) => e.code === 'IAM.0001');
+      assert.equal(await store.countTemporaryAccessKeys(user.id, now), 3, 'the refused call stored nothing');
+      now += 901_000; // all three have expired: a new key is issued
+      await iam.createTemporaryKey(user.id, 900, token);
+      assert.equal(await store.countTemporaryAccessKeys(user.id, now), 1);
+    } finally {
+      await store.close();
+      await rootKey.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -19,6 +19,12 @@ export { newId } from './ids.js';
 /** Huawei allows two permanent access keys per user (IAM answers "akSkNumExceed" beyond). */
 export const MAX_ACCESS_KEYS_PER_USER = 2;
 
+/**
+ * Live temporary access keys one user may hold at once. Huawei publishes no such limit (its gateway throttles the
+ * calls instead); without one, a user could fill IAM's store with keys that live up to 24 hours.
+ */
+export const MAX_TEMPORARY_KEYS_PER_USER = 1000;
+
 /** A new account as `strongroom iam create-domain` prints it. */
 export interface NewAccount {
   domain: { id: string; name: string };
@@ -74,6 +80,9 @@ export class IamService {
   readonly directory: Directory;
   /** Account lockout and per-source limits of password login. */
   readonly loginGuard: LoginGuard;
+
+  /** At most this many unexpired temporary access keys per user (MAX_TEMPORARY_KEYS_PER_USER; tests lower it). */
+  maxTemporaryKeysPerUser = MAX_TEMPORARY_KEYS_PER_USER;
 
   constructor(
     private readonly store: IamStore,
@@ -186,13 +195,20 @@ export class IamService {
     await this.store.deleteAccessKey((await this.accessKey(domainId, accessKey)).accessKey);
   }
 
-  /** A temporary access key with its security token (POST /v3.0/OS-CREDENTIAL/securitytokens). */
+  /**
+   * A temporary access key with its security token (POST /v3.0/OS-CREDENTIAL/securitytokens), living
+   * `durationSeconds` (seconds) but never past the token's expiry. 400 IAM.0001 when the user already holds
+   * `maxTemporaryKeysPerUser` unexpired ones.
+   */
   async createTemporaryKey(userId: string, durationSeconds: number, token: { id: string; expiresAt: number; projectId: string | null }): Promise<{ accessKey: string; secretKey: string; securityToken: string; expiresAt: number }> {
+    await this.store.deleteExpiredAccessKeys(this.clock());
+    if ((await this.store.countTemporaryAccessKeys(userId, this.clock())) >= this.maxTemporaryKeysPerUser) {
+      throw new KmsError('IAM.0001', `a user holds at most ${this.maxTemporaryKeysPerUser} unexpired temporary access keys; wait for some to expire.`);
+    }
     const securityToken = randomBytes(48).toString('base64url');
     // A temporary key never outlives, nor reaches further than, the token it was issued for.
     const expiresAt = Math.min(this.clock() + durationSeconds * 1000, token.expiresAt);
     const pair = await this.#newAccessKey(userId, sha256(securityToken), expiresAt, token.id, token.projectId);
-    await this.store.deleteExpiredAccessKeys(this.clock());
     return { ...pair, securityToken, expiresAt };
   }
 

@@ -144,6 +144,8 @@ export interface IamStore extends AuditStore {
   updateAccessKey(ak: string, change: { enabled: boolean; description: string }): Promise<void>;
   deleteAccessKey(ak: string): Promise<void>;
   deleteExpiredAccessKeys(now: number): Promise<void>;
+  /** Temporary access keys of a user that have not expired at `now` (epoch ms). */
+  countTemporaryAccessKeys(userId: string, now: number): Promise<number>;
 
   revokeToken(tokenId: string, expiresAt: number): Promise<void>;
   isRevoked(tokenId: string): Promise<boolean>;

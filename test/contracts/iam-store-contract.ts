@@ -116,6 +116,9 @@ export function iamStoreContract(name: string, make: MakeIamStore): void {
       assert.equal(await s.getAccessKey('AK_NONE'), null);
       assert.equal(await s.insertAccessKey(ak('AK_LIVE', 'u1', null)), false);
       assert.deepEqual(await s.getAccessKey('AK_LIVE'), live, 'the refused insert changed nothing');
+      assert.equal(await s.countTemporaryAccessKeys('u1', T0 + 5), 2, 'two temporary keys unexpired at T0+5');
+      assert.equal(await s.countTemporaryAccessKeys('u1', T0 + 500), 1, 'one at T0+500; the permanent key never counts');
+      assert.equal(await s.countTemporaryAccessKeys('u2', T0), 0);
       await s.deleteExpiredAccessKeys(T0 + 500);
       assert.equal(await s.getAccessKey('AK_EXPIRED'), null);
       assert.deepEqual(await s.getAccessKey('AK_PERMANENT'), permanent);

@@ -279,6 +279,11 @@ export class PgIamStore implements IamStore {
   async deleteExpiredAccessKeys(now: number): Promise<void> {
     await this.#db.run('DELETE FROM access_keys WHERE expires_at IS NOT NULL AND expires_at < $1', [now]);
   }
+  async countTemporaryAccessKeys(userId: string, now: number): Promise<number> {
+    const [r] = await this.#db.rows<{ n: string }>(
+      'SELECT count(*) AS n FROM access_keys WHERE user_id = $1 AND security_token_hash IS NOT NULL AND expires_at >= $2', [userId, now]);
+    return Number(r!.n);
+  }
 
   async revokeToken(tokenId: string, expiresAt: number): Promise<void> {
     await this.#db.run('INSERT INTO revoked_tokens (token_id, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING', [tokenId, expiresAt]);

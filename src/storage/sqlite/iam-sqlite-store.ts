@@ -64,6 +64,7 @@ export class SqliteIamStore implements IamStore {
       keysOfUser: p('SELECT * FROM access_keys WHERE user_id = ? AND security_token_hash IS NULL ORDER BY created_at, access_key'),
       updateKey: p('UPDATE access_keys SET enabled = ?, description = ? WHERE access_key = ?'),
       deleteKey: p('DELETE FROM access_keys WHERE access_key = ?'),
+      countTemporaryKeys: p('SELECT count(*) AS n FROM access_keys WHERE user_id = ? AND security_token_hash IS NOT NULL AND expires_at >= ?'),
       deleteExpiredKeys: p('DELETE FROM access_keys WHERE expires_at IS NOT NULL AND expires_at < ?'),
       revoke: p('INSERT OR IGNORE INTO revoked_tokens (token_id, expires_at) VALUES (?, ?)'),
       isRevoked: p('SELECT 1 FROM revoked_tokens WHERE token_id = ?'),
@@ -245,6 +246,9 @@ export class SqliteIamStore implements IamStore {
   }
   async deleteExpiredAccessKeys(now: number): Promise<void> {
     this.#s.deleteExpiredKeys.run(now);
+  }
+  async countTemporaryAccessKeys(userId: string, now: number): Promise<number> {
+    return (this.#s.countTemporaryKeys.get(userId, now) as { n: number }).n;
   }
 
   async revokeToken(tokenId: string, expiresAt: number): Promise<void> {
