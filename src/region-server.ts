@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp, type ConnectionLimits, type LoggerOptions, newRequestId } from './api/http.js';
 import { KMS_OPERATIONS } from './api/kms/catalogue.js';
+import { healthRoutes, rootKeyCheck } from './api/health.js';
 import { internalRoutes } from './api/kms/internal.js';
 import type { RegionServices } from './api/kms/operations/common.js';
 import { kmsPipeline } from './api/kms/pipeline.js';
@@ -65,6 +66,8 @@ export interface RegionAppOptions {
   leaseMs?: number;
   /** Timeouts and connection cap of the HTTP server (api/http.ts; default DEFAULT_LIMITS). */
   limits?: Partial<ConnectionLimits>;
+  /** The deployment's id (deployment.json), answered by `/healthz`. */
+  deploymentId?: string;
 }
 
 export interface RegionServerOptions extends RegionAppOptions {
@@ -160,6 +163,11 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
   const throttle = rates ? new Throttle(rates, o.throttleClock) : undefined;
   mountOperations(app, KMS_OPERATIONS, kmsPipeline({ services: api, iam, audit, checkResponses: o.checkResponses ?? false, throttle, replay: new ReplayGuard(store), authClock: o.throttleClock }));
   openApiRoute(app, KMS_OPERATIONS, { title: `Strongroom KMS (${o.region})`, description: 'Huawei Cloud KMS (DEW) v1.0 and v2 as Strongroom serves it, in one region.' });
+  healthRoutes(app, { component: 'region', region: o.region, deploymentId: o.deploymentId }, {
+    store: async () => void (await store.getSetting('root_key_id')),
+    root_key: rootKeyCheck(rootKey),
+    iam: () => iam.checkLink(),
+  });
   internalRoutes(app, { region: o.region, topology: o.topology, secret: o.internalSecret, replication, audit, applied: store });
 
   // The region's own work is in its audit trail too: one `system:` record per key it changed. The record is written

@@ -109,6 +109,16 @@ export class IamClient {
     if (this.#timer) clearInterval(this.#timer);
   }
 
+  /**
+   * For readiness (`/readyz`): resolves when IAM answered a poll within the allowed staleness
+   * (`maxStalenessMs`), rejects with how long it has been silent otherwise.
+   */
+  async checkLink(): Promise<void> {
+    if (this.#syncedAt === 0) throw new Error('IAM has not answered yet');
+    const age = Date.now() - this.#syncedAt;
+    if (age > this.options.maxStalenessMs) throw new Error(`IAM last answered ${Math.round(age / 1000)} s ago`);
+  }
+
   /** Fetches the public key (first time) and revocations since the last sync. */
   async sync(): Promise<void> {
     if (!this.#publicKey) {
