@@ -4,6 +4,9 @@
  * latency, audit writes, the outbox and replication, and the token and decision caches.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { healthRoutes } from '../src/api/health.js';
 import { createHttpApp } from '../src/api/http.js';
@@ -113,4 +116,38 @@ test('/metrics counts calls by operation, code and status, with latency, audit w
   assert.equal(sample(after, 'strongroom_requests_total', { operation: 'unknown', status: '200' }), undefined);
   const iamText = await metricsOf(d.iamUrl);
   assert.ok((sample(iamText, 'strongroom_requests_total', { component: 'iam', status: '201' }) ?? 0) >= 1, 'the token issued');
+});
+
+test('at debug, one concise line per call with request id, operation, key id, caller and error code; never a secret', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'strongroom-logs-'));
+  const file = join(dir, 'region.log');
+  const logged = await startTestDeployment({ regions: [N], logger: { level: 'debug', file } });
+  try {
+    const created = await logged.kms(N, 'create-key', { key_alias: `logged-${Date.now()}` });
+    const keyId = created.body.key_info.key_id as string;
+    const missing = '0d0466b0-e727-4d9c-b35d-f84bb474a37f';
+    assert.equal((await logged.kms(N, 'describe-key', { key_id: missing })).status, 404);
+    assert.equal((await logged.kms(N, 'encrypt-data', { key_id: keyId, plain_text: 'a secret plaintext' })).status, 200);
+    await fetch(logged.endpoint(N) + '/healthz');
+    await new Promise((r) => setTimeout(r, 300)); // pino writes asynchronously
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const calls = lines.filter((l) => l.msg === 'call');
+    const failed = calls.find((l) => l.op === 'ListKeyDetail')!;
+    assert.equal(failed.status, 404);
+    assert.equal(failed.code, 'KMS.0207');
+    assert.equal(failed.key, missing);
+    assert.match(String(failed.caller), /^strongroom\/admin$|^[^/]+\/[^/]+$/);
+    assert.match(String(failed.request_id), /^[0-9a-f]{32}$/);
+    const encrypt = calls.find((l) => l.op === 'EncryptData')!;
+    assert.equal(encrypt.key, keyId);
+    assert.equal(encrypt.code, undefined);
+    assert.equal(typeof encrypt.ms, 'number');
+    assert.ok(!calls.some((l) => String(l.op).includes('healthz')), 'probes are not logged');
+    const text = readFileSync(file, 'utf8');
+    for (const secret of ['a secret plaintext', logged.admin.sk, 'SDK-HMAC-SHA256']) assert.ok(!text.includes(secret), `the log holds ${secret}`);
+    assert.ok(Math.max(...calls.map((l) => JSON.stringify(l).length)) < 400, 'lines are concise');
+  } finally {
+    await logged.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -13,6 +13,7 @@ import { errorBody, KmsError, ThrottledError, type ErrorCode } from '../errors.j
 import { precheck } from '../iam/aksk.js';
 import { responseSignature } from '../internal-auth.js';
 import { MalformedBody, parseStrictJson } from './strict-json.js';
+import { requestLog } from './request-log.js';
 import { compileValidator } from './validation.js';
 
 declare module 'fastify' {
@@ -40,18 +41,16 @@ export interface ConnectionLimits {
 
 export const DEFAULT_LIMITS: ConnectionLimits = { requestMs: 30_000, headersMs: 10_000, idleMs: 5_000, maxConnections: 4096 };
 
-/** How an endpoint logs: the pino level, an optional file, and whether every request gets a line (default not). */
+/** How an endpoint logs: the pino level (`debug` adds a line per call: request-log.ts) and an optional file. */
 export interface LoggerOptions {
   level: string;
   file?: string;
-  requests?: boolean;
 }
 
 export interface HttpOptions {
   /**
-   * A pino logger config, or false for none. Errors and lifecycle events only: one line per request only with
-   * `requests: true` (the audit trail is the record of every call; a request line costs about a quarter of a
-   * small request's time).
+   * A pino logger config, or false for none. At `info`, warnings, errors and lifecycle events; at `debug`, one
+   * concise line per call too (request-log.ts; the audit trail is the full record of every call).
    */
   logger: boolean | LoggerOptions;
   /** Which codes the endpoint answers with: KMS's (KMS.0202, KMS.0204, KMS.0308) or IAM's (IAM.0001). */
@@ -75,6 +74,10 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
       : {
           level: options.logger === true ? 'info' : options.logger.level,
           ...(options.logger !== true && options.logger.file ? { file: options.logger.file } : {}),
+          // Concise lines: an ISO time, no host name; the request id under `request_id`.
+          base: { pid: process.pid },
+          timestamp: () => `,"time":"${new Date().toISOString()}"`,
+          messageKey: 'msg',
           redact: ['req.headers.authorization', 'req.headers["x-auth-token"]', 'req.headers["x-subject-token"]', 'req.headers["x-security-token"]'],
         };
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -83,7 +86,8 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
     keepAliveTimeout: limits.idleMs,
     // Fastify sets the server's requestTimeout from this after creating it (over http.requestTimeout below).
     requestTimeout: limits.requestMs,
-    logController: new LogController({ disableRequestLogging: options.logger === false || options.logger === true || options.logger.requests !== true }),
+    // Fastify's own two lines per request are replaced by request-log.ts's one line at debug.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: BODY_LIMIT,
     genReqId: newRequestId,
     requestIdHeader: false,
@@ -177,6 +181,7 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
   });
 
   app.setErrorHandler((err: unknown, req, reply) => sendError(reply, toKmsError(err, req, codes)));
+  if (options.logger !== false) requestLog(app);
   return app;
 }
 

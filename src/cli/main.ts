@@ -37,9 +37,12 @@ async function serveUntilSignal(server: RunningServer): Promise<void> {
   }
 }
 
-/** Errors and events at `info`; a line per request only with STRONGROOM_LOG_REQUESTS=1 (the audit trail records every call). */
+/**
+ * Warnings, errors and events at `info` (STRONGROOM_LOG_LEVEL); a concise line per call at `debug`
+ * (STRONGROOM_LOG_LEVEL=debug, or STRONGROOM_LOG_REQUESTS=1 as before). The audit trail records every call.
+ */
 function serverLogger() {
-  return { level: process.env.STRONGROOM_LOG_LEVEL ?? 'info', requests: process.env.STRONGROOM_LOG_REQUESTS === '1' };
+  return { level: process.env.STRONGROOM_LOG_LEVEL ?? (process.env.STRONGROOM_LOG_REQUESTS === '1' ? 'debug' : 'info') };
 }
 
 function program(): Command {

@@ -3,6 +3,7 @@
  * and clients for it. Requests are signed with the official Huawei signer (@huaweicloud/huaweicloud-sdk-core)
  * or carry IAM tokens; every response is returned whole (status, headers, JSON body).
  */
+import type { LoggerOptions } from '../../src/api/http.js';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { after } from 'node:test';
 import { tmpdir } from 'node:os';
@@ -77,6 +78,8 @@ export interface DeploymentOptions {
   leaseMs?: number;
   /** How often the regions' deletion sweep runs (default: hourly, tests call it). */
   deletionSweepMs?: number;
+  /** The processes' logger (default none). */
+  logger?: LoggerOptions;
 }
 
 /** Databases made by deployments of this test file, dropped when it ends. */
@@ -106,14 +109,14 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
   const secret = Buffer.from(deployment.internal_secret, 'hex');
   const topology = topologyOf(deployment);
   let iamRunning = true;
-  const iam = await startIam({ dataDir: iamDir(dir), store: deployment.store, topology, internalSecret: secret, iamEndpoint: deployment.iam.endpoint, host: '127.0.0.1', port: deployment.iam.port, logger: false, checkResponses: o.checkResponses ?? true });
+  const iam = await startIam({ dataDir: iamDir(dir), store: deployment.store, topology, internalSecret: secret, iamEndpoint: deployment.iam.endpoint, host: '127.0.0.1', port: deployment.iam.port, logger: o.logger ?? false, checkResponses: o.checkResponses ?? true });
   const regions = new Map<string, RegionNode>();
   const allNodes = new Map<string, RegionNode>();
   const launchNode = async (id: string, n: number) => {
     const r = deployment.regions.find((x) => x.id === id)!;
     const node = await startRegion({
       region: id, dataDir: regionDir(dir, id), store: deployment.store, topology, iamEndpoint: deployment.iam.endpoint, internalSecret: secret,
-      keyQuota: deployment.key_quota, grantQuota: deployment.grant_quota, host: '127.0.0.1', port: r.ports[n]!, logger: false, clock: o.clock,
+      keyQuota: deployment.key_quota, grantQuota: deployment.grant_quota, host: '127.0.0.1', port: r.ports[n]!, logger: o.logger ?? false, clock: o.clock,
       revocationPollMs: o.revocationPollMs === null ? undefined : (o.revocationPollMs ?? 100), deletionSweepMs: o.deletionSweepMs ?? 3_600_000, checkResponses: o.checkResponses ?? true,
       throttling: deployment.throttling, throttleClock: o.throttleClock, leaseMs: o.leaseMs,
     });
