@@ -30,6 +30,11 @@ export interface DeploymentFile {
   store?: string;
   /** Nodes (processes) per region, on one shared store; more than one needs PostgreSQL. */
   nodes?: number;
+  /**
+   * HTTPS for every process and every call between them (tls.ts): the certificate and key files (absolute paths),
+   * `self_signed` when `start --tls` generated them under DIR/tls/. Absent: plain HTTP.
+   */
+  tls?: { cert: string; key: string; self_signed: boolean };
   /** Optional restriction: primary region → regions that may hold its replicas. */
   replication?: Record<string, string[]>;
   /** Hex; signs calls between Strongroom's processes. */
@@ -102,6 +107,8 @@ export interface PlanInput {
   store?: string;
   /** `--nodes` per region; when not given, the file's count stays (1 at first start). */
   nodes?: number;
+  /** `--tls` / `--tls-cert` and `--tls-key`: the files to serve; when not given, the file's (none at first start). */
+  tls?: { cert: string; key: string; self_signed: boolean };
 }
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -132,7 +139,8 @@ export function resolvePlan(dir: string, input: PlanInput): { file: DeploymentFi
   if (nodes > 1 && store === undefined && !process.env.STRONGROOM_STORE) {
     throw new Error('--nodes above 1 needs a shared store: give --store postgres://… (SQLite is one process per region)');
   }
-  const url = (port: number) => `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const tls = input.tls ?? previous?.tls;
+  const url = (port: number) => `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const file: DeploymentFile = {
     version: 1,
     deployment_id: previous?.deployment_id ?? randomBytes(8).toString('hex'),
@@ -144,6 +152,7 @@ export function resolvePlan(dir: string, input: PlanInput): { file: DeploymentFi
     }),
     ...(store !== undefined ? { store } : {}),
     ...(nodes > 1 ? { nodes } : {}),
+    ...(tls ? { tls } : {}),
     ...(previous?.replication ? { replication: previous.replication } : {}),
     ...(previous?.peer_timeout_ms ? { peer_timeout_ms: previous.peer_timeout_ms } : {}),
     ...(previous?.outbox_max_backoff_ms ? { outbox_max_backoff_ms: previous.outbox_max_backoff_ms } : {}),

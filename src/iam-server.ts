@@ -13,6 +13,7 @@ import { openIam } from './iam-data.js';
 import type { RunningServer } from './region-server.js';
 import type { Clock } from './core/context.js';
 import type { Topology } from './regions/topology.js';
+import type { TlsMaterial } from './tls.js';
 
 export { openIam, type OpenIam } from './iam-data.js';
 
@@ -34,13 +35,15 @@ export interface IamServerOptions {
   limits?: Partial<ConnectionLimits>;
   /** The deployment's id (deployment.json), answered by `/healthz`. */
   deploymentId?: string;
+  /** Serve HTTPS with this certificate and key (tls.ts). */
+  tls?: TlsMaterial;
 }
 
 export async function startIam(o: IamServerOptions): Promise<RunningServer> {
   const opened = await openIam(o.dataDir, { clock: o.clock, store: o.store });
   const audit = await AuditLog.open(opened.store, opened.rootKey);
   const services: IamServices = { iam: opened.iam, directory: opened.iam.directory, permissions: opened.permissions, topology: o.topology, endpoint: o.iamEndpoint };
-  const app = createHttpApp({ logger: o.logger, service: 'iam', limits: o.limits });
+  const app = createHttpApp({ logger: o.logger, service: 'iam', limits: o.limits, tls: o.tls });
   mountOperations(app, IAM_OPERATIONS, iamPipeline({ services, audit, checkResponses: o.checkResponses ?? false }));
   openApiRoute(app, IAM_OPERATIONS, { title: 'Strongroom IAM', description: 'Huawei Cloud IAM (Keystone v3 and v3.0 extensions) as Strongroom serves it.' });
   const metrics = new Metrics({ component: 'iam' });

@@ -27,6 +27,7 @@ import { ReplicationService } from './core/replication.js';
 import { RotationService } from './core/rotation.js';
 import { TagService } from './core/tags.js';
 import type { RootKey } from './keystore/root-key.js';
+import type { TlsMaterial } from './tls.js';
 import { openKmsStore, openRootKey } from './composition.js';
 import { Scheduler, type WorkRecorder } from './core/scheduler.js';
 import type { MonotonicClock } from './token-buckets.js';
@@ -69,6 +70,8 @@ export interface RegionAppOptions {
   limits?: Partial<ConnectionLimits>;
   /** The deployment's id (deployment.json), answered by `/healthz`. */
   deploymentId?: string;
+  /** Serve HTTPS with this certificate and key (tls.ts). */
+  tls?: TlsMaterial;
 }
 
 export interface RegionServerOptions extends RegionAppOptions {
@@ -159,7 +162,7 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
     imports,
   };
   const audit = await AuditLog.open(store, rootKey);
-  const app = createHttpApp({ logger: o.logger, limits: o.limits });
+  const app = createHttpApp({ logger: o.logger, limits: o.limits, tls: o.tls });
   const rates = ratesOf(o.throttling ?? 'off');
   const throttle = rates ? new Throttle(rates, o.throttleClock) : undefined;
   mountOperations(app, KMS_OPERATIONS, kmsPipeline({ services: api, iam, audit, checkResponses: o.checkResponses ?? false, throttle, replay: new ReplayGuard(store), authClock: o.throttleClock }));

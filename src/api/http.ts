@@ -55,6 +55,8 @@ export interface HttpOptions {
   logger: boolean | LoggerOptions;
   /** Which codes the endpoint answers with: KMS's (KMS.0202, KMS.0204, KMS.0308) or IAM's (IAM.0001). */
   service?: 'kms' | 'iam';
+  /** Serve HTTPS with this certificate and key (PEM) instead of plain HTTP (tls.ts). */
+  tls?: { cert: Buffer; key: Buffer };
   /** Timeouts and the connection cap (default DEFAULT_LIMITS; tests shorten them). */
   limits?: Partial<ConnectionLimits>;
 }
@@ -65,6 +67,16 @@ const CODES = {
   kms: { malformed: 'KMS.0202', missing: 'KMS.0204', generic: 'KMS.0308', badRequest: 'KMS.0214', tooLong: 'KMS.0203', badUrl: 'KMS.0201' },
   iam: { malformed: 'IAM.0001', missing: 'IAM.0001', generic: 'IAM.0001', badRequest: 'IAM.0001', tooLong: 'IAM.0001', badUrl: 'IAM.0001' },
 } as const satisfies Record<string, Record<string, ErrorCode>>;
+
+/** Node's own limits, given to the server fastify creates (http or https). */
+function serverOptions(limits: ConnectionLimits) {
+  return {
+    requireHostHeader: false,
+    requestTimeout: limits.requestMs,
+    headersTimeout: Math.min(limits.headersMs, limits.requestMs),
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headersMs / 4)),
+  };
+}
 
 export function createHttpApp(options: HttpOptions): FastifyInstance {
   const codes = CODES[options.service ?? 'kms'];
@@ -96,12 +108,8 @@ export function createHttpApp(options: HttpOptions): FastifyInstance {
     // Node would answer a request without Host itself, with an empty 400: we answer it (onRequest below).
     // Node's own timeouts, given to the server it creates; Node checks them every `connectionsCheckingInterval`
     // (30 s by default, which is why a slow body could seem to be held far beyond requestTimeout).
-    http: {
-      requireHostHeader: false,
-      requestTimeout: limits.requestMs,
-      headersTimeout: Math.min(limits.headersMs, limits.requestMs),
-      connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headersMs / 4)),
-    },
+    // With TLS, the same options go to https.createServer (fastify reads `https` instead of `http` then).
+    ...(options.tls ? { https: { ...serverOptions(limits), cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' as const } } : { http: serverOptions(limits) }),
     // What Node's parser refuses (bad framing, oversized or invalid headers) never reaches fastify.
     clientErrorHandler: (err, socket) => answerRawError(socket, err as NodeJS.ErrnoException, codes),
     // A path the router cannot even decode (bad %-escape, over-long parameter) answers like every other error.

@@ -4,12 +4,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
+import { rootCertificates as tlsRootCertificates } from 'node:tls';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ThrottlingSetting } from '../api/throttling.js';
 import { describeStore, STORE_ENV } from '../composition.js';
 import { iamDir, privateDir, resolvePlan, storeOf, writeDeployment, writePrivateFile, type DeploymentFile } from '../deployment.js';
+import { fingerprint, generateSelfSigned, loadTls } from '../tls.js';
 import { bootstrap, bootstrapPath, type BootstrapFile } from './bootstrap.js';
 import { rotateIfLarge } from './log-rotation.js';
 
@@ -25,6 +29,8 @@ export interface StartOptions {
   store?: string;
   /** `--nodes` per region; undefined keeps deployment.json's. */
   nodes?: number;
+  /** `--tls` (a generated self-signed certificate) or `--tls-cert`/`--tls-key`; undefined keeps deployment.json's. */
+  tls?: 'self-signed' | { cert: string; key: string };
 }
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -53,15 +59,15 @@ interface Supervised {
  * Waits until the process answers `/healthz` as itself: the component and region it was started as, this
  * deployment's id and the child's own pid (a port answered by another deployment's process does not count).
  */
-async function waitUntilUp(c: Supervised, deploymentId: string | undefined, timeoutMs: number): Promise<void> {
+async function waitUntilUp(c: Supervised, deploymentId: string | undefined, ca: Buffer | undefined, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let other = '';
   while (Date.now() < deadline) {
     if (c.child.exitCode !== null || c.child.signalCode !== null) throw new Error(`exited (${c.child.signalCode ?? `code ${c.child.exitCode}`})${other}`);
     try {
-      const res = await fetch(c.url + '/healthz', { signal: AbortSignal.timeout(1000) });
-      const body = (await res.json()) as { component?: string; region?: string; deployment_id?: string; pid?: number };
-      if (res.ok && body.pid === c.child.pid && body.component === c.component && body.region === c.region && body.deployment_id === deploymentId) return;
+      const res = await getJson(c.url + '/healthz', ca, 1000);
+      const body = res.body as { component?: string; region?: string; deployment_id?: string; pid?: number };
+      if (res.status === 200 && body.pid === c.child.pid && body.component === c.component && body.region === c.region && body.deployment_id === deploymentId) return;
       other = `; ${c.url} is answered by another process (pid ${String(body.pid)}${body.deployment_id !== deploymentId ? ', another deployment' : ''})`;
     } catch {
       // not listening yet
@@ -69,6 +75,27 @@ async function waitUntilUp(c: Supervised, deploymentId: string | undefined, time
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`did not answer on ${c.url} within ${timeoutMs / 1000} s${other}`);
+}
+
+/** GET of a JSON document over HTTP or HTTPS (trusting `ca` as well as the system's CAs). */
+function getJson(url: string, ca: Buffer | undefined, timeoutMs: number): Promise<{ status: number; body: unknown }> {
+  return new Promise((done, fail) => {
+    const get = url.startsWith('https:') ? httpsGet : httpGet;
+    const req = get(url, { timeout: timeoutMs, ...(ca && url.startsWith('https:') ? { ca: [...tlsRootCertificates, ca.toString()] } : {}) }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        try {
+          done({ status: res.statusCode ?? 0, body: JSON.parse(text) });
+        } catch (err) {
+          fail(err);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', fail);
+  });
 }
 
 /** Throws, naming each, when a port the deployment needs is taken on its host. */
@@ -137,18 +164,25 @@ export async function start(o: StartOptions): Promise<void> {
   const dir = resolve(o.dataDir);
   const other = runningLauncher(dir);
   if (other !== null) throw new Error(`a deployment from ${dir} is already running (launcher pid ${other}): stop it first (Ctrl-C where it runs, or kill ${other})`);
-  const { file: deployment } = resolvePlan(dir, { host: o.host, basePort: o.basePort, regions: o.regions, throttling: o.throttling, store: o.store, nodes: o.nodes });
+  // A generated certificate lives in DIR/tls/ (made below, once the ports are known to be free); a given one is
+  // checked now, before anything is written.
+  const tlsDir = join(dir, 'tls');
+  const tls = o.tls === 'self-signed' ? { cert: join(tlsDir, 'cert.pem'), key: join(tlsDir, 'key.pem'), self_signed: true }
+    : o.tls ? (loadTls(o.tls), { ...o.tls, self_signed: false }) : undefined;
+  const { file: deployment } = resolvePlan(dir, { host: o.host, basePort: o.basePort, regions: o.regions, throttling: o.throttling, store: o.store, nodes: o.nodes, tls });
   if (storeOf(deployment) === undefined && existsSync(bootstrapPath(dir)) && !existsSync(join(iamDir(dir), 'iam.db'))) {
     throw new Error(`${dir} holds a deployment whose data is not in SQLite files here: it was started with ${STORE_ENV}=postgres://…; start it with the same ${STORE_ENV}`);
   }
   await checkPortsFree(deployment);
+  if (deployment.tls?.self_signed && !existsSync(deployment.tls.cert)) generateSelfSigned(tlsDir, deployment.host);
+  const tlsMaterial = deployment.tls ? loadTls(deployment.tls) : undefined;
   writeDeployment(dir, deployment);
   writePrivateFile(pidPath(dir), `${process.pid}\n`);
   const { file, created } = await bootstrap(dir, deployment);
   const logs = join(dir, 'logs');
   privateDir(logs);
-  if (!isLoopback(deployment.host)) {
-    console.error(`strongroom: WARNING: listening on ${deployment.host} with plain HTTP: tokens, signatures and answers cross the network unencrypted. Keep it on 127.0.0.1, or put TLS in front.`);
+  if (!isLoopback(deployment.host) && !deployment.tls) {
+    console.error(`strongroom: WARNING: listening on ${deployment.host} with plain HTTP: tokens, signatures and answers cross the network unencrypted. Keep it on 127.0.0.1, or start it with --tls (or --tls-cert/--tls-key).`);
   }
   const regionCount = deployment.regions.length;
   console.log(`Starting Strongroom in ${dir}: IAM and ${regionCount} region${regionCount > 1 ? 's' : ''} (${deployment.regions.map((r) => r.id).join(', ')})…`);
@@ -157,7 +191,9 @@ export async function start(o: StartOptions): Promise<void> {
     const fd = openSync(log, 'a', 0o600);
     try {
       return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args, '--data-dir', dir], {
-        stdio: ['ignore', fd, fd], env: { ...process.env, STRONGROOM_LAUNCHER_PID: String(process.pid) },
+        stdio: ['ignore', fd, fd],
+        // The processes call each other over HTTPS when TLS is on: they trust the deployment's certificate.
+        env: { ...process.env, STRONGROOM_LAUNCHER_PID: String(process.pid), ...(deployment.tls ? { NODE_EXTRA_CA_CERTS: deployment.tls.cert } : {}) },
       });
     } finally {
       closeSync(fd);
@@ -238,7 +274,7 @@ export async function start(o: StartOptions): Promise<void> {
   for (const c of children) supervise(c);
 
   try {
-    await Promise.all(children.map((c) => waitUntilUp(c, deployment.deployment_id, 60_000).catch((err: Error) => {
+    await Promise.all(children.map((c) => waitUntilUp(c, deployment.deployment_id, tlsMaterial?.cert, 60_000).catch((err: Error) => {
       throw new Error(`${c.name} ${err.message}; see ${c.log}\n${tail(c.log)}`);
     })));
   } catch (err) {
@@ -246,11 +282,12 @@ export async function start(o: StartOptions): Promise<void> {
     await stop(1);
     return;
   }
-  console.log(banner(dir, deployment, file, created));
+  console.log(banner(dir, deployment, file, created, tlsMaterial?.cert));
 }
 
-function banner(dir: string, d: DeploymentFile, b: BootstrapFile, created: boolean): string {
+function banner(dir: string, d: DeploymentFile, b: BootstrapFile, created: boolean, cert: Buffer | undefined): string {
   const first = b.regions[0]!;
+  const cacert = d.tls ? ` --cacert ${d.tls.cert}` : '';
   const boot = bootstrapPath(dir);
   const auth = (password: string) => JSON.stringify({
     auth: {
@@ -267,6 +304,7 @@ function banner(dir: string, d: DeploymentFile, b: BootstrapFile, created: boole
     ...b.regions.map((r) => `  ${r.id.padEnd(9)} ${r.endpoints.join(' ')}   project ${r.project_id}`),
     `  store     ${describeStore(storeOf(d))}${(d.nodes ?? 1) > 1 ? `, ${d.nodes} nodes per region` : ''}`,
     `  health    ${d.iam.endpoint}/healthz, /readyz and /metrics on every endpoint`,
+    ...(d.tls && cert ? [`  TLS       ${d.tls.self_signed ? 'self-signed certificate' : 'certificate'} ${d.tls.cert}`, `            SHA-256 ${fingerprint(cert)}`] : []),
     '',
     `  account   ${b.domain_name} (${b.domain_id})`,
     ...(created
@@ -279,9 +317,9 @@ function banner(dir: string, d: DeploymentFile, b: BootstrapFile, created: boole
     ...(d.throttling !== undefined && d.throttling !== 'off' ? [`  throttling ${d.throttling === 'huawei' ? "Huawei's rates" : `${d.throttling} requests/s`} per user and operation class`] : []),
     '',
     'Try it:',
-    `  TOKEN=$(curl -si -X POST ${d.iam.endpoint}/v3/auth/tokens -H 'Content-Type: application/json' \\`,
+    `  TOKEN=$(curl -si${cacert} -X POST ${d.iam.endpoint}/v3/auth/tokens -H 'Content-Type: application/json' \\`,
     `    -d '${bodyWithPassword}' | awk 'tolower($1)=="x-subject-token:" {print $2}' | tr -d '\\r')`,
-    `  curl -s -X POST ${first.endpoint}/v1.0/${first.project_id}/kms/create-key -H "X-Auth-Token: $TOKEN" \\`,
+    `  curl -s${cacert} -X POST ${first.endpoint}/v1.0/${first.project_id}/kms/create-key -H "X-Auth-Token: $TOKEN" \\`,
     `    -H 'Content-Type: application/json' -d '{"key_alias": "my-key-'$(date +%s%N)'"}'`,
     '',
     'Press Ctrl-C to stop.',

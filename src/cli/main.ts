@@ -4,11 +4,13 @@
  * Administration commands print JSON on stdout; errors go to stderr with exit code 1.
  */
 import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { parseThrottling } from '../api/throttling.js';
 import { STORE_ENV } from '../composition.js';
 import { DEFAULT_BASE_PORT, DEFAULT_HOST, DEFAULT_REGIONS, iamDir, readDeployment, regionDir, storeOf, topologyOf } from '../deployment.js';
 import { KmsError } from '../errors.js';
+import { loadTls } from '../tls.js';
 import type { RunningServer } from '../region-server.js';
 import { auditCommands } from './audit-commands.js';
 import { iamCommands } from './iam-commands.js';
@@ -54,7 +56,10 @@ function program(): Command {
     .option('--throttling <rate>', 'per-user request rates: huawei, off, or N requests/s per user and operation class (kept in deployment.json; default: as before, off at first start)')
     .option('--store <url>', `where the data lives: sqlite (files under DIR) or postgres://… (kept in deployment.json; or set ${STORE_ENV})`)
     .option('--nodes <n>', 'processes per region on consecutive ports, sharing the store (needs PostgreSQL; kept in deployment.json)')
-    .action(async (o: { dataDir: string; port?: string; regions?: string; host?: string; throttling?: string; store?: string; nodes?: string }) => {
+    .option('--tls', 'HTTPS everywhere with a generated self-signed certificate (local use; kept in deployment.json)')
+    .option('--tls-cert <file>', 'HTTPS with this PEM certificate (with --tls-key; kept in deployment.json)')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .action(async (o: { dataDir: string; port?: string; regions?: string; host?: string; throttling?: string; store?: string; nodes?: string; tls?: boolean; tlsCert?: string; tlsKey?: string }) => {
       const port = o.port === undefined ? undefined : Number(o.port);
       if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65000)) throw new Error('--port must be a port number');
       const regions = o.regions?.split(',').map((r) => r.trim()).filter(Boolean);
@@ -62,8 +67,11 @@ function program(): Command {
       const throttling = o.throttling === undefined ? undefined : parseThrottling(o.throttling);
       const nodes = o.nodes === undefined ? undefined : Number(o.nodes);
       if (nodes !== undefined && (!Number.isInteger(nodes) || nodes < 1 || nodes > 64)) throw new Error('--nodes must be a whole number from 1 to 64');
+      if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together');
+      if (o.tls && o.tlsCert !== undefined) throw new Error('--tls generates a certificate; --tls-cert gives one: use one or the other');
+      const tls = o.tlsCert !== undefined ? { cert: resolve(o.tlsCert), key: resolve(o.tlsKey!) } : o.tls ? ('self-signed' as const) : undefined;
       const { start } = await import('./launcher.js');
-      await start({ dataDir: o.dataDir, basePort: port, regions, host: o.host, throttling, store: o.store, nodes });
+      await start({ dataDir: o.dataDir, basePort: port, regions, host: o.host, throttling, store: o.store, nodes, tls });
     });
 
   p.command('serve-iam').description('run the IAM process of a deployment').option('--data-dir <dir>', 'data directory', './data')
@@ -72,7 +80,7 @@ function program(): Command {
       const { startIam } = await import('../iam-server.js');
       await serveUntilSignal(await startIam({
         dataDir: iamDir(o.dataDir), store: storeOf(d), topology: topologyOf(d), internalSecret: Buffer.from(d.internal_secret, 'hex'),
-        iamEndpoint: d.iam.endpoint, host: d.host, port: d.iam.port, logger: serverLogger(), deploymentId: d.deployment_id,
+        iamEndpoint: d.iam.endpoint, host: d.host, port: d.iam.port, logger: serverLogger(), deploymentId: d.deployment_id, tls: d.tls ? loadTls(d.tls) : undefined,
       }));
     });
 
@@ -90,7 +98,7 @@ function program(): Command {
         region: r.id, dataDir: regionDir(o.dataDir, r.id), topology: topologyOf(d), iamEndpoint: d.iam.endpoint,
         internalSecret: Buffer.from(d.internal_secret, 'hex'), keyQuota: d.key_quota, grantQuota: d.grant_quota, host: d.host, port, logger: serverLogger(),
         store: storeOf(d), nodeId: `${r.id}-${node}-${randomUUID().slice(0, 8)}`, leaseMs: d.lease_ms, deletionSweepMs: d.deletion_sweep_ms,
-        peerTimeoutMs: d.peer_timeout_ms, outboxMaxBackoffMs: d.outbox_max_backoff_ms, throttling: d.throttling, deploymentId: d.deployment_id,
+        peerTimeoutMs: d.peer_timeout_ms, outboxMaxBackoffMs: d.outbox_max_backoff_ms, throttling: d.throttling, deploymentId: d.deployment_id, tls: d.tls ? loadTls(d.tls) : undefined,
       }));
     });
 
