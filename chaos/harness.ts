@@ -25,6 +25,8 @@ export interface ChaosOptions {
   workers?: number;
   /** Milliseconds between kills: a random time in [min, max] (default 1,500–4,000). */
   killEveryMs?: [number, number];
+  /** Kills however slow the machine: the load goes on past `seconds` until there were this many (default 0). */
+  minKills?: number;
   log?: (line: string) => void;
 }
 
@@ -64,6 +66,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   let paused = false;
   let inFlight = 0;
   const deadline = Date.now() + o.seconds * 1000;
+  /** The load and the kills go on until the deadline, and past it until `minKills` kills happened. */
+  const more = () => Date.now() < deadline || result.kills < (o.minKills ?? 0);
 
   const call = async (send: () => Promise<Reply>): Promise<Reply | Error> => {
     inFlight++;
@@ -83,7 +87,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
   const worker = async (w: number) => {
     const mine: KeyFacts[] = [];
-    while (Date.now() < deadline) {
+    while (more()) {
       while (paused) await sleep(20);
       const roll = Math.random();
       const key = mine.length > 0 ? mine[Math.floor(Math.random() * mine.length)]! : undefined;
@@ -152,9 +156,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   try {
     const workers = Array.from({ length: o.workers ?? 4 }, (_, w) => worker(w));
     const [min, max] = o.killEveryMs ?? [1500, 4000];
-    while (Date.now() < deadline) {
+    while (more()) {
       await sleep(min + Math.random() * (max - min));
-      if (Date.now() >= deadline) break;
+      if (!more()) break;
       await d.stopRegion(A, 'SIGKILL');
       result.kills++;
       log(`kill ${result.kills}: ${A} killed with ${inFlight} calls in flight; ${result.acknowledged} acknowledged so far`);
