@@ -71,6 +71,7 @@ function readBootstrap(dataDir: string): BootstrapFile | null {
  * Resolves where and as whom to call. Credentials come whole from the first source that has an access key: the
  * flags, the environment, then `bootstrap.json`. The region: `--region`, HUAWEICLOUD_SDK_REGION_ID, then the first
  * region of `bootstrap.json`; its endpoint and project from the flags, the environment, then `bootstrap.json`.
+ * An `--endpoint` without a region takes the region of bootstrap.json at that host and port (for its project).
  * `needsCredentials` is false for the version documents, which need none. Throws UsageError for what is missing.
  */
 export function resolveTarget(o: ConnectionOptions, env: NodeJS.ProcessEnv, needsCredentials: boolean): Target {
@@ -91,7 +92,11 @@ export function resolveTarget(o: ConnectionOptions, env: NodeJS.ProcessEnv, need
   }
   if (needsCredentials && !credentials) throw new UsageError(`no credentials: ${where}`);
 
-  const region = o.region ?? env[ENV.region] ?? (o.endpoint === undefined ? bootstrap()?.regions[0]?.id : undefined);
+  // An endpoint given alone is the region of bootstrap.json that has it, if any.
+  const hostOf = (e: string) => URL.canParse(e) ? new URL(e).host : e;
+  const sameEndpoint = (e: string) => o.endpoint !== undefined && hostOf(e) === hostOf(o.endpoint);
+  const region = o.region ?? env[ENV.region]
+    ?? (o.endpoint === undefined ? bootstrap()?.regions[0]?.id : bootstrap()?.regions.find((r) => [r.endpoint, ...(r.endpoints ?? [])].some(sameEndpoint))?.id);
   const bootRegion = region === undefined ? undefined : bootstrap()?.regions.find((r) => r.id === region);
   const endpointText = o.endpoint ?? (region === undefined ? undefined : env[ENV.endpoint(region)]) ?? bootRegion?.endpoint;
   if (endpointText === undefined) {

@@ -157,7 +157,7 @@ interface KmsArgs {
 export function parseKmsArgs(argv: string[]): KmsArgs {
   const out: KmsArgs = { help: false, options: {}, fields: [] };
   for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!;
+    const token = argv[i] === '-o' ? '--output' : argv[i]!;
     if (token === '--help' || token === '-h') {
       out.help = true;
       continue;
@@ -335,7 +335,8 @@ export function operationsHelp(groups: readonly { title: string; operations: rea
     lines.push('', `${g.title}:`);
     for (const op of g.operations) {
       const n = all.find((x) => x.op === op)!;
-      lines.push(`  ${n.name.padEnd(width)}  [${op.name}] ${op.summary.split(/(?<=\.)\s/)[0]}`);
+      const summary = op.summary.length > 90 ? op.summary.slice(0, 89) + '…' : op.summary;
+      lines.push(`  ${n.name.padEnd(width)}  [${op.name}] ${summary}`);
     }
   }
   lines.push('', 'Options of every operation:', ...Object.entries(GLOBAL_OPTIONS).map(([k, v]) => `  --${k} ${v.arg}  ${v.help}`));
