@@ -357,8 +357,12 @@ function connectionOptions(o: Record<string, string>): ConnectionOptions {
   };
 }
 
-/** Runs `strongroom kms` with its arguments; returns the exit code (0, 1 or 2). */
-export async function runKms(argv: string[], io: { out: (s: string) => void; err: (s: string) => void } = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
+/** Runs `strongroom kms` with its arguments, writing to `io`; returns the exit code (0, 1 or 2). */
+export async function runKms(
+  argv: string[],
+  io: { out: (s: string) => void; err: (s: string) => void } = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   try {
     const { KMS_OPERATION_GROUPS, KMS_OPERATIONS } = await import('../api/kms/catalogue.js');
     const all = nameOperations(KMS_OPERATIONS as readonly Operation[]);
@@ -380,7 +384,7 @@ export async function runKms(argv: string[], io: { out: (s: string) => void; err
     const output = args.options.output ?? 'json';
     if (output !== 'json' && output !== 'table') throw new UsageError(`--output takes json or table, not ${output}`);
     const input = buildInput(named, args);
-    const target = resolveTarget(connectionOptions(args.options), process.env, named.op.authentication !== 'none');
+    const target = resolveTarget(connectionOptions(args.options), env, named.op.authentication !== 'none');
     let answer;
     try {
       answer = await call(named.op, target, input);
