@@ -34,6 +34,12 @@ const GLOBAL_OPTIONS: Record<string, { arg: string; help: string }> = {
   timeout: { arg: 'SECONDS', help: 'how long a call may take (default 60)' },
 };
 
+function optionLines(): string[] {
+  const flags = Object.entries(GLOBAL_OPTIONS).map(([k, v]) => [`--${k} ${v.arg}`, v.help] as const);
+  const width = Math.max(...flags.map(([f]) => f.length));
+  return flags.map(([f, help]) => `  ${f.padEnd(width)}  ${help}`);
+}
+
 /** A catalogue operation with the names the CLI knows it by. */
 export interface NamedOperation {
   op: Operation;
@@ -316,7 +322,7 @@ export function operationHelp(named: NamedOperation): string {
   if (paramNames.length) lines.push('', 'Path parameters:', ...fieldLines(s.params.properties, paramNames, ['project_id']));
   if (s.query.properties && Object.keys(s.query.properties).length) lines.push('', 'Query parameters:', ...fieldLines(s.query.properties, s.query.required ?? []));
   if (s.body.properties) lines.push('', 'Body fields (--name-with-dashes or --name_with_underscores; --body JSON gives them all):', ...fieldLines(s.body.properties, s.body.required ?? []));
-  lines.push('', 'Options:', ...Object.entries(GLOBAL_OPTIONS).map(([k, v]) => `  --${k} ${v.arg}  ${v.help}`));
+  lines.push('', 'Options:', ...optionLines());
   lines.push('', 'Exit codes: 0 success (the JSON answer on stdout), 1 API error (its body on stderr) or endpoint unreachable, 2 usage error.');
   return lines.join('\n');
 }
@@ -339,7 +345,7 @@ export function operationsHelp(groups: readonly { title: string; operations: rea
       lines.push(`  ${n.name.padEnd(width)}  [${op.name}] ${summary}`);
     }
   }
-  lines.push('', 'Options of every operation:', ...Object.entries(GLOBAL_OPTIONS).map(([k, v]) => `  --${k} ${v.arg}  ${v.help}`));
+  lines.push('', 'Options of every operation:', ...optionLines());
   lines.push('', 'Exit codes: 0 success (the JSON answer on stdout), 1 API error (its body on stderr) or endpoint unreachable, 2 usage error.');
   return lines.join('\n');
 }

@@ -1,6 +1,7 @@
 /**
  * The `strongroom` command: `start` (the whole local deployment), `serve-iam` / `serve-region` (one process each,
- * as the launcher runs them), `iam ...` administration (iam-commands.ts) and `audit ...` (audit-commands.ts).
+ * as the launcher runs them), `iam ...` administration (iam-commands.ts), `audit ...` (audit-commands.ts) and the
+ * client CLI `kms <operation> ...` (kms-commands.ts, with its own exit codes: 1 API error, 2 usage error).
  * Administration commands print JSON on stdout; errors go to stderr with exit code 1.
  */
 import { randomUUID } from 'node:crypto';
