@@ -18,7 +18,7 @@ import { after, before, test } from 'node:test';
 import { KMS_OPERATIONS } from '../src/api/kms/catalogue.js';
 import type { Operation } from '../src/api/operation.js';
 import { nameOperations, runKms } from '../src/cli/kms-commands.js';
-import { freePortRange, startTestDeployment, type TestDeployment } from './helpers/deployment.js';
+import { freePortRange, startTestDeployment, tokenRequest, type TestDeployment } from './helpers/deployment.js';
 import { iamApi } from './helpers/iam.js';
 
 const R1 = 'cn-north-4';
@@ -336,6 +336,20 @@ test('credentials, project and endpoint from Huawei\'s environment variables; fl
   // Flags alone, without bootstrap.json or environment.
   const flags = ['--ak', d.admin.ak, '--sk', d.admin.sk, '--endpoint', d.endpoint(R1), '--project-id', d.projectId(R1)];
   assert.equal(typeof (await ok(['user-instances', ...flags], { dataDir: empty, here: true })).instance_num, 'number');
+});
+
+test('temporary credentials: the security token from HUAWEICLOUD_SDK_SECURITY_TOKEN or --security-token is signed and sent', async () => {
+  const r = await tokenRequest(d.iamUrl, await d.token(R1), 'POST', '/v3.0/OS-CREDENTIAL/securitytokens', { auth: { identity: { methods: ['token'], token: { duration_seconds: 900 } } } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const c = r.body.credential as { access: string; secret: string; securitytoken: string };
+  const env = { HUAWEICLOUD_SDK_AK: c.access, HUAWEICLOUD_SDK_SK: c.secret, HUAWEICLOUD_SDK_SECURITY_TOKEN: c.securitytoken };
+  assert.equal(typeof (await ok(['user-instances'], { env })).instance_num, 'number');
+  const flags = ['--ak', c.access, '--sk', c.secret];
+  assert.equal(typeof (await ok(['user-instances', ...flags, '--security-token', c.securitytoken], here)).instance_num, 'number');
+  // Without its token a temporary key is refused: exit 1 with the gateway's error.
+  const without = await kms(['user-instances', ...flags], here);
+  assert.equal(without.code, 1);
+  assert.equal(JSON.parse(without.stderr).error_code, 'APIGW.0301');
 });
 
 test('an unreachable endpoint exits 1 with a clear message and no stack', async () => {
