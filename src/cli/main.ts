@@ -1,6 +1,7 @@
 /**
  * The `strongroom` command: `start` (the whole local deployment), `serve-iam` / `serve-region` (one process each,
- * as the launcher runs them), `iam ...` administration (iam-commands.ts) and `audit ...` (audit-commands.ts).
+ * as the launcher runs them), `iam ...` administration (iam-commands.ts), `audit ...` (audit-commands.ts) and the
+ * client CLI `kms <operation> ...` (kms-commands.ts, with its own exit codes: 1 API error, 2 usage error).
  * Administration commands print JSON on stdout; errors go to stderr with exit code 1.
  */
 import { randomUUID } from 'node:crypto';
@@ -14,6 +15,7 @@ import { loadTls } from '../tls.js';
 import type { RunningServer } from '../region-server.js';
 import { auditCommands } from './audit-commands.js';
 import { iamCommands } from './iam-commands.js';
+import { kmsCommands } from './kms-commands.js';
 
 // The servers load on demand: administration commands start in a fraction of the time without them.
 
@@ -104,6 +106,7 @@ function program(): Command {
 
   iamCommands(p);
   auditCommands(p);
+  kmsCommands(p);
   return p;
 }
 

@@ -19,17 +19,20 @@ import { grantOperations } from './operations/grants.js';
 import { quotaOperations } from './operations/quotas.js';
 import { versionOperations } from './operations/versions.js';
 
-export const KMS_OPERATIONS: readonly Operation<RegionServices, CallerContext>[] = [
-  ...lifecycleOperations,
-  ...dataOperations,
-  ...dataKeyOperations,
-  ...signVerifyOperations,
-  ...rotationOperations,
-  ...keyImportOperations,
-  ...aliasOperations,
-  ...grantOperations,
-  ...tagOperations,
-  ...quotaOperations,
-  ...versionOperations,
-  ...multiRegionOperations,
+/** The catalogue's operations by group, in the catalogue's order (the client CLI's `strongroom kms --help` lists them so). */
+export const KMS_OPERATION_GROUPS: readonly { title: string; operations: readonly Operation<RegionServices, CallerContext>[] }[] = [
+  { title: 'Key lifecycle', operations: lifecycleOperations },
+  { title: 'Data encryption and PINs', operations: dataOperations },
+  { title: 'Data keys and random numbers', operations: dataKeyOperations },
+  { title: 'Signing, key agreement and MAC', operations: signVerifyOperations },
+  { title: 'Rotation', operations: rotationOperations },
+  { title: 'Import of key material', operations: keyImportOperations },
+  { title: 'Aliases', operations: aliasOperations },
+  { title: 'Grants', operations: grantOperations },
+  { title: 'Tags', operations: tagOperations },
+  { title: 'Quotas', operations: quotaOperations },
+  { title: 'API versions', operations: versionOperations },
+  { title: 'Multi-region keys', operations: multiRegionOperations },
 ];
+
+export const KMS_OPERATIONS: readonly Operation<RegionServices, CallerContext>[] = KMS_OPERATION_GROUPS.flatMap((g) => g.operations);
