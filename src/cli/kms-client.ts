@@ -7,9 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import type { Operation } from '../api/operation.js';
 import { encodeRfc3986 } from '../iam/aksk.js';
 import { signedHeaders } from '../iam/aksk-signer.js';
+import { deploymentPath } from '../deployment.js';
 import { bootstrapPath, type BootstrapFile } from './bootstrap.js';
 
 /** A mistake in how the command was called (exit code 2). */
@@ -56,6 +58,15 @@ export const ENV = {
   endpoint: (region: string) => `HUAWEICLOUD_SDK_REGION_KMS_${region.toUpperCase().replace(/-/g, '_')}`,
   ca: 'STRONGROOM_CA',
 } as const;
+
+/** The certificate file a deployment in `dataDir` serves (deployment.json `tls.cert`), if any. */
+function deploymentCertificate(dataDir: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(deploymentPath(dataDir), 'utf8')) as { tls?: { cert?: string } }).tls?.cert;
+  } catch {
+    return undefined;
+  }
+}
 
 function readBootstrap(dataDir: string): BootstrapFile | null {
   const path = bootstrapPath(dataDir);
@@ -114,7 +125,9 @@ export function resolveTarget(o: ConnectionOptions, env: NodeJS.ProcessEnv, need
   if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') throw new UsageError(`the endpoint ${endpointText} must be http:// or https://`);
   const projectId = o.projectId ?? env[ENV.projectId] ?? bootRegion?.project_id;
 
-  const caPath = o.ca ?? env[ENV.ca];
+  // Without --ca, an https endpoint of the deployment in --data-dir is trusted through its own certificate
+  // (deployment.json `tls.cert`, `start --tls`), along with the system's CAs.
+  const caPath = o.ca ?? env[ENV.ca] ?? (endpoint.protocol === 'https:' ? deploymentCertificate(o.dataDir) : undefined);
   let ca: Buffer | undefined;
   if (caPath) {
     try {
@@ -170,7 +183,7 @@ export async function call(op: Operation, target: Target, input: CallInput): Pro
   if (body.length > 0) headers['content-length'] = String(body.length);
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<CallAnswer>((resolve, reject) => {
-    const req = send(url, { method: op.method, headers, agent: false, timeout: target.timeoutMs, ...(target.ca ? { ca: target.ca } : {}) }, (res) => {
+    const req = send(url, { method: op.method, headers, agent: false, timeout: target.timeoutMs, ...(target.ca ? { ca: [...rootCertificates, target.ca.toString()] } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
