@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { createHttpApp, type ConnectionLimits, type LoggerOptions, newRequestId } from './api/http.js';
 import { KMS_OPERATIONS } from './api/kms/catalogue.js';
 import { internalRoutes } from './api/kms/internal.js';
+import { seedRoutes } from './api/kms/seed-routes.js';
 import type { RegionServices } from './api/kms/operations/common.js';
 import { kmsPipeline } from './api/kms/pipeline.js';
 import { mountOperations } from './api/mount.js';
@@ -23,6 +24,7 @@ import { KeyMaterial } from './core/key-material.js';
 import { KeyService } from './core/keys.js';
 import { ReplicationService } from './core/replication.js';
 import { RotationService } from './core/rotation.js';
+import { SeedService } from './core/seeding.js';
 import { TagService } from './core/tags.js';
 import type { RootKey } from './keystore/root-key.js';
 import { openKmsStore, openRootKey } from './composition.js';
@@ -161,6 +163,8 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
   mountOperations(app, KMS_OPERATIONS, kmsPipeline({ services: api, iam, audit, checkResponses: o.checkResponses ?? false, throttle, replay: new ReplayGuard(store), authClock: o.throttleClock }));
   openApiRoute(app, KMS_OPERATIONS, { title: `Strongroom KMS (${o.region})`, description: 'Huawei Cloud KMS (DEW) v1.0 and v2 as Strongroom serves it, in one region.' });
   internalRoutes(app, { region: o.region, topology: o.topology, secret: o.internalSecret, replication, audit, applied: store });
+  const seeding = new SeedService(store, material, api.grants, iam, replication, clock, { region: o.region, keyQuota: o.keyQuota });
+  seedRoutes(app, { region: o.region, secret: o.internalSecret, seeding, replication, audit, applied: store });
 
   // The region's own work is in its audit trail too: one `system:` record per key it changed. The record is written
   // pending, with its outcome, in the transaction that changes the key (no lock on the chain's head there, so the

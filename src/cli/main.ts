@@ -12,6 +12,7 @@ import { KmsError } from '../errors.js';
 import type { RunningServer } from '../region-server.js';
 import { auditCommands } from './audit-commands.js';
 import { iamCommands } from './iam-commands.js';
+import { seedCommands } from './seed-commands.js';
 
 // The servers load on demand: administration commands start in a fraction of the time without them.
 
@@ -80,6 +81,7 @@ function program(): Command {
 
   iamCommands(p);
   auditCommands(p);
+  seedCommands(p);
   return p;
 }
 
