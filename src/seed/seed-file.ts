@@ -127,9 +127,9 @@ export function readSeedFile(path: string): SeedKey[] {
  * column; each schema or rule violation with its item path).
  */
 export function parseSeedFile(text: string): SeedKey[] {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new SeedFileError(doc.errors.map((e) => `YAML${e.linePos ? ` line ${e.linePos[0].line}, column ${e.linePos[0].col}` : ''}: ${e.message.split('\n')[0]}`));
+    throw new SeedFileError(doc.errors.map((e) => `YAML${e.linePos ? ` line ${e.linePos[0].line}, column ${e.linePos[0].col}` : ''}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`));
   }
   const data: unknown = doc.toJS();
   if (!validateFile(data)) throw new SeedFileError(schemaProblems(validateFile.errors ?? []));
@@ -163,6 +163,9 @@ function schemaProblems(errors: ErrorObject[]): string[] {
       message = 'is required';
     } else if (e.keyword === 'const' || e.keyword === 'anyOf') {
       message = enumMessage(path);
+    } else if (e.keyword === 'type') {
+      const type = String((e.params as { type: string }).type);
+      message = type === 'string' && /\.tags\./.test(path) ? 'must be a string (quote values such as "1" or "true")' : `must be ${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
     } else if (e.keyword === 'pattern') {
       message = patternMessage(path);
     } else {
@@ -290,7 +293,7 @@ function crossChecks(keys: SeedKey[], problems: string[]): void {
     const first = ids.get(k.keyId);
     if (first !== undefined) problems.push(`keys[${i}].key_id: ${k.keyId} is declared already by keys[${first}]`);
     else ids.set(k.keyId, i);
-    for (const region of [k.region, ...k.replicas]) {
+    for (const region of new Set([k.region, ...k.replicas])) {
       const owner = aliases.get(`${region}\0${k.alias}`);
       if (owner !== undefined && first === undefined) problems.push(`keys[${i}].key_alias: ${k.alias} is used in ${region} by ${owner} already`);
       else aliases.set(`${region}\0${k.alias}`, `keys[${i}]`);
