@@ -20,6 +20,7 @@ import { parseDocument } from 'yaml';
 import { applySeedFile, SeedApplyError } from '../src/seed/seed-client.js';
 import { parseSeedFile, SeedFileError } from '../src/seed/seed-file.js';
 import { signedRequest, startTestDeployment, type Reply, type TestDeployment } from './helpers/deployment.js';
+import { startProcesses } from './helpers/processes.js';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '..', '..');
 const NORTH = 'cn-north-4';
@@ -297,6 +298,16 @@ describe('a seed with every key type, applied to a running deployment', () => {
     assert.deepEqual(await snapshot(d), first);
   });
 
+  test('seeding is in the regions\' audit trails: the dry runs and the applied seed, with the keys they named', async () => {
+    const r = await cli('audit', 'export', '--region', NORTH, '--data-dir', d.dir);
+    assert.equal(r.status, 0, r.stderr);
+    const records = r.stdout.trim().split('\n').slice(1).map((l) => JSON.parse(l) as { operation: string; key_ids: string[]; status: number });
+    const applied = records.filter((x) => x.operation === 'cli:seed');
+    assert.equal(applied.length, 2, 'the two runs so far');
+    assert.ok(applied.every((x) => x.status === 200 && x.key_ids.includes(ids.aes) && x.key_ids.includes(ids.hmac512) && !x.key_ids.includes(ids.rsa4096)));
+    assert.ok(records.filter((x) => x.operation === 'cli:seed dry-run').length >= 2);
+  });
+
   test('seeded AES versions: known answers both ways, the old version still decrypts, in the replica too', async () => {
     const plaintext = Buffer.from(`known answer ${suffix}`);
     const made = ok(await d.kms(NORTH, 'encrypt-data', { key_id: ids.aes, plain_text: plaintext.toString() }));
@@ -410,10 +421,13 @@ describe('a seed with every key type, applied to a running deployment', () => {
     const listed = parseSeedFile(plain.stdout);
     assert.ok(listed.some((k) => k.keyId === ids.aes && k.replicas.join() === SOUTH && k.grants.length === 1));
 
+    const doomed = ok(await d.kms(NORTH, 'create-key', { key_alias: `doomed-${suffix}` })).key_info.key_id as string;
+    ok(await d.kms(NORTH, 'schedule-key-deletion', { key_id: doomed, pending_days: '7' }));
     const out = join(scratch, 'export.yaml');
     const r = await cli('export', '--region', NORTH, '--data-dir', d.dir, '--out', out, '--with-material', '--no-grants');
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `strongroom: key ${doomed} left out: pending deletion\n`);
     assert.equal(statSync(out).mode & 0o777, 0o600);
     const text = readFileSync(out, 'utf8');
     const exported = parseSeedFile(text);
@@ -451,6 +465,25 @@ describe('a seed with every key type, applied to a running deployment', () => {
     const r = await cli('export', '--region', 'xx-nowhere-1', '--data-dir', d.dir);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--region: xx-nowhere-1 is not a region of this deployment/);
+  });
+});
+
+describe('a deployment of separate processes, as npm start runs it', () => {
+  test('a seed with replicas applies to the processes and its keys answer there', async () => {
+    const p = await startProcesses({ regions: REGIONS });
+    try {
+      const keyId = randomUUID();
+      const file = join(scratch, 'processes.yaml');
+      writeFileSync(file, `keys:\n  - region: ${NORTH}\n    key_id: ${keyId}\n    key_alias: procs-${suffix}\n    key_spec: AES_256\n    material: base64:${b64(aesV1)}\n    replicas: [${SOUTH}]\n`);
+      const r = await cli('seed', file, '--data-dir', p.dir);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).created, 1);
+      const blob = b64(localBlob(keyId, 1, aesV1, Buffer.from('across processes')));
+      for (const region of REGIONS) assert.equal(ok(await p.kms(region, 'decrypt-data', { cipher_text: blob })).plain_text, 'across processes');
+      assert.equal(JSON.parse((await cli('seed', file, '--data-dir', p.dir)).stdout).unchanged, 1);
+    } finally {
+      await p.stop();
+    }
   });
 });
 
