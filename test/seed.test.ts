@@ -20,7 +20,8 @@ import { parseDocument } from 'yaml';
 import { applySeedFile, SeedApplyError } from '../src/seed/seed-client.js';
 import { parseSeedFile, SeedFileError } from '../src/seed/seed-file.js';
 import { signedRequest, startTestDeployment, type Reply, type TestDeployment } from './helpers/deployment.js';
-import { startProcesses } from './helpers/processes.js';
+import { skipPostgres } from './helpers/postgres.js';
+import { eventually, startProcesses } from './helpers/processes.js';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '..', '..');
 const NORTH = 'cn-north-4';
@@ -483,6 +484,29 @@ describe('a deployment of separate processes, as npm start runs it', () => {
       assert.equal(JSON.parse((await cli('seed', file, '--data-dir', p.dir)).stdout).unchanged, 1);
     } finally {
       await p.stop();
+    }
+  });
+});
+
+describe('two nodes per region on one PostgreSQL database', { skip: skipPostgres }, () => {
+  test('keys seeded through the first node are served, and their reconciled state seen, by the second', async () => {
+    const pg = await startTestDeployment({ regions: REGIONS, store: 'postgres', nodes: 2 });
+    try {
+      const keyId = randomUUID();
+      const file = join(scratch, 'nodes.yaml');
+      const write = (enabled: boolean) => writeFileSync(file, seedYaml([{ region: NORTH, key_id: keyId, key_alias: `nodes-${suffix}`, key_spec: 'AES_256', material: `base64:${b64(aesV2)}`, enabled }]));
+      write(true);
+      assert.equal((await applySeedFile(pg.dir, file)).created, 1);
+      const second = (op: string, body: object) => signedRequest(pg.nodeEndpoint(NORTH, 1), pg.admin, pg.projectId(NORTH), 'POST', `/v1.0/${pg.projectId(NORTH)}/kms/${op}`, body);
+      const blob = b64(localBlob(keyId, 1, aesV2, Buffer.from('either node')));
+      assert.equal(ok(await second('decrypt-data', { cipher_text: blob })).plain_text, 'either node');
+      write(false);
+      assert.deepEqual((await applySeedFile(pg.dir, file)).keys[0]!.changes, ['disabled']);
+      await eventually('the second node sees the key disabled', async () => (await second('decrypt-data', { cipher_text: blob })).status === 400);
+      const refused = await second('decrypt-data', { cipher_text: blob });
+      assert.equal((refused.body as { error: { error_code: string } }).error.error_code, 'KMS.0209');
+    } finally {
+      await pg.stop();
     }
   });
 });
