@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
-import { applySeedFile, SeedApplyError } from '../src/seed/seed-client.js';
+import { applySeedFile, exportRegion, SeedApplyError } from '../src/seed/seed-client.js';
 import { parseSeedFile, SeedFileError } from '../src/seed/seed-file.js';
 import { signedRequest, startTestDeployment, type Reply, type TestDeployment } from './helpers/deployment.js';
 import { skipPostgres } from './helpers/postgres.js';
@@ -247,17 +247,22 @@ describe('a seed with every key type, applied to a running deployment', () => {
     assert.match(r.stderr, /keys\[3\]\.key_spec: must be one of/);
     assert.deepEqual(await snapshot(d), before);
 
+    // The same checks through the function (the command maps SeedFileError to exit code 2, as above).
     const unknownRegion = join(scratch, 'region.yaml');
-    writeFileSync(unknownRegion, seedYaml([{ region: 'ap-southeast-9', key_id: randomUUID(), key_alias: `r-${suffix}`, key_spec: 'AES_256' }]));
-    const r2 = await cli('seed', unknownRegion, '--data-dir', d.dir);
-    assert.equal(r2.status, 2);
-    assert.match(r2.stderr, /keys\[0\]\.region: ap-southeast-9 is not a region of this deployment \(cn-north-4, cn-south-1\)/);
-    const r3 = await cli('seed', seedFile, '--data-dir', join(scratch, 'nowhere'));
-    assert.equal(r3.status, 2);
-    assert.match(r3.stderr, /no deployment here/);
-    const r4 = await cli('seed', join(scratch, 'missing.yaml'), '--data-dir', d.dir);
-    assert.equal(r4.status, 2);
-    assert.match(r4.stderr, /missing\.yaml: cannot be read \(ENOENT\)/);
+    writeFileSync(unknownRegion, seedYaml([{ region: 'ap-southeast-9', key_id: randomUUID(), key_alias: `r-${suffix}`, key_spec: 'AES_256', replicas: [NORTH] }]));
+    const refused = async (dir: string, file: string) => {
+      try {
+        await applySeedFile(dir, file);
+      } catch (err) {
+        assert.ok(err instanceof SeedFileError, String(err));
+        return err.problems;
+      }
+      throw new Error('the seed was accepted');
+    };
+    assert.deepEqual(await refused(d.dir, unknownRegion), ['keys[0].region: ap-southeast-9 is not a region of this deployment (cn-north-4, cn-south-1)']);
+    assert.deepEqual(await refused(join(scratch, 'nowhere'), seedFile), [`${join(scratch, 'nowhere')}: no deployment here (deployment.json and bootstrap.json are written by npm start); give --data-dir`]);
+    assert.deepEqual(await refused(d.dir, join(scratch, 'missing.yaml')), [`${join(scratch, 'missing.yaml')}: cannot be read (ENOENT)`]);
+    assert.deepEqual(await snapshot(d), before);
   });
 
   test('the first run creates every key (JSON report on stdout, exit 0)', async () => {
@@ -463,9 +468,8 @@ describe('a seed with every key type, applied to a running deployment', () => {
   });
 
   test('export of an unknown region is a usage error', async () => {
-    const r = await cli('export', '--region', 'xx-nowhere-1', '--data-dir', d.dir);
-    assert.equal(r.status, 2);
-    assert.match(r.stderr, /--region: xx-nowhere-1 is not a region of this deployment/);
+    await assert.rejects(exportRegion(d.dir, 'xx-nowhere-1', { withMaterial: false }), (err: unknown) =>
+      err instanceof SeedFileError && err.problems.join() === '--region: xx-nowhere-1 is not a region of this deployment (cn-north-4, cn-south-1)');
   });
 });
 
@@ -481,7 +485,7 @@ describe('a deployment of separate processes, as npm start runs it', () => {
       assert.equal(JSON.parse(r.stdout).created, 1);
       const blob = b64(localBlob(keyId, 1, aesV1, Buffer.from('across processes')));
       for (const region of REGIONS) assert.equal(ok(await p.kms(region, 'decrypt-data', { cipher_text: blob })).plain_text, 'across processes');
-      assert.equal(JSON.parse((await cli('seed', file, '--data-dir', p.dir)).stdout).unchanged, 1);
+      assert.equal((await applySeedFile(p.dir, file)).unchanged, 1);
     } finally {
       await p.stop();
     }

@@ -6,12 +6,16 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { writePrivateFile } from '../deployment.js';
-import { applySeedFile, exportRegion, SeedApplyError, SeedFileError } from '../seed/seed-client.js';
+
+// The seed modules (YAML, schemas, key-pair engines) load only when a seed command runs: other commands start faster.
+type SeedClient = typeof import('../seed/seed-client.js');
 
 /** Runs a command's work, turning the seed's errors into their exit codes and messages on stderr. */
-async function run(work: () => Promise<void>): Promise<void> {
+async function run(work: (seed: SeedClient) => Promise<void>): Promise<void> {
+  const seed = await import('../seed/seed-client.js');
+  const { SeedApplyError, SeedFileError } = seed;
   try {
-    await work();
+    await work(seed);
   } catch (err) {
     if (err instanceof SeedFileError) {
       console.error(`strongroom: the seed cannot be used; nothing was changed:\n${err.problems.map((p) => `  ${p}`).join('\n')}`);
@@ -28,7 +32,7 @@ async function run(work: () => Promise<void>): Promise<void> {
 export function seedCommands(program: Command): void {
   program.command('seed').description('create or update the keys a seed file declares in a running deployment (JSON report on stdout)')
     .argument('<file>', 'the seed file (YAML)').option('--data-dir <dir>', 'the deployment\'s data directory', './data')
-    .action((file: string, o: { dataDir: string }) => run(async () => {
+    .action((file: string, o: { dataDir: string }) => run(async ({ applySeedFile }) => {
       const report = await applySeedFile(o.dataDir, file);
       process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     }));
@@ -38,7 +42,7 @@ export function seedCommands(program: Command): void {
     .option('--out <file>', 'write to this file instead of stdout (mode 0600 with --with-material)')
     .option('--with-material', 'include key material (symmetric and HMAC keys as base64 raw bytes, key pairs as PEM)', false)
     .option('--no-grants', 'leave grants out (their grantees are ids of this deployment)')
-    .action((o: { region: string; dataDir: string; out?: string; withMaterial: boolean; grants: boolean }) => run(async () => {
+    .action((o: { region: string; dataDir: string; out?: string; withMaterial: boolean; grants: boolean }) => run(async ({ exportRegion }) => {
       const { text, skipped } = await exportRegion(o.dataDir, o.region, { withMaterial: o.withMaterial, grants: o.grants });
       for (const s of skipped) console.error(`strongroom: key ${s.key_id} left out: ${s.reason}`);
       if (o.out === undefined) process.stdout.write(text);
