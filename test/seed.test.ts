@@ -292,6 +292,10 @@ describe('a seed with every key type, applied to a running deployment', () => {
       assert.equal(replica.key_id, keyId);
       assert.equal(replica.key_state, '2');
     }
+    const replica = ok(await d.kms(SOUTH, 'describe-key', { key_id: ids.aes })).key_info;
+    assert.deepEqual([replica.key_alias, replica.key_description], [`orders-${suffix}`, 'orders data']);
+    const replicaTags = ok(await signedRequest(d.endpoint(SOUTH), d.admin, d.projectId(SOUTH), 'GET', `/v1.0/${d.projectId(SOUTH)}/kms/${ids.aes}/tags`)).tags;
+    assert.deepEqual(replicaTags, [{ key: 'team', value: 'payments' }, { key: 'tier', value: 'gold' }]);
     const grants = ok(await d.kms(NORTH, 'list-grants', { key_id: ids.aes })).grants;
     assert.equal(grants.length, 1);
     assert.deepEqual([grants[0].grantee_principal, grants[0].name, [...grants[0].operations].sort()], [d.boot.domain_id, `svc-${suffix}`, ['decrypt-data', 'encrypt-data']]);
