@@ -19,7 +19,9 @@ import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { applySeedFile, exportRegion, SeedApplyError } from '../src/seed/seed-client.js';
 import { parseSeedFile, SeedFileError } from '../src/seed/seed-file.js';
-import { signedRequest, startTestDeployment, type Reply, type TestDeployment } from './helpers/deployment.js';
+import { bootstrap } from '../src/cli/bootstrap.js';
+import { planDeployment } from '../src/deployment.js';
+import { freePortRange, signedRequest, startTestDeployment, type Reply, type TestDeployment } from './helpers/deployment.js';
 import { skipPostgres } from './helpers/postgres.js';
 import { eventually, startProcesses } from './helpers/processes.js';
 
@@ -469,6 +471,14 @@ describe('a seed with every key type, applied to a running deployment', () => {
     } finally {
       await d2.stop();
     }
+  });
+
+  test('a deployment that is not running: the seed fails (exit code 1) and says so', async () => {
+    const stopped = join(scratch, 'stopped');
+    const deployment = planDeployment(stopped, { host: '127.0.0.1', basePort: await freePortRange(3), regions: REGIONS });
+    await bootstrap(stopped, deployment);
+    await assert.rejects(applySeedFile(stopped, seedFile), (err: unknown) =>
+      err instanceof SeedApplyError && /^region cn-north-4 cannot be reached \(.*\): is the deployment running\?$/.test(err.message));
   });
 
   test('export of an unknown region is a usage error', async () => {
