@@ -9,6 +9,7 @@ import { KMS_OPERATIONS } from './api/kms/catalogue.js';
 import { healthRoutes, rootKeyCheck } from './api/health.js';
 import { Metrics, metricsRoutes } from './api/metrics.js';
 import { internalRoutes } from './api/kms/internal.js';
+import { seedRoutes } from './api/kms/seed-routes.js';
 import type { RegionServices } from './api/kms/operations/common.js';
 import { kmsPipeline } from './api/kms/pipeline.js';
 import { mountOperations } from './api/mount.js';
@@ -25,6 +26,7 @@ import { KeyMaterial } from './core/key-material.js';
 import { KeyService } from './core/keys.js';
 import { ReplicationService } from './core/replication.js';
 import { RotationService } from './core/rotation.js';
+import { SeedService } from './core/seeding.js';
 import { TagService } from './core/tags.js';
 import type { RootKey } from './keystore/root-key.js';
 import type { TlsMaterial } from './tls.js';
@@ -191,6 +193,8 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
     iam: () => iam.checkLink(),
   });
   internalRoutes(app, { region: o.region, topology: o.topology, secret: o.internalSecret, replication, audit, applied: store });
+  const seeding = new SeedService(store, material, api.grants, iam, replication, clock, { region: o.region, keyQuota: o.keyQuota });
+  seedRoutes(app, { region: o.region, secret: o.internalSecret, seeding, replication, audit, applied: store });
 
   // The region's own work is in its audit trail too: one `system:` record per key it changed. The record is written
   // pending, with its outcome, in the transaction that changes the key (no lock on the chain's head there, so the

@@ -16,6 +16,7 @@ import type { RunningServer } from '../region-server.js';
 import { auditCommands } from './audit-commands.js';
 import { iamCommands } from './iam-commands.js';
 import { kmsCommands } from './kms-commands.js';
+import { seedCommands } from './seed-commands.js';
 
 // The servers load on demand: administration commands start in a fraction of the time without them.
 
@@ -107,6 +108,7 @@ function program(): Command {
   iamCommands(p);
   auditCommands(p);
   kmsCommands(p);
+  seedCommands(p);
   return p;
 }
 
