@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,6 +89,16 @@ test('busy ports are refused before anything is written; nothing is left behind'
   } finally {
     squatter.close();
   }
+});
+
+test('a seed file with a mistake is refused before anything is started or written', () => {
+  const dir = join(root, 'bad-seed');
+  const file = join(root, 'bad-seed.yaml');
+  writeFileSync(file, 'keys:\n  - region: cn-north-4\n    key_id: 6f1d2c3b-4a59-4e8f-9a0b-1c2d3e4f5a6b\n    key_spec: AES_999\n');
+  const r = refused(startArgs(dir, ['--seed', file]));
+  assert.equal(r.status, 1, r.output);
+  assert.match(r.output, /keys\[0\]\.key_spec/);
+  assert.equal(existsSync(dir), false);
 });
 
 test('options are kept and reused, conflicting ones refused; one launcher per directory; credentials shown once; the example pastes twice', async () => {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,7 +59,11 @@ const signed = (parts: SignedParts, ca: Buffer) => https({ ...parts, body: parts
 test('start --tls: HTTPS everywhere with a generated certificate, trusted between the processes', async () => {
   const dir = join(root, 'generated');
   const base = await freePortRange(3);
-  const run = await start(['--data-dir', dir, '--port', String(base), '--regions', `${N},${S}`, '--tls']);
+  // A seed file applied at start, over HTTPS too.
+  const seedKey = '6f1d2c3b-4a59-4e8f-9a0b-1c2d3e4f5a6b';
+  const seedFile = join(root, 'seed.yaml');
+  writeFileSync(seedFile, `keys:\n  - region: ${N}\n    key_id: ${seedKey}\n    key_alias: seeded-over-tls\n    key_spec: AES_256\n    material: base64:${Buffer.alloc(32, 7).toString('base64')}\n`);
+  const run = await start(['--data-dir', dir, '--port', String(base), '--regions', `${N},${S}`, '--tls', '--seed', seedFile]);
   try {
     const certPath = join(dir, 'tls', 'cert.pem');
     const cert = readFileSync(certPath);
@@ -92,6 +96,10 @@ test('start --tls: HTTPS everywhere with a generated certificate, trusted betwee
     const created = await kms(north!, 'POST', `/v1.0/${north!.project_id}/kms/create-key`, { key_alias: `tls-${Date.now()}` });
     assert.equal(created.status, 200, JSON.stringify(created.body));
     const keyId = created.body.key_info.key_id;
+    assert.match(run.output(), /seed .*seed\.yaml: 1 created, 0 updated, 0 unchanged/);
+    const seeded = await kms(north!, 'POST', `/v1.0/${north!.project_id}/kms/describe-key`, { key_id: seedKey });
+    assert.equal(seeded.status, 200, JSON.stringify(seeded.body));
+    assert.equal(seeded.body.key_info.key_alias, 'seeded-over-tls');
     const replicated = await kms(north!, 'POST', `/v2/${north!.project_id}/kms/keys/${keyId}/replicate`, { key_id: keyId, replica_region: S, key_alias: `tls-replica-${Date.now()}`, replica_project_id: south!.project_id });
     assert.equal(replicated.status, 200, JSON.stringify(replicated.body));
     const cipher = (await kms(north!, 'POST', `/v1.0/${north!.project_id}/kms/encrypt-data`, { key_id: keyId, plain_text: 'over TLS' })).body.cipher_text;

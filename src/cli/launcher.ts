@@ -4,15 +4,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, unlinkSync } from 'node:fs';
-import { get as httpGet } from 'node:http';
-import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
-import { rootCertificates as tlsRootCertificates } from 'node:tls';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ThrottlingSetting } from '../api/throttling.js';
 import { describeStore, STORE_ENV } from '../composition.js';
 import { iamDir, privateDir, resolvePlan, storeOf, writeDeployment, writePrivateFile, type DeploymentFile } from '../deployment.js';
+import { httpCall } from '../http-client.js';
 import { fingerprint, generateSelfSigned, loadTls } from '../tls.js';
 import { bootstrap, bootstrapPath, type BootstrapFile } from './bootstrap.js';
 import { rotateIfLarge } from './log-rotation.js';
@@ -29,6 +27,8 @@ export interface StartOptions {
   store?: string;
   /** `--nodes` per region; undefined keeps deployment.json's. */
   nodes?: number;
+  /** `--seed FILE`: a seed file (src/seed/) applied once every process answers, before "up" is printed. */
+  seed?: string;
   /** `--tls` (a generated self-signed certificate) or `--tls-cert`/`--tls-key`; undefined keeps deployment.json's. */
   tls?: 'self-signed' | { cert: string; key: string };
 }
@@ -65,8 +65,8 @@ async function waitUntilUp(c: Supervised, deploymentId: string | undefined, ca: 
   while (Date.now() < deadline) {
     if (c.child.exitCode !== null || c.child.signalCode !== null) throw new Error(`exited (${c.child.signalCode ?? `code ${c.child.exitCode}`})${other}`);
     try {
-      const res = await getJson(c.url + '/healthz', ca, 1000);
-      const body = res.body as { component?: string; region?: string; deployment_id?: string; pid?: number };
+      const res = await httpCall(c.url + '/healthz', { ca, timeoutMs: 1000 });
+      const body = JSON.parse(res.body.toString('utf8')) as { component?: string; region?: string; deployment_id?: string; pid?: number };
       if (res.status === 200 && body.pid === c.child.pid && body.component === c.component && body.region === c.region && body.deployment_id === deploymentId) return;
       other = `; ${c.url} is answered by another process (pid ${String(body.pid)}${body.deployment_id !== deploymentId ? ', another deployment' : ''})`;
     } catch {
@@ -75,27 +75,6 @@ async function waitUntilUp(c: Supervised, deploymentId: string | undefined, ca: 
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`did not answer on ${c.url} within ${timeoutMs / 1000} s${other}`);
-}
-
-/** GET of a JSON document over HTTP or HTTPS (trusting `ca` as well as the system's CAs). */
-function getJson(url: string, ca: Buffer | undefined, timeoutMs: number): Promise<{ status: number; body: unknown }> {
-  return new Promise((done, fail) => {
-    const get = url.startsWith('https:') ? httpsGet : httpGet;
-    const req = get(url, { timeout: timeoutMs, ...(ca && url.startsWith('https:') ? { ca: [...tlsRootCertificates, ca.toString()] } : {}) }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => {
-        try {
-          done({ status: res.statusCode ?? 0, body: JSON.parse(text) });
-        } catch (err) {
-          fail(err);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', fail);
-  });
 }
 
 /** Throws, naming each, when a port the deployment needs is taken on its host. */
@@ -162,6 +141,8 @@ function tail(path: string): string {
  */
 export async function start(o: StartOptions): Promise<void> {
   const dir = resolve(o.dataDir);
+  // A seed file is read and checked whole before anything starts (SeedFileError names the item at fault).
+  const seedKeys = o.seed === undefined ? undefined : (await import('../seed/seed-file.js')).readSeedFile(resolve(o.seed));
   const other = runningLauncher(dir);
   if (other !== null) throw new Error(`a deployment from ${dir} is already running (launcher pid ${other}): stop it first (Ctrl-C where it runs, or kill ${other})`);
   // A generated certificate lives in DIR/tls/ (made below, once the ports are known to be free); a given one is
@@ -282,10 +263,21 @@ export async function start(o: StartOptions): Promise<void> {
     await stop(1);
     return;
   }
-  console.log(banner(dir, deployment, file, created, tlsMaterial?.cert));
+  let seeded = '';
+  if (seedKeys !== undefined) {
+    try {
+      const report = await (await import('../seed/seed-client.js')).applySeed(dir, seedKeys);
+      seeded = `  seed      ${o.seed}: ${report.created} created, ${report.updated} updated, ${report.unchanged} unchanged`;
+    } catch (err) {
+      console.error(`strongroom: the seed file ${o.seed} could not be applied: ${(err as Error).message}`);
+      await stop(1);
+      return;
+    }
+  }
+  console.log(banner(dir, deployment, file, created, tlsMaterial?.cert, seeded));
 }
 
-function banner(dir: string, d: DeploymentFile, b: BootstrapFile, created: boolean, cert: Buffer | undefined): string {
+function banner(dir: string, d: DeploymentFile, b: BootstrapFile, created: boolean, cert: Buffer | undefined, seeded: string): string {
   const first = b.regions[0]!;
   const cacert = d.tls ? ` --cacert ${d.tls.cert}` : '';
   const boot = bootstrapPath(dir);
@@ -304,6 +296,7 @@ function banner(dir: string, d: DeploymentFile, b: BootstrapFile, created: boole
     ...b.regions.map((r) => `  ${r.id.padEnd(9)} ${r.endpoints.join(' ')}   project ${r.project_id}`),
     `  store     ${describeStore(storeOf(d))}${(d.nodes ?? 1) > 1 ? `, ${d.nodes} nodes per region` : ''}`,
     `  health    ${d.iam.endpoint}/healthz, /readyz and /metrics on every endpoint`,
+    ...(seeded ? [seeded] : []),
     ...(d.tls && cert ? [`  TLS       ${d.tls.self_signed ? 'self-signed certificate' : 'certificate'} ${d.tls.cert}`, `            SHA-256 ${fingerprint(cert)}`] : []),
     '',
     `  account   ${b.domain_name} (${b.domain_id})`,

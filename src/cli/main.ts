@@ -59,10 +59,11 @@ function program(): Command {
     .option('--throttling <rate>', 'per-user request rates: huawei, off, or N requests/s per user and operation class (kept in deployment.json; default: as before, off at first start)')
     .option('--store <url>', `where the data lives: sqlite (files under DIR) or postgres://… (kept in deployment.json; or set ${STORE_ENV})`)
     .option('--nodes <n>', 'processes per region on consecutive ports, sharing the store (needs PostgreSQL; kept in deployment.json)')
+    .option('--seed <file>', 'a seed file (YAML: keys with fixed ids, material, aliases, tags, replicas, grants) applied once the deployment is up')
     .option('--tls', 'HTTPS everywhere with a generated self-signed certificate (local use; kept in deployment.json)')
     .option('--tls-cert <file>', 'HTTPS with this PEM certificate (with --tls-key; kept in deployment.json)')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
-    .action(async (o: { dataDir: string; port?: string; regions?: string; host?: string; throttling?: string; store?: string; nodes?: string; tls?: boolean; tlsCert?: string; tlsKey?: string }) => {
+    .action(async (o: { dataDir: string; port?: string; regions?: string; host?: string; throttling?: string; store?: string; nodes?: string; tls?: boolean; tlsCert?: string; tlsKey?: string; seed?: string }) => {
       const port = o.port === undefined ? undefined : Number(o.port);
       if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65000)) throw new Error('--port must be a port number');
       const regions = o.regions?.split(',').map((r) => r.trim()).filter(Boolean);
@@ -74,7 +75,7 @@ function program(): Command {
       if (o.tls && o.tlsCert !== undefined) throw new Error('--tls generates a certificate; --tls-cert gives one: use one or the other');
       const tls = o.tlsCert !== undefined ? { cert: resolve(o.tlsCert), key: resolve(o.tlsKey!) } : o.tls ? ('self-signed' as const) : undefined;
       const { start } = await import('./launcher.js');
-      await start({ dataDir: o.dataDir, basePort: port, regions, host: o.host, throttling, store: o.store, nodes, tls });
+      await start({ dataDir: o.dataDir, basePort: port, regions, host: o.host, throttling, store: o.store, nodes, tls, seed: o.seed });
     });
 
   p.command('serve-iam').description('run the IAM process of a deployment').option('--data-dir <dir>', 'data directory', './data')

@@ -13,6 +13,7 @@ import { bootstrapPath, type BootstrapFile } from '../cli/bootstrap.js';
 import { generateTransportKey, openSealed, sealFor } from '../crypto/transport.js';
 import { deploymentPath, readDeployment, topologyOf, type DeploymentFile } from '../deployment.js';
 import { internalAuthorization, responseVerifies } from '../internal-auth.js';
+import { deploymentCa, httpCall, type ClientAnswer } from '../http-client.js';
 import { SEED_CALLER, seedSealContext, type SeedApplyBody } from '../api/kms/seed-routes.js';
 import { KEY_SPECS, type KeySpec, type KeyUsage } from '../core/key-specs.js';
 import type { GrantOperation } from '../core/grants.js';
@@ -199,13 +200,18 @@ export async function exportRegion(dataDir: string, region: string, o: ExportOpt
 
 /** The admin user's id (the issuer of seeded grants), from a token IAM issues for bootstrap.json's password. */
 async function adminUserId(t: Target): Promise<string> {
-  const res = await fetch(`${t.boot.iam_endpoint}/v3/auth/tokens`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(10_000),
+  const res = await httpCall(`${t.boot.iam_endpoint}/v3/auth/tokens`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, timeoutMs: 10_000, ca: deploymentCa(t.deployment.tls, readFileSync),
     body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { domain: { name: t.boot.domain_name }, name: t.boot.user_name, password: t.boot.password } } } } }),
   }).catch((err: Error) => {
     throw new SeedApplyError(`IAM (${t.boot.iam_endpoint}) cannot be reached: ${err.message}`);
   });
-  const body = (await res.json().catch(() => null)) as { token?: { user?: { id?: string } } } | null;
+  let body: { token?: { user?: { id?: string } } } | null;
+  try {
+    body = JSON.parse(res.body.toString('utf8')) as { token?: { user?: { id?: string } } };
+  } catch {
+    body = null; // not JSON: refused below
+  }
   const id = body?.token?.user?.id;
   if (res.status !== 201 || typeof id !== 'string') throw new SeedApplyError(`IAM refused the bootstrap account's password (${res.status}): grants need the admin user's id`);
   return id;
@@ -217,25 +223,24 @@ async function call(t: Target, region: string, method: string, path: string, pay
   const body = payload === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(payload));
   let lastError = '';
   for (const endpoint of endpoints) {
-    let res: Response;
-    let text: Buffer;
+    let res: ClientAnswer;
     try {
-      res = await fetch(endpoint + path, {
-        method, body: payload === undefined ? undefined : body, signal: AbortSignal.timeout(120_000),
+      res = await httpCall(endpoint + path, {
+        method, body: payload === undefined ? undefined : body, timeoutMs: 120_000, ca: deploymentCa(t.deployment.tls, readFileSync),
         headers: { authorization: internalAuthorization(t.secret, SEED_CALLER, method, path, body), ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
       });
-      text = Buffer.from(await res.arrayBuffer());
     } catch (err) {
-      const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
-      lastError = cause?.message ?? (err as Error).message;
-      if (cause?.code === 'ECONNREFUSED') continue;
+      lastError = (err as Error).message;
+      if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') continue;
       throw new SeedApplyError(`region ${region} (${endpoint}): ${lastError}`);
     }
-    if (!responseVerifies(t.secret, region, text, res.headers.get('x-strongroom-signature'))) {
+    const text = res.body;
+    const signature = res.headers['x-strongroom-signature'];
+    if (!responseVerifies(t.secret, region, text, typeof signature === 'string' ? signature : null)) {
       throw new SeedApplyError(`region ${region} (${endpoint}) answered ${res.status} without this deployment's signature: is it this deployment?`);
     }
     const data = JSON.parse(text.toString('utf8')) as { error?: { error_code?: string; error_msg?: string } };
-    if (res.ok) return data;
+    if (res.status >= 200 && res.status < 300) return data;
     throw new SeedApplyError(`region ${region} refused: ${data.error?.error_code ?? res.status} ${data.error?.error_msg ?? ''}`.trim());
   }
   throw new SeedApplyError(`region ${region} cannot be reached (${lastError}): is the deployment running?`);

@@ -17,7 +17,7 @@ import type { KeyRecord, KeyVersionRecord } from '../../core/key.js';
 import { LruMap } from '../../lru-map.js';
 import { KMS_MIGRATIONS } from '../kms-migrations.js';
 import { frozenKey, KEY_RECORD_CACHE } from '../kms-rows.js';
-import type { AliasRecord, GrantRecord, ImportParametersRecord, KeyFilter, KeyTag, KmsStore, NewOutboxMessage, OutboxMessage } from '../kms-store.js';
+import type { AliasRecord, GrantRecord, ImportParametersRecord, KeyFilter, KeyTag, KmsStore, NewOutboxMessage } from '../kms-store.js';
 import { PgAuditTables } from './audit-tables.js';
 import { PgDatabase, type PgListener } from './database.js';
 import { PgKmsOps, type PgOpsContext } from './kms-pg-ops.js';
