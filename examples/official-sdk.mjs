@@ -17,6 +17,9 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
+// Output piped into a command that stops reading (`| head -1`) ends the script quietly.
+process.stdout.on('error', (err) => process.exit(err.code === 'EPIPE' ? 0 : 1));
+
 const USAGE = 'usage: node examples/official-sdk.mjs [--data-dir DIR] [--region REGION] [--text TEXT] [--verbose]';
 
 function fail(message, code) {
@@ -47,8 +50,9 @@ if (args.help) {
 const dataDir = resolve(process.cwd(), args['data-dir']);
 const bootstrapFile = resolve(dataDir, 'bootstrap.json');
 if (!existsSync(bootstrapFile)) {
-  fail(`No bootstrap.json in ${dataDir}: start a deployment there first (npm start -- --data-dir ${args['data-dir']}),\n`
-    + 'or name the data directory of a running one with --data-dir DIR (a relative DIR is taken from the current directory).', 1);
+  fail(`No bootstrap.json in ${dataDir}: start a deployment first (\`npm start\` in the Strongroom repository writes\n`
+    + './data/bootstrap.json there), or give the data directory of a running one with --data-dir DIR (a relative DIR\n'
+    + 'is taken from the current directory).', 1);
 }
 let boot;
 try {

@@ -2,11 +2,11 @@
  * examples/official-sdk.mjs, the README's official-signer example, run as a user runs it (`node
  * examples/official-sdk.mjs [--data-dir DIR]` in another process, from another folder) against a test deployment:
  * it creates an SM4 key, encrypts and decrypts with the official SDK core and prints the results (exit 0, and again
- * on a second run); a relative --data-dir is taken from the current directory; a folder without bootstrap.json, an
+ * on a second run); a relative --data-dir is taken from the current directory; output into a closed pipe ends it quietly; a folder without bootstrap.json, an
  * API error and a connection refused exit 1 with one clear line; a usage error exits 2.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -108,6 +108,16 @@ describe('examples/official-sdk.mjs', () => {
     const unreachable = await run(scratch, ['--data-dir', down], home);
     assert.equal(unreachable.code, 1);
     assert.match(lastLine(unreachable.stderr), /^create-key: cannot reach http:\/\/127\.0\.0\.1:9 .*Is the deployment of .* running\?$/);
+  });
+
+  test('output into a pipe closed early (`| head -1`): exit 0, no stack trace', async () => {
+    const child = spawn(process.execPath, [script, '--data-dir', d.dir], { cwd: scratch, env: { ...process.env, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // closed before the script's first line (it is written after create-key answers)
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, '');
   });
 
   test('usage errors: exit 2', async () => {
