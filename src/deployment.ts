@@ -14,6 +14,8 @@ import { Topology } from './regions/topology.js';
 
 export interface DeploymentFile {
   version: 1;
+  /** Random (16 hex); each process answers it on `/healthz`, so the launcher knows its own processes. */
+  deployment_id?: string;
   host: string;
   iam: { port: number; endpoint: string };
   /**
@@ -86,9 +88,12 @@ export function readDeployment(dir: string): DeploymentFile {
 }
 
 export interface PlanInput {
-  host: string;
-  basePort: number;
-  regions: string[];
+  /** Address to listen on; when not given, the file's (127.0.0.1 at first start). */
+  host?: string;
+  /** IAM's port, regions on the next ones; when not given, the file's (8100 at first start). */
+  basePort?: number;
+  /** Region ids; when not given, the file's (DEFAULT_REGIONS at first start). */
+  regions?: string[];
   keyQuota?: number;
   grantQuota?: number;
   /** `--throttling`; when not given, the file's earlier setting stays (`"off"` at first start). */
@@ -99,28 +104,42 @@ export interface PlanInput {
   nodes?: number;
 }
 
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_BASE_PORT = 8100;
+export const DEFAULT_REGIONS = ['cn-north-4', 'cn-south-1', 'cn-east-3'];
+
+/** A restart whose options contradict what the deployment was created with (nothing is changed). */
+export class DeploymentConflict extends Error {}
+
 /**
- * Creates the deployment file at first start, or updates ports and regions of an existing one (its secret,
- * replication settings, key quota and throttling are kept unless given).
+ * The deployment file a start would write, without writing anything: the file's settings where options are not
+ * given (defaults at first start). An existing deployment keeps its host, ports, regions, node count and store: an
+ * option that contradicts them throws DeploymentConflict naming the stored value (regions may only be added, after
+ * the existing ones, which moves no port). Its secret, replication settings and quotas are kept unless given.
  */
-export function planDeployment(dir: string, input: PlanInput): DeploymentFile {
-  for (const r of input.regions) if (!REGION_ID_RE.test(r)) throw new Error(`invalid region id ${r}`);
-  if (new Set(input.regions).size !== input.regions.length) throw new Error('region ids must be distinct');
-  privateDir(dir);
+export function resolvePlan(dir: string, input: PlanInput): { file: DeploymentFile; previous: DeploymentFile | null } {
   const previous = existsSync(deploymentPath(dir)) ? readDeployment(dir) : null;
+  if (previous) checkConsistent(previous, input);
+  const host = input.host ?? previous?.host ?? DEFAULT_HOST;
+  const basePort = input.basePort ?? previous?.iam.port ?? DEFAULT_BASE_PORT;
+  const regions = input.regions ?? previous?.regions.map((r) => r.id) ?? DEFAULT_REGIONS;
+  for (const r of regions) if (!REGION_ID_RE.test(r)) throw new Error(`invalid region id ${r}`);
+  if (new Set(regions).size !== regions.length) throw new Error('region ids must be distinct');
+  if (!Number.isInteger(basePort) || basePort < 1 || basePort > 65000) throw new Error('--port must be a port number');
   const store = chooseStore(previous, input.store);
   const nodes = input.nodes ?? previous?.nodes ?? 1;
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64) throw new Error('--nodes must be a whole number from 1 to 64');
   if (nodes > 1 && store === undefined && !process.env.STRONGROOM_STORE) {
     throw new Error('--nodes above 1 needs a shared store: give --store postgres://… (SQLite is one process per region)');
   }
-  const url = (port: number) => `http://${input.host}:${port}`;
+  const url = (port: number) => `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const file: DeploymentFile = {
     version: 1,
-    host: input.host,
-    iam: { port: input.basePort, endpoint: url(input.basePort) },
-    regions: input.regions.map((id, i) => {
-      const ports = Array.from({ length: nodes }, (_, n) => input.basePort + 1 + i * nodes + n);
+    deployment_id: previous?.deployment_id ?? randomBytes(8).toString('hex'),
+    host,
+    iam: { port: basePort, endpoint: url(basePort) },
+    regions: regions.map((id, i) => {
+      const ports = Array.from({ length: nodes }, (_, n) => basePort + 1 + i * nodes + n);
       return { id, port: ports[0]!, endpoint: url(ports[0]!), ports, endpoints: ports.map(url) };
     }),
     ...(store !== undefined ? { store } : {}),
@@ -135,8 +154,47 @@ export function planDeployment(dir: string, input: PlanInput): DeploymentFile {
     grant_quota: input.grantQuota ?? previous?.grant_quota ?? 100,
     throttling: input.throttling ?? previous?.throttling ?? 'off',
   };
-  writePrivateFile(deploymentPath(dir), JSON.stringify(file, null, 2) + '\n');
+  return { file, previous };
+}
+
+/** Options that would move an existing deployment: refused with the value it keeps. */
+function checkConsistent(previous: DeploymentFile, input: PlanInput): void {
+  const keep = 'start it without the option to keep it, or give another --data-dir for a new deployment';
+  if (input.host !== undefined && input.host !== previous.host) {
+    throw new DeploymentConflict(`this deployment listens on ${previous.host}; --host ${input.host} would move it (${keep})`);
+  }
+  if (input.basePort !== undefined && input.basePort !== previous.iam.port) {
+    throw new DeploymentConflict(`this deployment uses ports from ${previous.iam.port}; --port ${input.basePort} would move it (${keep})`);
+  }
+  if (input.nodes !== undefined && input.nodes !== (previous.nodes ?? 1)) {
+    throw new DeploymentConflict(`this deployment runs ${previous.nodes ?? 1} node(s) per region; --nodes ${input.nodes} would move its ports (${keep})`);
+  }
+  if (input.regions !== undefined) {
+    const had = previous.regions.map((r) => r.id);
+    const dropped = had.filter((r) => !input.regions!.includes(r));
+    if (dropped.length > 0) {
+      throw new DeploymentConflict(`this deployment serves ${had.join(',')}; --regions ${input.regions.join(',')} would stop serving ${dropped.join(', ')} and ${dropped.length > 1 ? 'their' : 'its'} keys (${keep}; regions can be added after the existing ones)`);
+    }
+    if (had.some((r, i) => input.regions![i] !== r)) {
+      throw new DeploymentConflict(`this deployment serves ${had.join(',')} in that order (their ports follow it); give --regions ${had.join(',')} followed by the regions to add`);
+    }
+  }
+}
+
+/**
+ * Creates the deployment file at first start, or rewrites it on a restart with what resolvePlan decides (options
+ * that contradict the stored deployment throw DeploymentConflict, and nothing is written).
+ */
+export function planDeployment(dir: string, input: PlanInput): DeploymentFile {
+  const { file } = resolvePlan(dir, input);
+  writeDeployment(dir, file);
   return file;
+}
+
+/** Writes the deployment file (0600, in a 0700 folder). */
+export function writeDeployment(dir: string, file: DeploymentFile): void {
+  privateDir(dir);
+  writePrivateFile(deploymentPath(dir), JSON.stringify(file, null, 2) + '\n');
 }
 
 /**

@@ -1,5 +1,7 @@
 /** Composition of the IAM endpoint: its store, root key (secret keys, the token key, the audit key) and HTTP API. */
 import { AuditLog } from './audit/audit-log.js';
+import { healthRoutes, rootKeyCheck } from './api/health.js';
+import { Metrics, metricsRoutes } from './api/metrics.js';
 import { createHttpApp, type ConnectionLimits, type LoggerOptions } from './api/http.js';
 import { IAM_OPERATIONS } from './api/iam/catalogue.js';
 import { iamInternalRoutes } from './api/iam/internal.js';
@@ -30,6 +32,8 @@ export interface IamServerOptions {
   clock?: Clock;
   /** Timeouts and connection cap of the HTTP server (api/http.ts; default DEFAULT_LIMITS). */
   limits?: Partial<ConnectionLimits>;
+  /** The deployment's id (deployment.json), answered by `/healthz`. */
+  deploymentId?: string;
 }
 
 export async function startIam(o: IamServerOptions): Promise<RunningServer> {
@@ -39,6 +43,13 @@ export async function startIam(o: IamServerOptions): Promise<RunningServer> {
   const app = createHttpApp({ logger: o.logger, service: 'iam', limits: o.limits });
   mountOperations(app, IAM_OPERATIONS, iamPipeline({ services, audit, checkResponses: o.checkResponses ?? false }));
   openApiRoute(app, IAM_OPERATIONS, { title: 'Strongroom IAM', description: 'Huawei Cloud IAM (Keystone v3 and v3.0 extensions) as Strongroom serves it.' });
+  const metrics = new Metrics({ component: 'iam' });
+  audit.onWritten = (seconds) => metrics.auditWrite.observe(seconds);
+  metricsRoutes(app, metrics);
+  healthRoutes(app, { component: 'iam', deploymentId: o.deploymentId }, {
+    store: async () => void (await opened.store.getSetting('token_signing_key')),
+    root_key: rootKeyCheck(opened.rootKey),
+  });
   iamInternalRoutes(app, { iam: opened.iam, permissions: opened.permissions, store: opened.store, secret: o.internalSecret });
   // Where IAM's store may be shared (PostgreSQL), calls a stopped process left pending are collected periodically
   // too (at open they are only those of processes whose liveness lease has lapsed).

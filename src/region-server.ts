@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp, type ConnectionLimits, type LoggerOptions, newRequestId } from './api/http.js';
 import { KMS_OPERATIONS } from './api/kms/catalogue.js';
+import { healthRoutes, rootKeyCheck } from './api/health.js';
+import { Metrics, metricsRoutes } from './api/metrics.js';
 import { internalRoutes } from './api/kms/internal.js';
 import type { RegionServices } from './api/kms/operations/common.js';
 import { kmsPipeline } from './api/kms/pipeline.js';
@@ -65,6 +67,8 @@ export interface RegionAppOptions {
   leaseMs?: number;
   /** Timeouts and connection cap of the HTTP server (api/http.ts; default DEFAULT_LIMITS). */
   limits?: Partial<ConnectionLimits>;
+  /** The deployment's id (deployment.json), answered by `/healthz`. */
+  deploymentId?: string;
 }
 
 export interface RegionServerOptions extends RegionAppOptions {
@@ -160,6 +164,29 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
   const throttle = rates ? new Throttle(rates, o.throttleClock) : undefined;
   mountOperations(app, KMS_OPERATIONS, kmsPipeline({ services: api, iam, audit, checkResponses: o.checkResponses ?? false, throttle, replay: new ReplayGuard(store), authClock: o.throttleClock }));
   openApiRoute(app, KMS_OPERATIONS, { title: `Strongroom KMS (${o.region})`, description: 'Huawei Cloud KMS (DEW) v1.0 and v2 as Strongroom serves it, in one region.' });
+  const metrics = new Metrics({ component: 'region', region: o.region });
+  audit.onWritten = (seconds) => metrics.auditWrite.observe(seconds);
+  const delay = metrics.histogram('strongroom_replication_delay_seconds', 'Time from a change to its delivery to another region (seconds).', ['target']);
+  replication.onDelivered = (target, seconds) => delay.observe({ target }, seconds);
+  // Every other region is listed, at 0 when nothing waits for it.
+  const outbox = async () => {
+    const stats = new Map((await store.outboxStats()).map((x) => [x.target, x]));
+    return o.topology.regions.filter((r) => r.id !== o.region).map((r) => ({ target: r.id, stat: stats.get(r.id) }));
+  };
+  metrics.gauge('strongroom_outbox_messages', 'Changes not yet delivered to each region.', ['target'], async () =>
+    (await outbox()).map(({ target, stat }) => ({ labels: { target }, value: stat?.messages ?? 0 })));
+  metrics.gauge('strongroom_outbox_oldest_age_seconds', 'Age of the oldest change not yet delivered to each region (seconds).', ['target'], async () =>
+    (await outbox()).map(({ target, stat }) => ({ labels: { target }, value: stat ? Math.max(0, (Date.now() - stat.oldestCreatedAt) / 1000) : 0 })));
+  metrics.counterFrom('strongroom_token_cache_total', 'Token checks answered from the verified-token cache (hit) or verified afresh (miss).', ['result'], () => [
+    { labels: { result: 'hit' }, value: iam.cacheStats.tokenHits }, { labels: { result: 'miss' }, value: iam.cacheStats.tokenMisses }]);
+  metrics.counterFrom('strongroom_decision_cache_total', 'Permission decisions answered from the cache (hit) or fetched from IAM (miss).', ['result'], () => [
+    { labels: { result: 'hit' }, value: iam.cacheStats.decisionHits() }, { labels: { result: 'miss' }, value: iam.cacheStats.decisionMisses() }]);
+  metricsRoutes(app, metrics);
+  healthRoutes(app, { component: 'region', region: o.region, deploymentId: o.deploymentId }, {
+    store: async () => void (await store.getSetting('root_key_id')),
+    root_key: rootKeyCheck(rootKey),
+    iam: () => iam.checkLink(),
+  });
   internalRoutes(app, { region: o.region, topology: o.topology, secret: o.internalSecret, replication, audit, applied: store });
 
   // The region's own work is in its audit trail too: one `system:` record per key it changed. The record is written

@@ -83,12 +83,18 @@ export class AuditLog {
     return tx.appendAudit([entry], [], (e, seq, prevMac) => seal(this.key, e, seq, prevMac));
   }
 
+  /** Called with the seconds each `open`/`record` took to become durable (metrics: audit write latency). */
+  onWritten?: (seconds: number) => void;
+
   #enqueue(add: (b: Batch) => void): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+    const started = performance.now();
+    const written = new Promise<void>((resolve, reject) => {
       add(this.#queued);
       this.#queued.waiters.push({ resolve, reject });
       if (!this.#running) this.#running = this.#drain();
     });
+    const observe = this.onWritten;
+    return observe ? written.then(() => observe((performance.now() - started) / 1000)) : written;
   }
 
   /** Commits batches until the queue is empty; entries queued meanwhile go into the next batch. */

@@ -3,20 +3,22 @@
  * on separate machines, and talk over HTTP on loopback. Prints the endpoints, the credentials and a first call.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ThrottlingSetting } from '../api/throttling.js';
 import { describeStore, STORE_ENV } from '../composition.js';
-import { iamDir, planDeployment, privateDir, storeOf, type DeploymentFile } from '../deployment.js';
+import { iamDir, privateDir, resolvePlan, storeOf, writeDeployment, writePrivateFile, type DeploymentFile } from '../deployment.js';
 import { bootstrap, bootstrapPath, type BootstrapFile } from './bootstrap.js';
 import { rotateIfLarge } from './log-rotation.js';
 
 export interface StartOptions {
   dataDir: string;
-  basePort: number;
-  regions: string[];
-  host: string;
+  /** `--port`, `--regions`, `--host`: undefined keeps deployment.json's (defaults at first start). */
+  basePort?: number;
+  regions?: string[];
+  host?: string;
   /** `--throttling`; undefined keeps deployment.json's setting. */
   throttling?: ThrottlingSetting;
   /** `--store` (`sqlite` or `postgres://…`); undefined keeps deployment.json's. */
@@ -38,6 +40,8 @@ interface Supervised {
   args: string[];
   log: string;
   url: string;
+  component: 'iam' | 'region';
+  region?: string;
   child: ChildProcess;
   /** Epoch ms of the current child's start. */
   startedAt: number;
@@ -45,19 +49,73 @@ interface Supervised {
   fastFailures: number;
 }
 
-async function waitUntilUp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+/**
+ * Waits until the process answers `/healthz` as itself: the component and region it was started as, this
+ * deployment's id and the child's own pid (a port answered by another deployment's process does not count).
+ */
+async function waitUntilUp(c: Supervised, deploymentId: string | undefined, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let other = '';
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode}`);
+    if (c.child.exitCode !== null || c.child.signalCode !== null) throw new Error(`exited (${c.child.signalCode ?? `code ${c.child.exitCode}`})${other}`);
     try {
-      const res = await fetch(url + '/', { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return;
+      const res = await fetch(c.url + '/healthz', { signal: AbortSignal.timeout(1000) });
+      const body = (await res.json()) as { component?: string; region?: string; deployment_id?: string; pid?: number };
+      if (res.ok && body.pid === c.child.pid && body.component === c.component && body.region === c.region && body.deployment_id === deploymentId) return;
+      other = `; ${c.url} is answered by another process (pid ${String(body.pid)}${body.deployment_id !== deploymentId ? ', another deployment' : ''})`;
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`did not answer on ${url} within ${timeoutMs / 1000} s`);
+  throw new Error(`did not answer on ${c.url} within ${timeoutMs / 1000} s${other}`);
+}
+
+/** Throws, naming each, when a port the deployment needs is taken on its host. */
+async function checkPortsFree(d: DeploymentFile): Promise<void> {
+  const wanted = [{ port: d.iam.port, who: 'IAM' }, ...d.regions.flatMap((r) => r.ports.map((port) => ({ port, who: `region ${r.id}` })))];
+  const busy: string[] = [];
+  for (const w of wanted) {
+    const free = await new Promise<boolean>((done) => {
+      const probe = createServer();
+      probe.once('error', () => done(false));
+      probe.listen({ host: d.host, port: w.port, exclusive: true }, () => probe.close(() => done(true)));
+    });
+    if (!free) busy.push(`${w.port} (${w.who})`);
+  }
+  if (busy.length > 0) {
+    throw new Error(`port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} on ${d.host} ${busy.length > 1 ? 'are' : 'is'} in use, perhaps by another deployment; nothing was started or written. Stop it, or start this one elsewhere with --port N (at first start) or another --data-dir`);
+  }
+}
+
+const pidPath = (dir: string) => join(dir, 'launcher.pid');
+
+/** The pid of a launcher still running on this data directory, or null. */
+function runningLauncher(dir: string): number | null {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidPath(dir), 'utf8').trim());
+  } catch {
+    return null;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return null;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return null;
+  }
+  // A pid can be reused: only a Strongroom launcher counts.
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return cmd.includes('start') ? pid : null;
+  } catch {
+    return pid;
+  }
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 function tail(path: string): string {
@@ -68,34 +126,52 @@ function tail(path: string): string {
   }
 }
 
+/**
+ * Starts the deployment in `o.dataDir` and supervises it. Before anything is written it refuses a second launcher
+ * on the same directory, options that contradict the stored deployment (deployment.ts, DeploymentConflict) and
+ * ports that are taken. "up" is printed once every process answers `/healthz` as itself. SIGINT or SIGTERM to the
+ * launcher, the end of the process that started it (`npm start` killed), or a child stopped cleanly (exit 0 after
+ * its own SIGTERM) stops every process; a child that crashes is restarted (see `supervise`).
+ */
 export async function start(o: StartOptions): Promise<void> {
   const dir = resolve(o.dataDir);
-  const deployment = planDeployment(dir, { host: o.host, basePort: o.basePort, regions: o.regions, throttling: o.throttling, store: o.store, nodes: o.nodes });
+  const other = runningLauncher(dir);
+  if (other !== null) throw new Error(`a deployment from ${dir} is already running (launcher pid ${other}): stop it first (Ctrl-C where it runs, or kill ${other})`);
+  const { file: deployment } = resolvePlan(dir, { host: o.host, basePort: o.basePort, regions: o.regions, throttling: o.throttling, store: o.store, nodes: o.nodes });
   if (storeOf(deployment) === undefined && existsSync(bootstrapPath(dir)) && !existsSync(join(iamDir(dir), 'iam.db'))) {
     throw new Error(`${dir} holds a deployment whose data is not in SQLite files here: it was started with ${STORE_ENV}=postgres://…; start it with the same ${STORE_ENV}`);
   }
+  await checkPortsFree(deployment);
+  writeDeployment(dir, deployment);
+  writePrivateFile(pidPath(dir), `${process.pid}\n`);
   const { file, created } = await bootstrap(dir, deployment);
   const logs = join(dir, 'logs');
   privateDir(logs);
+  if (!isLoopback(deployment.host)) {
+    console.error(`strongroom: WARNING: listening on ${deployment.host} with plain HTTP: tokens, signatures and answers cross the network unencrypted. Keep it on 127.0.0.1, or put TLS in front.`);
+  }
+  const regionCount = deployment.regions.length;
+  console.log(`Starting Strongroom in ${dir}: IAM and ${regionCount} region${regionCount > 1 ? 's' : ''} (${deployment.regions.map((r) => r.id).join(', ')})…`);
 
   const spawnChild = (args: string[], log: string): ChildProcess => {
     const fd = openSync(log, 'a', 0o600);
     try {
-      return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args, '--data-dir', dir], { stdio: ['ignore', fd, fd] });
+      return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args, '--data-dir', dir], {
+        stdio: ['ignore', fd, fd], env: { ...process.env, STRONGROOM_LAUNCHER_PID: String(process.pid) },
+      });
     } finally {
       closeSync(fd);
     }
   };
   const children: Supervised[] = [];
-  const launch = (name: string, args: string[], url: string) => {
+  const launch = (name: string, args: string[], url: string, component: 'iam' | 'region', region?: string) => {
     const log = join(logs, `${name}.log`);
-    const c: Supervised = { name, args, log, url, child: spawnChild(args, log), startedAt: Date.now(), fastFailures: 0 };
-    children.push(c);
+    children.push({ name, args, log, url, component, region, child: spawnChild(args, log), startedAt: Date.now(), fastFailures: 0 });
   };
-  launch('iam', ['serve-iam'], deployment.iam.endpoint);
+  launch('iam', ['serve-iam'], deployment.iam.endpoint, 'iam');
   for (const r of deployment.regions) {
     r.endpoints.forEach((endpoint, n) =>
-      launch(r.endpoints.length > 1 ? `region-${r.id}-${n}` : `region-${r.id}`, ['serve-region', '--region', r.id, '--node', String(n)], endpoint));
+      launch(r.endpoints.length > 1 ? `region-${r.id}-${n}` : `region-${r.id}`, ['serve-region', '--region', r.id, '--node', String(n)], endpoint, 'region', r.id));
   }
 
   // Logs are capped (log-rotation.ts): checked every 10 s.
@@ -110,16 +186,37 @@ export async function start(o: StartOptions): Promise<void> {
     stopping = true;
     for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGTERM');
     await Promise.all(children.map((c) => (c.child.exitCode === null && c.child.signalCode === null ? new Promise((r) => c.child.once('exit', r)) : undefined)));
+    try {
+      if (readFileSync(pidPath(dir), 'utf8').trim() === String(process.pid)) unlinkSync(pidPath(dir));
+    } catch {
+      // already gone
+    }
     process.exit(code);
   };
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
+  process.on('SIGHUP', () => void stop(0));
+  // `npm start` killed (or the terminal closed) ends the launcher's parent: the launcher then stops too, instead of
+  // leaving the deployment running without anyone to stop it.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) {
+      console.error('strongroom: the process that started this deployment has ended; stopping it');
+      void stop(0);
+    }
+  }, 500).unref();
   // A process that stops is started again, after a pause that doubles with each quick failure (1 s … 30 s); the
   // others go on serving meanwhile. After RESTART_GIVE_UP failures in a row, each within FAST_FAILURE_MS of its start,
-  // the launcher gives up and stops the deployment.
+  // the launcher gives up and stops the deployment. A process that stopped cleanly (exit 0: someone sent it SIGTERM
+  // or SIGINT) was stopped on purpose: the whole deployment stops with it.
   const supervise = (c: Supervised) => {
     c.child.once('exit', (code, signal) => {
       if (stopping) return;
+      if (code === 0 || signal === 'SIGTERM' || signal === 'SIGINT') {
+        console.error(`strongroom: ${c.name} was stopped (${signal ?? 'exit 0'}); stopping the deployment`);
+        void stop(0);
+        return;
+      }
       const lived = Date.now() - c.startedAt;
       c.fastFailures = lived < FAST_FAILURE_MS ? c.fastFailures + 1 : 0;
       const why = signal ? `signal ${signal}` : `exit ${code}`;
@@ -141,9 +238,9 @@ export async function start(o: StartOptions): Promise<void> {
   for (const c of children) supervise(c);
 
   try {
-    for (const c of children) await waitUntilUp(c.url, c.child, 30_000).catch((err: Error) => {
+    await Promise.all(children.map((c) => waitUntilUp(c, deployment.deployment_id, 60_000).catch((err: Error) => {
       throw new Error(`${c.name} ${err.message}; see ${c.log}\n${tail(c.log)}`);
-    });
+    })));
   } catch (err) {
     console.error(`strongroom: ${(err as Error).message}`);
     await stop(1);
@@ -154,30 +251,38 @@ export async function start(o: StartOptions): Promise<void> {
 
 function banner(dir: string, d: DeploymentFile, b: BootstrapFile, created: boolean): string {
   const first = b.regions[0]!;
-  const auth = JSON.stringify({
+  const boot = bootstrapPath(dir);
+  const auth = (password: string) => JSON.stringify({
     auth: {
-      identity: { methods: ['password'], password: { user: { name: b.user_name, password: b.password, domain: { name: b.domain_name } } } },
+      identity: { methods: ['password'], password: { user: { name: b.user_name, password, domain: { name: b.domain_name } } } },
       scope: { project: { id: first.project_id } },
     },
   });
+  // The password is read from bootstrap.json when the example runs: the banner never repeats it after the first start.
+  const bodyWithPassword = auth('PASSWORD_HERE').replace('"PASSWORD_HERE"', `'"$(node -p 'JSON.stringify(require(${JSON.stringify(boot)}).password)')"'`);
   return [
     `Strongroom is up (${created ? 'new deployment' : 'existing data'} in ${dir}).`,
     '',
     `  IAM       ${d.iam.endpoint}`,
     ...b.regions.map((r) => `  ${r.id.padEnd(9)} ${r.endpoints.join(' ')}   project ${r.project_id}`),
     `  store     ${describeStore(storeOf(d))}${(d.nodes ?? 1) > 1 ? `, ${d.nodes} nodes per region` : ''}`,
+    `  health    ${d.iam.endpoint}/healthz, /readyz and /metrics on every endpoint`,
     '',
     `  account   ${b.domain_name} (${b.domain_id})`,
-    `  user      ${b.user_name}   password ${b.password}`,
-    `  AK/SK     ${b.access_key} / ${b.secret_key}`,
-    `  (all of this is in ${bootstrapPath(dir)})`,
+    ...(created
+      ? [
+          `  user      ${b.user_name}   password ${b.password}`,
+          `  AK/SK     ${b.access_key} / ${b.secret_key}`,
+          `  (shown this once; all of it is kept in ${boot}, mode 0600)`,
+        ]
+      : [`  user      ${b.user_name}; password and AK/SK in ${boot}`]),
     ...(d.throttling !== undefined && d.throttling !== 'off' ? [`  throttling ${d.throttling === 'huawei' ? "Huawei's rates" : `${d.throttling} requests/s`} per user and operation class`] : []),
     '',
     'Try it:',
     `  TOKEN=$(curl -si -X POST ${d.iam.endpoint}/v3/auth/tokens -H 'Content-Type: application/json' \\`,
-    `    -d '${auth}' | awk 'tolower($1)=="x-subject-token:" {print $2}' | tr -d '\\r')`,
+    `    -d '${bodyWithPassword}' | awk 'tolower($1)=="x-subject-token:" {print $2}' | tr -d '\\r')`,
     `  curl -s -X POST ${first.endpoint}/v1.0/${first.project_id}/kms/create-key -H "X-Auth-Token: $TOKEN" \\`,
-    `    -H 'Content-Type: application/json' -d '{"key_alias": "my-first-key"}'`,
+    `    -H 'Content-Type: application/json' -d '{"key_alias": "my-key-'$(date +%s%N)'"}'`,
     '',
     'Press Ctrl-C to stop.',
   ].join('\n');

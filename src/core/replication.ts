@@ -347,6 +347,9 @@ export class ReplicationService {
 
   // ---- the outbox ----
 
+  /** Called for each change delivered to another region with the seconds since it was enqueued (replication lag). */
+  onDelivered?: (target: string, seconds: number) => void;
+
   /** Delivers due outbox messages (all targets, or one); failures are retried with backoff. */
   async deliverDue(onlyTarget?: string): Promise<void> {
     const now = this.clock();
@@ -355,6 +358,7 @@ export class ReplicationService {
       try {
         await this.#deliver(m);
         await this.store.completeMessage(m.id);
+        this.onDelivered?.(m.target, (this.clock() - m.createdAt) / 1000);
       } catch (err) {
         if (err instanceof PeerError && err.kind === 'refused' && err.refusal && err.refusal.status === 400) {
           // The peer will never accept it (authentication and not-found answers are retried instead).

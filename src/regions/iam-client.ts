@@ -109,6 +109,27 @@ export class IamClient {
     if (this.#timer) clearInterval(this.#timer);
   }
 
+  /**
+   * Cache counters since start (metrics): tokens whose verified claims were found (hits) or checked afresh (misses);
+   * permission decisions answered from the cache or fetched from IAM.
+   */
+  readonly cacheStats = {
+    tokenHits: 0,
+    tokenMisses: 0,
+    decisionHits: () => this.#permissions.hits,
+    decisionMisses: () => this.#permissions.misses,
+  };
+
+  /**
+   * For readiness (`/readyz`): resolves when IAM answered a poll within the allowed staleness
+   * (`maxStalenessMs`), rejects with how long it has been silent otherwise.
+   */
+  async checkLink(): Promise<void> {
+    if (this.#syncedAt === 0) throw new Error('IAM has not answered yet');
+    const age = Date.now() - this.#syncedAt;
+    if (age > this.options.maxStalenessMs) throw new Error(`IAM last answered ${Math.round(age / 1000)} s ago`);
+  }
+
   /** Fetches the public key (first time) and revocations since the last sync. */
   async sync(): Promise<void> {
     if (!this.#publicKey) {
@@ -172,6 +193,8 @@ export class IamClient {
     const now = this.#clock();
     const id = token.length <= 8192 ? createHash('sha256').update(token).digest('base64') : '';
     let claims = id === '' ? undefined : this.#verifiedTokens.get(id);
+    if (claims === undefined) this.cacheStats.tokenMisses++;
+    else this.cacheStats.tokenHits++;
     if (claims === undefined) {
       const check = checkToken(token, this.#publicKey, now);
       if (!check.ok) throw new KmsError(check.expired ? 'APIGW.0307' : 'APIGW.0301', check.expired ? 'The token has expired.' : 'The token is invalid.');

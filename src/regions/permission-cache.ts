@@ -28,6 +28,9 @@ export class PermissionCache {
   readonly #generations = new Map<string, number>();
   /** Bumped by `clear`, for the same reason. */
   #epoch = 0;
+  /** Answers from the cache, and fetches from IAM, since start (metrics). */
+  hits = 0;
+  misses = 0;
 
   constructor(
     private readonly fetch: (userId: string, projectId: string) => Promise<CallerPermissions>,
@@ -42,7 +45,11 @@ export class PermissionCache {
   async get(userId: string, projectId: string, domainId: string, options: { fresh?: boolean } = {}): Promise<CallerPermissions> {
     const key = `${userId}\0${projectId}`;
     const hit = this.#entries.get(key);
-    if (hit && !options.fresh && Date.now() - hit.fetchedAt < this.maxAgeMs) return hit.value;
+    if (hit && !options.fresh && Date.now() - hit.fetchedAt < this.maxAgeMs) {
+      this.hits++;
+      return hit.value;
+    }
+    this.misses++;
     const generation = this.#generations.get(domainId) ?? 0;
     const epoch = this.#epoch;
     const fetchedAt = Date.now();

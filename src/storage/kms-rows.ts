@@ -88,10 +88,11 @@ export const importParametersFromRow = (r: ImportParametersRow): ImportParameter
 /** A row of `outbox`: `payload` is JSON. */
 export interface OutboxRow {
   id: number; target: string; kind: string; key_id: string; payload: string; attempts: number; next_attempt_at: number; last_error: string | null;
+  created_at: number | string;
 }
 export const outboxFromRow = (r: OutboxRow): OutboxMessage => ({
   id: r.id, target: r.target, kind: r.kind, keyId: r.key_id, payload: JSON.parse(r.payload) as Record<string, unknown>,
-  attempts: r.attempts, nextAttemptAt: r.next_attempt_at, lastError: r.last_error,
+  attempts: r.attempts, nextAttemptAt: Number(r.next_attempt_at), lastError: r.last_error, createdAt: Number(r.created_at),
 });
 
 /** A key record that cannot be changed in place (its replicas list neither), as the stores' caches hold them. */

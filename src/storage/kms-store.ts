@@ -31,6 +31,19 @@ export interface OutboxMessage {
   attempts: number;
   nextAttemptAt: number;
   lastError: string | null;
+  /** Epoch ms when the change was enqueued (set by the store). */
+  createdAt: number;
+}
+
+/** What a caller gives to enqueue: the store numbers and dates it. */
+export type NewOutboxMessage = Omit<OutboxMessage, 'id' | 'attempts' | 'lastError' | 'createdAt'>;
+
+/** Undelivered outbox messages to one region (metrics: depth and age). */
+export interface OutboxStats {
+  target: string;
+  messages: number;
+  /** Epoch ms when the oldest of them was enqueued. */
+  oldestCreatedAt: number;
 }
 
 /**
@@ -126,7 +139,9 @@ export interface KmsStore extends AuditStore, LeaseStore, AppliedRequestStore {
   getKeyById(keyId: string): Promise<KeyRecord | null>;
   /** Primaries with rotation enabled whose interval has passed at `now`. */
   keysDueForRotation(now: number): Promise<KeyRecord[]>;
-  enqueue(message: Omit<OutboxMessage, 'id' | 'attempts' | 'lastError'>): Promise<void>;
+  enqueue(message: NewOutboxMessage): Promise<void>;
+  /** Undelivered messages per target region. */
+  outboxStats(): Promise<OutboxStats[]>;
   /** Messages whose next attempt is due, oldest first. */
   dueMessages(now: number, limit: number): Promise<OutboxMessage[]>;
   completeMessage(id: number): Promise<void>;

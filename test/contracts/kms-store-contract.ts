@@ -488,8 +488,13 @@ export function kmsStoreContract(name: string, make: MakeKmsStore): void {
       const s = await fresh();
       await s.enqueue({ target: 'cn-south-1', kind: 'sync', keyId: 'k1', payload: { a: 1 }, nextAttemptAt: T0 });
       await s.enqueue({ target: 'cn-east-3', kind: 'commit', keyId: 'k2', payload: {}, nextAttemptAt: T0 + 10 });
+      const enqueuedBy = Date.now();
       let due = await s.dueMessages(T0 + 10, 10);
       assert.deepEqual(due.map((m) => [m.target, m.kind, m.keyId, m.attempts]), [['cn-south-1', 'sync', 'k1', 0], ['cn-east-3', 'commit', 'k2', 0]]);
+      assert.ok(due.every((m) => m.createdAt > enqueuedBy - 60_000 && m.createdAt <= enqueuedBy), 'createdAt is the enqueue time');
+      const stats = await s.outboxStats();
+      assert.deepEqual(stats.map((x) => [x.target, x.messages]), [['cn-east-3', 1], ['cn-south-1', 1]]);
+      assert.equal(stats[1]!.oldestCreatedAt, due[0]!.createdAt);
       assert.deepEqual(due[0]!.payload, { a: 1 });
       assert.equal((await s.dueMessages(T0, 10)).length, 1);
       await s.retryMessage(due[0]!.id, T0 + 100, 'unreachable');
@@ -504,6 +509,7 @@ export function kmsStoreContract(name: string, make: MakeKmsStore): void {
         throw new Error('roll back');
       }));
       assert.deepEqual((await s.dueMessages(T0 + 100, 10)).map((m) => m.keyId), ['k1']);
+      assert.deepEqual((await s.outboxStats()).map((x) => [x.target, x.messages]), [['cn-south-1', 1]], 'delivered and rolled-back messages are not counted');
     });
 
     it('settings keep the first value stored', async () => {

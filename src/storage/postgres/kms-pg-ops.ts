@@ -14,7 +14,7 @@ import {
 } from '../kms-rows.js';
 import {
   DuplicateAliasError, type AliasRecord, type GrantRecord, type ImportParametersRecord, type KeyFilter, type KeyPage, type KeyTag, type KmsStore,
-  type OutboxMessage,
+  type NewOutboxMessage, type OutboxMessage, type OutboxStats,
 } from '../kms-store.js';
 import { ACQUIRE_LEASE_SQL, CLAIM_REQUEST_SQL } from '../leases.js';
 import type { PgAuditTables } from './audit-tables.js';
@@ -209,7 +209,12 @@ export class PgKmsOps implements KmsStore {
     return (await this.q.rows<KeyRow>(DUE_FOR_ROTATION, [now])).map(fromRow);
   }
 
-  async enqueue(m: Omit<OutboxMessage, 'id' | 'attempts' | 'lastError'>): Promise<void> {
+  async outboxStats(): Promise<OutboxStats[]> {
+    return (await this.q.rows<{ target: string; messages: string; oldest: string }>('SELECT target, count(*) AS messages, min(created_at) AS oldest FROM outbox GROUP BY target ORDER BY target'))
+      .map((r) => ({ target: r.target, messages: Number(r.messages), oldestCreatedAt: Number(r.oldest) }));
+  }
+
+  async enqueue(m: NewOutboxMessage): Promise<void> {
     await this.q.run('INSERT INTO outbox (target, kind, key_id, payload, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
       [m.target, m.kind, m.keyId, JSON.stringify(m.payload), m.nextAttemptAt, Date.now()]);
   }

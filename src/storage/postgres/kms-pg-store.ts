@@ -17,7 +17,7 @@ import type { KeyRecord, KeyVersionRecord } from '../../core/key.js';
 import { LruMap } from '../../lru-map.js';
 import { KMS_MIGRATIONS } from '../kms-migrations.js';
 import { frozenKey, KEY_RECORD_CACHE } from '../kms-rows.js';
-import type { AliasRecord, GrantRecord, ImportParametersRecord, KeyFilter, KeyTag, KmsStore, OutboxMessage } from '../kms-store.js';
+import type { AliasRecord, GrantRecord, ImportParametersRecord, KeyFilter, KeyTag, KmsStore, NewOutboxMessage, OutboxMessage } from '../kms-store.js';
 import { PgAuditTables } from './audit-tables.js';
 import { PgDatabase, type PgListener } from './database.js';
 import { PgKmsOps, type PgOpsContext } from './kms-pg-ops.js';
@@ -211,7 +211,8 @@ export class PgKmsStore implements KmsStore {
   insertVersion(v: KeyVersionRecord) { return this.#ops.insertVersion(v); }
   versionNumbers(keyId: string) { return this.#ops.versionNumbers(keyId); }
   keysDueForRotation(now: number) { return this.#ops.keysDueForRotation(now); }
-  enqueue(m: Omit<OutboxMessage, 'id' | 'attempts' | 'lastError'>) { return this.#ops.enqueue(m); }
+  enqueue(m: NewOutboxMessage) { return this.#ops.enqueue(m); }
+  outboxStats() { return this.#ops.outboxStats(); }
   dueMessages(now: number, limit: number) { return this.#ops.dueMessages(now, limit); }
   completeMessage(id: number) { return this.#ops.completeMessage(id); }
   retryMessage(id: number, at: number, error: string) { return this.#ops.retryMessage(id, at, error); }

@@ -1,6 +1,6 @@
 /** The KMS store on SQLite (better-sqlite3 12.x): the embedded default, one database file per region. */
 import type { KeyRecord, KeyVersionRecord } from '../../core/key.js';
-import { DuplicateAliasError, type AliasRecord, type GrantRecord, type ImportParametersRecord, type KeyFilter, type KeyPage, type KeyTag, type KmsStore, type OutboxMessage } from '../kms-store.js';
+import { DuplicateAliasError, type AliasRecord, type GrantRecord, type ImportParametersRecord, type KeyFilter, type KeyPage, type KeyTag, type KmsStore, type NewOutboxMessage, type OutboxMessage, type OutboxStats } from '../kms-store.js';
 import type { AuditAnchor, AuditEntry, AuditQuery, AuditSeal } from '../../audit/audit-store.js';
 import { SqliteAuditTables } from './audit-tables.js';
 import { KMS_MIGRATIONS } from '../kms-migrations.js';
@@ -8,7 +8,7 @@ import { GroupCommit, Lock, openDatabase, type Db } from './database.js';
 import { LruMap } from '../../lru-map.js';
 import { AuditWriterThread } from './audit-writer.js';
 import { ACQUIRE_LEASE_SQL, CLAIM_REQUEST_SQL } from '../leases.js';
-import { aliasFromRow, COLUMNS, fromRow, grantFromRow, KEY_RECORD_CACHE, toRow, type AliasRow, type GrantRow, type KeyRow } from '../kms-rows.js';
+import { aliasFromRow, COLUMNS, fromRow, grantFromRow, KEY_RECORD_CACHE, toRow, type AliasRow, type GrantRow, type KeyRow, outboxFromRow, type OutboxRow } from '../kms-rows.js';
 
 
 function isUniqueViolation(err: unknown): boolean {
@@ -79,6 +79,7 @@ function prepareStatements(db: Db) {
     ),
     enqueue: db.prepare('INSERT INTO outbox (target, kind, key_id, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
     dueMessages: db.prepare('SELECT * FROM outbox WHERE next_attempt_at <= ? ORDER BY id LIMIT ?'),
+    outboxStats: db.prepare('SELECT target, count(*) AS messages, min(created_at) AS oldest FROM outbox GROUP BY target ORDER BY target'),
     completeMessage: db.prepare('DELETE FROM outbox WHERE id = ?'),
     retryMessage: db.prepare('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?'),
     getSetting: db.prepare('SELECT value FROM settings WHERE name = ?'),
@@ -181,13 +182,16 @@ class SqliteOps implements KmsStore {
     return (this.s.dueForRotation.all(now) as KeyRow[]).map(fromRow);
   }
 
-  async enqueue(m: Omit<OutboxMessage, 'id' | 'attempts' | 'lastError'>): Promise<void> {
+  async outboxStats(): Promise<OutboxStats[]> {
+    return (this.s.outboxStats.all() as { target: string; messages: number; oldest: number }[]).map((r) => ({ target: r.target, messages: r.messages, oldestCreatedAt: r.oldest }));
+  }
+
+  async enqueue(m: NewOutboxMessage): Promise<void> {
     this.s.enqueue.run(m.target, m.kind, m.keyId, JSON.stringify(m.payload), m.nextAttemptAt, Date.now());
   }
 
   async dueMessages(now: number, limit: number): Promise<OutboxMessage[]> {
-    return (this.s.dueMessages.all(now, limit) as { id: number; target: string; kind: string; key_id: string; payload: string; attempts: number; next_attempt_at: number; last_error: string | null }[])
-      .map((r) => ({ id: r.id, target: r.target, kind: r.kind, keyId: r.key_id, payload: JSON.parse(r.payload) as Record<string, unknown>, attempts: r.attempts, nextAttemptAt: r.next_attempt_at, lastError: r.last_error }));
+    return (this.s.dueMessages.all(now, limit) as OutboxRow[]).map(outboxFromRow);
   }
 
   async completeMessage(id: number): Promise<void> {
@@ -415,7 +419,8 @@ export class SqliteKmsStore implements KmsStore {
   versionNumbers(keyId: string) { return this.#locked((o) => o.versionNumbers(keyId)); }
   getKeyById(keyId: string) { return this.#cachedKey(keyId); }
   keysDueForRotation(now: number) { return this.#locked((o) => o.keysDueForRotation(now)); }
-  enqueue(m: Omit<OutboxMessage, 'id' | 'attempts' | 'lastError'>) { return this.#locked((o) => o.enqueue(m)); }
+  enqueue(m: NewOutboxMessage) { return this.#locked((o) => o.enqueue(m)); }
+  outboxStats() { return this.#locked((o) => o.outboxStats()); }
   dueMessages(now: number, limit: number) { return this.#locked((o) => o.dueMessages(now, limit)); }
   completeMessage(id: number) { return this.#locked((o) => o.completeMessage(id)); }
   retryMessage(id: number, at: number, error: string) { return this.#locked((o) => o.retryMessage(id, at, error)); }
