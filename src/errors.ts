@@ -1,7 +1,8 @@
 /**
  * The one catalogue of error codes: every failure Strongroom answers is a KmsError whose code is a
- * key of ERRORS, which fixes its HTTP status and Huawei's literal message (huawei-kms-api.md §5.2).
- * APIGW.* codes are the API-gateway errors Huawei answers for authentication (huawei-auth.md §3.4) and throttling.
+ * key of ERRORS, which fixes its HTTP status and Huawei's literal message (docs/reference/huawei-kms-api.md §5.2).
+ * APIGW.* codes are the API-gateway errors Huawei answers for authentication (docs/reference/huawei-auth.md §3.4) and
+ * throttling.
  */
 export const ERRORS = {
   'APIGW.0101': [404, 'The API does not exist or has not been published in the environment.'],
@@ -26,7 +27,8 @@ export const ERRORS = {
   'KMS.0104': [503, 'A system exception occurred. Contact technical support.'],
   'KMS.0106': [400, 'It is replica service, readonly api allowed.'],
   'KMS.0201': [400, 'Invalid request URL.'],
-  // Strongroom's own codes for a region that cannot be reached (the seed page's 502 and 504 statuses).
+  // Strongroom's own codes for a region that cannot be reached (the 502 and 504 statuses of
+  // docs/reference/seed-kms-regions-api.txt).
   'KMS.0502': [502, 'The region could not be reached.'],
   'KMS.0504': [504, 'The region did not answer in time.'],
   'KMS.0202': [400, 'Invalid JSON format of the request message.'],
@@ -59,7 +61,7 @@ export const ERRORS = {
   'KMS.0335': [400, 'The cmk is used to sign and verify.'],
   'KMS.0340': [400, 'not support keystore.'],
   'KMS.0341': [400, 'The hmac key do not support this operation.'],
-  // Tags (huawei-kms-api.md §5.2, KMS.04xx).
+  // Tags (docs/reference/huawei-kms-api.md §5.2, KMS.04xx).
   'KMS.0401': [400, 'Tag list cannot be empty.'],
   'KMS.0402': [400, 'Invalid match value.'],
   'KMS.0403': [400, 'Invalid match key.'],
@@ -99,8 +101,8 @@ export const ERRORS = {
   'KMS.2103': [400, 'Failed to verify the DEK hash.'],
   'KMS.2104': [400, 'The length of plain_text does not match datakey_plain_length.'],
   'KMS.2105': [400, 'The symmetric key not support this encryption algorithm.'],
-  // Import of key material (huawei-kms-api.md §4 I 36–38).
-  // Grants (huawei-kms-api.md §5.2, KMS.24xx–25xx).
+  // Import of key material (docs/reference/huawei-kms-api.md §4 I 36–38).
+  // Grants (docs/reference/huawei-kms-api.md §5.2, KMS.24xx–25xx).
   'KMS.2401': [400, 'Specify an operation in addition to create-grant.'],
   'KMS.2402': [400, 'Invalid user ID.'],
   'KMS.2403': [400, 'Failed to create the grant.'],
@@ -158,7 +160,7 @@ export class ThrottledError extends KmsError {
 /**
  * Huawei's error body: `{"error": {"error_code": "KMS.xxxx", "error_msg": "..."}}` for KMS's (and IAM's) own errors;
  * the API gateway's errors (`APIGW.*`: authentication, throttling, unknown APIs) are flat, with the request id:
- * `{"error_code", "error_msg", "request_id"}` (observed-huawei-answers.md).
+ * `{"error_code", "error_msg", "request_id"}` (docs/reference/observed-huawei-answers.md).
  */
 export function errorBody(err: KmsError, requestId = ''): { error: { error_code: string; error_msg: string } } | { error_code: string; error_msg: string; request_id: string } {
   if (err.code.startsWith('APIGW.')) return { error_code: err.code, error_msg: err.message, request_id: requestId };

@@ -1,6 +1,7 @@
 /**
- * SDK-HMAC-SHA256 verification against the published vectors (huawei-auth.md §3.6) and the 119 requests the
- * official Python SDK sent (sdk-captured-requests.jsonl), plus negative checks: a changed byte, header or date fails.
+ * SDK-HMAC-SHA256 verification against the published vectors (docs/reference/huawei-auth.md §3.6) and the 119 requests
+ * the official Python SDK sent (test/fixtures/sdk-captured-requests.jsonl), plus negative checks: a changed byte,
+ * header or date fails.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -1,8 +1,8 @@
 /**
- * Aliases (huawei-kms-api.md §2 B, §4 B 11–14; issue #8): create (201, AliasEntity with alias_urn), list (by key or
- * the whole project, paged by limit and marker with page_info), associate (move an alias to another key), delete
- * (204, all or none), and the rules: the `alias/` prefix and characters, uniqueness in the account and region, 50
- * per key, keys pending deletion. Every error case asserts the exact status and code.
+ * Aliases (docs/reference/huawei-kms-api.md §2 B, §4 B 11–14; issue #8): create (201, AliasEntity with alias_urn), list
+ * (by key or the whole project, paged by limit and marker with page_info), associate (move an alias to another key),
+ * delete (204, all or none), and the rules: the `alias/` prefix and characters, uniqueness in the account and region,
+ * 50 per key, keys pending deletion. Every error case asserts the exact status and code.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

@@ -1,6 +1,6 @@
 /**
- * Key pairs and HMAC keys over the wire (huawei-kms-api.md §3.2–3.3 specs and algorithms; §4 A 4 get-publickey,
- * C 15–16 encrypt/decrypt-data with RSA and SM2 keys, D 22–23 data key pairs, E 24–26 sign / verify /
+ * Key pairs and HMAC keys over the wire (docs/reference/huawei-kms-api.md §3.2–3.3 specs and algorithms; §4 A 4
+ * get-publickey, C 15–16 encrypt/decrypt-data with RSA and SM2 keys, D 22–23 data key pairs, E 24–26 sign / verify /
  * derive-shared-secret, F 27–28 MAC; §5.2 codes; §8.4 usage rules; §9 rows 7 and 18): every asymmetric and HMAC
  * spec with every key_usage it allows, every signing algorithm with RAW and DIGEST messages, interoperability with
  * the openssl command (its verifier checks Strongroom's signatures; its encryptor makes ciphertexts Strongroom

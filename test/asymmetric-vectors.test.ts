@@ -253,7 +253,7 @@ describe('RSASSA-PKCS1-v1_5: NIST CAVP SigGen15 (FIPS 186-3), 2048-bit key', () 
   }
 });
 
-describe('RSAES-OAEP-SHA-1: PKCS #1 v2.1 oaep-vect.txt, 1024-bit key, examples 1.1 and 1.2', () => {
+describe('RSAES-OAEP-SHA-1: PKCS #1 v2.1 OAEP test vectors, 1024-bit key, examples 1.1 and 1.2', () => {
   const privateKey = hex(
     '30820276020100300d06092a864886f70d0101010500048202603082025c0201' +
       '0002818100a8b3b284af8eb50b387034a860f146c4919f318763cd6c5598c8ae' +

@@ -1,8 +1,8 @@
 /**
- * How KMS requests authenticate and which project they may touch (huawei-auth.md §3, §4.5): X-Auth-Token and
- * SDK-HMAC-SHA256 side by side, signature failures, project and region scoping for tokens and access keys,
- * isolation between accounts and between projects, the regions API (seed page), and one pass with the real
- * official SDK client. One deployment is shared by the whole file.
+ * How KMS requests authenticate and which project they may touch (docs/reference/huawei-auth.md §3, §4.5): X-Auth-Token
+ * and SDK-HMAC-SHA256 side by side, signature failures, project and region scoping for tokens and access keys,
+ * isolation between accounts and between projects, the regions API (docs/reference/seed-kms-regions-api.txt), and
+ * one pass with the real official SDK client. One deployment is shared by the whole file.
  */
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -388,7 +388,7 @@ describe('GET /v2/{project_id}/kms/regions', () => {
   });
 });
 
-describe('the official SDK client (huawei-auth.md §5.2)', () => {
+describe('the official SDK client (docs/reference/huawei-auth.md §5.2)', () => {
   type SendOptions = { method: string; url: string; contentType?: string; queryParams: object; pathParams: object; headers: object; data?: object };
   type Hc = { sendRequest(o: SendOptions): Promise<any> };
 

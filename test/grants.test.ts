@@ -1,8 +1,8 @@
 /**
- * Grants (huawei-kms-api.md §2 J, §4 J 39–43; issue #8): create, list, list-retirable, revoke, retire, and what a
- * grant really allows: its grantee (a user of this account, a user of another account, or every user of an account)
- * may run exactly the listed operations on exactly that key, until the grant is revoked or retired, decided where
- * the IAM policies are (an explicit Deny still refuses). A grantee of another account reaches the key through the
+ * Grants (docs/reference/huawei-kms-api.md §2 J, §4 J 39–43; issue #8): create, list, list-retirable, revoke, retire,
+ * and what a grant really allows: its grantee (a user of this account, a user of another account, or every user of an
+ * account) may run exactly the listed operations on exactly that key, until the grant is revoked or retired, decided
+ * where the IAM policies are (an explicit Deny still refuses). A grantee of another account reaches the key through the
  * key's own project, with an access key or with a token of its own project. Every error asserts its exact code.
  */
 import assert from 'node:assert/strict';

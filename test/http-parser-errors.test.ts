@@ -153,7 +153,7 @@ function expectHuawei(x: Exchange, status: number, code: string, index = 0): Raw
   let body: any;
   assert.doesNotThrow(() => (body = JSON.parse(text)), `the body is JSON: ${JSON.stringify(text)}`);
   if (code.startsWith('APIGW.')) {
-    // The API gateway's errors are flat, with the request id (observed-huawei-answers.md).
+    // The API gateway's errors are flat, with the request id (docs/reference/observed-huawei-answers.md).
     assert.deepEqual(Object.keys(body).sort(), ['error_code', 'error_msg', 'request_id'], `the gateway's shape: ${text}`);
     assert.equal(body.error_code, code, text);
     assert.equal(body.request_id, ids[0]);

@@ -1,6 +1,6 @@
 /**
- * The IAM endpoint end to end (huawei-auth.md §1–2, §4.5): password tokens with every scope, token checks and
- * revocation (followed by every region), expiry, tampering, project lookup, temporary access keys, and the
+ * The IAM endpoint end to end (docs/reference/huawei-auth.md §1–2, §4.5): password tokens with every scope, token
+ * checks and revocation (followed by every region), expiry, tampering, project lookup, temporary access keys, and the
  * `strongroom iam ...` admin CLI. One deployment is shared by the whole file.
  */
 import assert from 'node:assert/strict';

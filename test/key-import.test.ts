@@ -1,5 +1,5 @@
 /**
- * Imported key material, BYOK (huawei-kms-api.md §4 I 36–38, §5.2, §8.2): get-parameters-for-import,
+ * Imported key material, BYOK (docs/reference/huawei-kms-api.md §4 I 36–38, §5.2, §8.2): get-parameters-for-import,
  * import-key-material and delete-imported-key-material through the API, signed with the official Huawei signer.
  * Material is wrapped the way a client does it: node:crypto publicEncrypt (RSA-OAEP), the openssl command, and for
  * private keys a temporary AES key with AES key wrap with padding (RFC 5649). Each import is checked by using the

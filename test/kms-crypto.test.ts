@@ -1,6 +1,6 @@
 /**
- * Symmetric cryptography over the wire (huawei-kms-api.md §4 C, D, G; §5.2 codes; §8.1 ciphertext; §10 legacy
- * encryption_context): encrypt-data / decrypt-data, the data-key operations and gen-random, for AES_256 and SM4
+ * Symmetric cryptography over the wire (docs/reference/huawei-kms-api.md §4 C, D, G; §5.2 codes; §8.1 ciphertext; §10
+ * legacy encryption_context): encrypt-data / decrypt-data, the data-key operations and gen-random, for AES_256 and SM4
  * keys, through both request styles (AK/SK signed with the official Huawei signer, and IAM tokens).
  */
 import assert from 'node:assert/strict';

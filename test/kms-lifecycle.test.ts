@@ -1,6 +1,6 @@
 /**
- * Key lifecycle (huawei-kms-api.md §4 A, §8.2): create, describe, list, enable, disable, schedule and cancel
- * deletion, alias and description, destruction of due keys, and the HTTP-level errors every operation shares.
+ * Key lifecycle (docs/reference/huawei-kms-api.md §4 A, §8.2): create, describe, list, enable, disable, schedule and
+ * cancel deletion, alias and description, destruction of due keys, and the HTTP-level errors every operation shares.
  * Every error case asserts the exact HTTP status and `KMS.xxxx` code.
  */
 import assert from 'node:assert/strict';
@@ -274,7 +274,7 @@ test('describe-key: every KeyDetails field, as strings of the documented form', 
   assert.equal(info.key_rotation_enabled, 'false');
   assert.equal(info.sys_enterprise_project_id, '0');
   assert.equal(info.keystore_id, '0');
-  // Fields every real key carries (observed-huawei-answers.md).
+  // Fields every real key carries (docs/reference/observed-huawei-answers.md).
   assert.equal(info.keystore_type, 'DEFAULT');
   assert.equal(info.multi_region_key_type, 'SINGLE');
   assert.equal(info.pending_days, '');
@@ -910,7 +910,7 @@ test('every response, success or error, carries a distinct X-Request-Id', async 
   ];
   assert.deepEqual(replies.map((r) => r.status), [200, 200, 200, 404, 400, 404, 405, 400, 400, 401]);
   const ids = replies.map((r) => r.headers.get('x-request-id'));
-  // 32 lowercase hex characters, as Huawei's (observed-huawei-answers.md).
+  // 32 lowercase hex characters, as Huawei's (docs/reference/observed-huawei-answers.md).
   for (const id of ids) assert.match(id ?? '', /^[0-9a-f]{32}$/);
   assert.equal(new Set(ids).size, ids.length);
 });

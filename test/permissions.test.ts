@@ -1,7 +1,7 @@
 /**
- * Who may do what (huawei-auth.md §4): a permission matrix of the system roles and policies over KMS operations,
- * custom policies (explicit Deny over Allow, a Resource naming one key, conditions on key spec and project name,
- * project-scoped against all-projects grants), IAM permissions coming from grants on the account, users without
+ * Who may do what (docs/reference/huawei-auth.md §4): a permission matrix of the system roles and policies over KMS
+ * operations, custom policies (explicit Deny over Allow, a Resource naming one key, conditions on key spec and project
+ * name, project-scoped against all-projects grants), IAM permissions coming from grants on the account, users without
  * grants refused everything, and changes of membership and policy in force in every region within one second.
  * Every request is signed with the official Huawei signer, as each user, with their own access key.
  */

@@ -1,6 +1,7 @@
 /**
- * The pure IAM policy engine (huawei-auth.md §4.4): document validation with its messages and normalization, then
- * evaluation — Deny over Allow, actions, NotAction, resource URNs per segment, and every condition operator family.
+ * The pure IAM policy engine (docs/reference/huawei-auth.md §4.4): document validation with its messages and
+ * normalization, then evaluation — Deny over Allow, actions, NotAction, resource URNs per segment, and every condition
+ * operator family.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

@@ -1,7 +1,7 @@
 /**
- * Quotas and counts (huawei-kms-api.md §2 L, §4 L 50–51; issue #8): user-quotas and user-instances from real
- * counts, and the limits enforced with Huawei's codes (KMS.1105 keys per project, KMS.2404 grants per key), set per
- * deployment (`key_quota`, `grant_quota` in deployment.json; here 3 keys and 2 grants).
+ * Quotas and counts (docs/reference/huawei-kms-api.md §2 L, §4 L 50–51; issue #8): user-quotas and user-instances from
+ * real counts, and the limits enforced with Huawei's codes (KMS.1105 keys per project, KMS.2404 grants per key), set
+ * per deployment (`key_quota`, `grant_quota` in deployment.json; here 3 keys and 2 grants).
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';

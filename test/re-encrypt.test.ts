@@ -1,4 +1,7 @@
-/** re-encrypt (huawei-kms-api.md §4 C 17): data and data-key ciphertexts move between keys inside the server. */
+/**
+ * re-encrypt (docs/reference/huawei-kms-api.md §4 C 17): data and data-key ciphertexts move between keys inside the
+ * server.
+ */
 import assert from 'node:assert/strict';
 import { createPublicKey, publicEncrypt, constants } from 'node:crypto';
 import { after, before, test } from 'node:test';

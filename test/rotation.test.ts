@@ -1,7 +1,7 @@
 /**
- * Key rotation over the wire (huawei-kms-api.md §4 H 31–35, §5.2 codes, §1.4 value types): enable / disable /
- * update-key-rotation-interval / get-key-rotation-status / rotate-on-demand, the scheduler step (with an injected
- * clock, across a restart of the region), and rotation of a key that has a replica in another region.
+ * Key rotation over the wire (docs/reference/huawei-kms-api.md §4 H 31–35, §5.2 codes, §1.4 value types): enable /
+ * disable / update-key-rotation-interval / get-key-rotation-status / rotate-on-demand, the scheduler step (with an
+ * injected clock, across a restart of the region), and rotation of a key that has a replica in another region.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

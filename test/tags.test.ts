@@ -1,6 +1,6 @@
 /**
- * Tags of keys (huawei-kms-api.md §2 K, §4 K 44–49; issue #8): one tag, a batch create or delete, delete one, a
- * key's tags, the project's tags, tags on replicate, and the query of keys by tags (`resource_instances/action`)
+ * Tags of keys (docs/reference/huawei-kms-api.md §2 K, §4 K 44–49; issue #8): one tag, a batch create or delete, delete
+ * one, a key's tags, the project's tags, tags on replicate, and the query of keys by tags (`resource_instances/action`)
  * checked against a brute-force filter of the same keys. Every error case asserts the exact status and code.
  */
 import assert from 'node:assert/strict';

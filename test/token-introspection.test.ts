@@ -1,8 +1,8 @@
 /**
  * Looking at and revoking someone else's token, and what a temporary access key may do on IAM
- * (huawei-auth.md §1.2, §2.2): only within the caller's own account, only for the token's owner or a caller allowed
- * iam:tokens:validate / iam:tokens:revoke (the admin group, Security Administrator); a temporary access key issued
- * for a project-scoped token acts on that project only, on IAM too.
+ * (docs/reference/huawei-auth.md §1.2, §2.2): only within the caller's own account, only for the token's owner or a
+ * caller allowed iam:tokens:validate / iam:tokens:revoke (the admin group, Security Administrator); a temporary access
+ * key issued for a project-scoped token acts on that project only, on IAM too.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';

@@ -70,7 +70,7 @@ export function openApiDocument(operations: readonly Operation<never, never>[] |
       schemas: { Error: ERROR_SCHEMA },
       securitySchemes: {
         token: { type: 'apiKey', in: 'header', name: 'X-Auth-Token', description: 'An IAM token (POST /v3/auth/tokens).' },
-        accessKey: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'SDK-HMAC-SHA256 Access=…, SignedHeaders=…, Signature=… with X-Sdk-Date (huawei-auth.md §3).' },
+        accessKey: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'SDK-HMAC-SHA256 Access=…, SignedHeaders=…, Signature=… with X-Sdk-Date (docs/reference/huawei-auth.md §3).' },
       },
     },
     security: [{ token: [] }, { accessKey: [] }],

@@ -58,16 +58,16 @@ type StaticOr<S, Fallback> = S extends TSchema ? Static<S> : Fallback;
 
 /**
  * One operation. `S` are the services its handler needs, `C` the caller context authentication produced.
- * Path templates use Huawei's `{name}` placeholders (huawei-kms-api.md §2).
+ * Path templates use Huawei's `{name}` placeholders (docs/reference/huawei-kms-api.md §2).
  */
 export interface OperationSpec<S, C, B extends TSchema | undefined, Q extends TSchema | undefined, P extends TSchema | undefined, R extends TSchema | undefined> {
-  /** The SDK's operation name, e.g. `ListKeyDetail` for describe-key (huawei-kms-api.md §2). */
+  /** The SDK's operation name, e.g. `ListKeyDetail` for describe-key (docs/reference/huawei-kms-api.md §2). */
   name: string;
   method: HttpMethod;
   path: string;
   /**
-   * The IAM action checked before the handler runs (huawei-auth.md §4.3), or null for calls that need only an
-   * authenticated caller (or none, with `authentication: 'none'`).
+   * The IAM action checked before the handler runs (docs/reference/huawei-auth.md §4.3), or null for calls that need
+   * only an authenticated caller (or none, with `authentication: 'none'`).
    */
   action: string | null;
   /** Where the action name comes from: Huawei's documentation, or ours in the same pattern (README, actions). */

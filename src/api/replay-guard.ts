@@ -1,9 +1,9 @@
 /**
  * Refuses an exact copy of a signed request that changed state (issue: replays). An SDK-HMAC-SHA256 signature
- * (huawei-auth.md §3) covers the method, path, query, signed headers, body and X-Sdk-Date, and the signature is
- * valid while X-Sdk-Date is within 15 minutes of the server's clock (aksk.ts MAX_SKEW_MS): within that window the
- * same bytes sent again would be accepted again. So before an operation that changes state runs, the region claims
- * the request's access key and signature in its store until the window closes (nodes sharing a store share the
+ * (docs/reference/huawei-auth.md §3) covers the method, path, query, signed headers, body and X-Sdk-Date, and the
+ * signature is valid while X-Sdk-Date is within 15 minutes of the server's clock (aksk.ts MAX_SKEW_MS): within that
+ * window the same bytes sent again would be accepted again. So before an operation that changes state runs, the region
+ * claims the request's access key and signature in its store until the window closes (nodes sharing a store share the
  * claims); a copy finds the claim and is refused with 401 APIGW.0301. A request that was refused (4xx) or failed
  * before its handler finished gives its claim back, so a client may retry a call that did not happen with the same
  * signature. Reads may repeat; requests authenticated by token carry no signature and are not covered.

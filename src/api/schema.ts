@@ -7,14 +7,14 @@
  * - `x-error-code`: the code of every rule of this schema and the schemas inside it;
  * - `x-min-bytes` / `x-max-bytes`: length of a string in UTF-8 bytes (Huawei counts bytes for plain_text, AAD);
  * - `x-integer`: an integer sent as a JSON number or as a string of plain digits (Huawei sends most numbers as
- *   strings, huawei-kms-api.md §1.4): range and step checks with their own codes, and the value handed on as a
- *   number. " 32", "3.0", "1e3" and "-1" are refused.
+ *   strings, docs/reference/huawei-kms-api.md §1.4): range and step checks with their own codes, and the value handed
+ * on as a   number. " 32", "3.0", "1e3" and "-1" are refused.
  */
 import { Type, type TSchema, type TUnsafe } from 'typebox';
 import type { ErrorCode } from '../errors.js';
 
 export const KEY_ID_PATTERN = '^[0-9a-z]{8}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{12}$';
-/** Huawei's alias rule (create-key, update-key-alias, replicate: huawei-kms-api.md §4 A 1). */
+/** Huawei's alias rule (create-key, update-key-alias, replicate: docs/reference/huawei-kms-api.md §4 A 1). */
 export const ALIAS_PATTERN = '^[a-zA-Z0-9:/_-]{1,255}$';
 /** Strict, padded, standard-alphabet Base64 (RFC 4648 §4). */
 export const BASE64_PATTERN = '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$';

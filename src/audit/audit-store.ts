@@ -35,8 +35,8 @@ export interface AuditEntry {
   grant_ids?: string[];
   source_ip: string;
   /**
-   * The SDK operation name (huawei-kms-api.md §2), e.g. `ListKeyDetail`; `internal:<call>` for a call from another
-   * region, `system:<work>` for a region's own background work, `cli:iam <command>` for the admin CLI.
+   * The SDK operation name (docs/reference/huawei-kms-api.md §2), e.g. `ListKeyDetail`; `internal:<call>` for a call
+   * from another region, `system:<work>` for a region's own background work, `cli:iam <command>` for the admin CLI.
    */
   operation: string;
   /** The IAM action checked, or null for operations without one. */

@@ -1,6 +1,6 @@
 /**
- * Aliases of keys (huawei-kms-api.md §2 B, §4 B 11–14; the DEW user guide's "Key Alias"): names of the form
- * `alias/<name>` that are unique in the account within a region, each pointing at one key, at most 50 per key,
+ * Aliases of keys (docs/reference/huawei-kms-api.md §2 B, §4 B 11–14; the DEW user guide's "Key Alias"): names of the
+ * form `alias/<name>` that are unique in the account within a region, each pointing at one key, at most 50 per key,
  * never renamed (an alias is created, moved to another key, or deleted). They are records of their own, apart from
  * a key's `key_alias` (its name, which the guide says the alias API does not use): the two never collide and
  * neither changes the other. A key's aliases go when the key is destroyed; replicas have aliases of their own.

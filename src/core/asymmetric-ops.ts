@@ -1,6 +1,6 @@
 /**
- * Operations with key pairs and HMAC keys (huawei-kms-api.md §4 A 4, E 24–26, F 27–28): sign and verify (RAW or
- * DIGEST messages), the public key, ECDH key agreement, MAC generation and verification. Which spec may do what
+ * Operations with key pairs and HMAC keys (docs/reference/huawei-kms-api.md §4 A 4, E 24–26, F 27–28): sign and verify
+ * (RAW or DIGEST messages), the public key, ECDH key agreement, MAC generation and verification. Which spec may do what
  * comes from key-specs.ts; the primitives from crypto/algorithms.ts.
  */
 import { createPublicKey } from 'node:crypto';

@@ -1,7 +1,8 @@
 /**
  * The self-describing ciphertext blob of symmetric keys. It carries the key id and the key version, so decryption
  * needs no key id and survives rotation and replication. The header follows the shape of Huawei's own blobs
- * (huawei-kms-api.md §8.1: format bytes, then uint16 LE "total length − 36", then the 36-character key id):
+ * (docs/reference/huawei-kms-api.md §8.1: format bytes, then uint16 LE "total length − 36", then the 36-character
+ * key id):
  *
  *   0   1  0x02             format family
  *   1   1  kind             0x01 encrypt-data, 0x02 data key

@@ -1,6 +1,9 @@
 /** Who is calling and where: built by the API layer after authentication, passed to every core call. */
 
-/** How a caller proved who they are (huawei-auth.md §1–2); `password` only for IAM's password login itself. */
+/**
+ * How a caller proved who they are (docs/reference/huawei-auth.md §1–2); `password` only for IAM's password login
+ * itself.
+ */
 export type AuthMethod = 'token' | 'access-key' | 'temporary-access-key' | 'password';
 
 /** The authenticated principal behind a request: an IAM user of an account (domain). */

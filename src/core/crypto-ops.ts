@@ -1,6 +1,6 @@
 /**
  * Cryptographic operations with symmetric keys: encrypt-data, decrypt-data, data keys and random bytes
- * (huawei-kms-api.md §4 C, D, G). Ciphertexts are self-describing blobs (ciphertext.ts).
+ * (docs/reference/huawei-kms-api.md §4 C, D, G). Ciphertexts are self-describing blobs (ciphertext.ts).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { KmsError } from '../errors.js';

@@ -1,8 +1,8 @@
 /**
- * Grants (huawei-kms-api.md §2 J, §4 J 39–43; OTC "Managing a Grant"): a key's owner lets a user, or every user of
- * an account (`grantee_principal_type` domain), run the listed operations on that one key, until the grant is
- * revoked (by the key's account) or retired (by its retiring principal, its issuer, or the grantee when the grant
- * lists `retire-grant`). A grantee of another account reaches the key through the key's own project. Grants are
+ * Grants (docs/reference/huawei-kms-api.md §2 J, §4 J 39–43; OTC "Managing a Grant"): a key's owner lets a user, or
+ * every user of an account (`grantee_principal_type` domain), run the listed operations on that one key, until the
+ * grant is revoked (by the key's account) or retired (by its retiring principal, its issuer, or the grantee when the
+ * grant lists `retire-grant`). A grantee of another account reaches the key through the key's own project. Grants are
  * checked where the IAM policies are (api/kms/pipeline.ts): a grant allows what the policies do not, an explicit
  * Deny of the key's account still refuses. A grantee holding `create-grant` may grant onward only what it holds.
  */
@@ -13,7 +13,7 @@ import type { CallerContext, Clock } from './context.js';
 import { assertNotPendingDeletion, isDefaultKey } from './key.js';
 import type { KeyService } from './keys.js';
 
-/** The operations a grant may list (huawei-kms-api.md §3.3, CreateGrantRequestBody.operations). */
+/** The operations a grant may list (docs/reference/huawei-kms-api.md §3.3, CreateGrantRequestBody.operations). */
 export const GRANT_OPERATIONS = [
   'create-datakey', 'create-datakey-without-plaintext', 'encrypt-datakey', 'decrypt-datakey', 'describe-key',
   'create-grant', 'retire-grant', 'encrypt-data', 'decrypt-data',

@@ -1,6 +1,6 @@
 /**
- * The import token of get-parameters-for-import / import-key-material (huawei-kms-api.md §4 I 36–37): an opaque
- * Base64 value that names the parameters it belongs to and binds the key id and the expiry, authenticated with
+ * The import token of get-parameters-for-import / import-key-material (docs/reference/huawei-kms-api.md §4 I 36–37): an
+ * opaque Base64 value that names the parameters it belongs to and binds the key id and the expiry, authenticated with
  * HMAC-SHA-512 under a secret of this region (KeyImportService derives it from a root-key-wrapped secret), so a
  * token cannot be forged, moved to another key or extended.
  *

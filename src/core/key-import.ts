@@ -1,7 +1,7 @@
 /**
- * Imported key material, "bring your own key" (huawei-kms-api.md §4 I 36–38, §5.2 KMS.0309/0310, 2601–2610,
- * 2701/2702, 1404, §8.2): get-parameters-for-import hands out a one-off wrapping public key and an import token;
- * import-key-material unwraps the caller's material with the private half, stores it as version 1 wrapped by the
+ * Imported key material, "bring your own key" (docs/reference/huawei-kms-api.md §4 I 36–38, §5.2 KMS.0309/0310,
+ * 2601–2610, 2701/2702, 1404, §8.2): get-parameters-for-import hands out a one-off wrapping public key and an import
+ * token; import-key-material unwraps the caller's material with the private half, stores it as version 1 wrapped by the
  * root key and enables the key (state 5 → 2); delete-imported-key-material and the expiry sweep take the material
  * away again (→ 5). Only keys created with origin `external` take part.
  *

@@ -1,7 +1,7 @@
 /**
  * The one table of key specs: what each `key_spec` Huawei defines is, which `key_usage` values it accepts,
  * which engine holds its material, and whether Strongroom implements it yet. Every operation asks this table.
- * (huawei-kms-api.md §3.2, §3.3, §8.4.)
+ * (docs/reference/huawei-kms-api.md §3.2, §3.3, §8.4.)
  */
 import type { AsymmetricEncryptionAlgorithm, KeyPairSpec, MacAlgorithm, SigningAlgorithm } from '../crypto/algorithms.js';
 

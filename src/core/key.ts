@@ -1,6 +1,6 @@
 /**
  * A customer master key as the core sees it, and the state rules every operation applies
- * (huawei-kms-api.md §3.1 states, §8.2 state rules).
+ * (docs/reference/huawei-kms-api.md §3.1 states, §8.2 state rules).
  */
 import { KmsError } from '../errors.js';
 import type { KeySpec, KeyUsage } from './key-specs.js';

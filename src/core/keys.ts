@@ -1,6 +1,6 @@
 /**
  * Key lifecycle: create, describe, list, enable, disable, schedule and cancel deletion, alias and description,
- * and destruction of keys whose deletion date has passed (huawei-kms-api.md §4 A, §8.2).
+ * and destruction of keys whose deletion date has passed (docs/reference/huawei-kms-api.md §4 A, §8.2).
  */
 import { randomUUID } from 'node:crypto';
 import { KmsError } from '../errors.js';
@@ -105,7 +105,8 @@ export class KeyService {
 
   /**
    * ShowUserQuotas' `CMK` used (every key the quota counts: any state, replicas, pending deletion) and
-   * ShowUserInstances' `instance_num` (the keys clients see, default keys left out; huawei-kms-api.md §4 L).
+   * ShowUserInstances' `instance_num` (the keys clients see, default keys left out;
+   * docs/reference/huawei-kms-api.md §4 L).
    */
   async usage(ctx: CallerContext): Promise<{ used: number; instances: number }> {
     const now = this.clock();

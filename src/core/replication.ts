@@ -1,6 +1,6 @@
 /**
- * Cross-region keys (huawei-kms-api.md §6): a replica keeps the primary's key id and shares its material (every
- * version), spec, usage, origin and rotation settings; alias, description, state and tags belong to each region.
+ * Cross-region keys (docs/reference/huawei-kms-api.md §6): a replica keeps the primary's key id and shares its material
+ * (every version), spec, usage, origin and rotation settings; alias, description, state and tags belong to each region.
  * Key material crosses regions only sealed for the receiving region's transport key (crypto/transport.ts) and is
  * re-wrapped there by that region's root key. Changes to shared properties are written to the outbox in the same
  * transaction as the change and delivered with retries (deliverDue), so a region that was down catches up.

@@ -1,6 +1,6 @@
 /**
- * Key rotation (huawei-kms-api.md §4 H): on demand and on a schedule, only on the primary, only for symmetric
- * keys with KMS-generated material. A rotation adds a version; every older version stays so that ciphertexts
+ * Key rotation (docs/reference/huawei-kms-api.md §4 H): on demand and on a schedule, only on the primary, only for
+ * symmetric keys with KMS-generated material. A rotation adds a version; every older version stays so that ciphertexts
  * made before any number of rotations still decrypt, and the new version reaches every replica via the outbox.
  */
 import { KmsError } from '../errors.js';

@@ -1,7 +1,7 @@
 /**
- * Tags of keys (huawei-kms-api.md §2 K, §4 K 44–49): at most 10 per key (KMS.0409), set and removed one at a time
- * or in a batch that lands whole or not at all, the project's tag keys with their values, and the query of keys
- * by tags (ListKmsByTags: every tag filter must match, a filter's values are alternatives; `matches` on
+ * Tags of keys (docs/reference/huawei-kms-api.md §2 K, §4 K 44–49): at most 10 per key (KMS.0409), set and removed one
+ * at a time or in a batch that lands whole or not at all, the project's tag keys with their values, and the query of
+ * keys by tags (ListKmsByTags: every tag filter must match, a filter's values are alternatives; `matches` on
  * `resource_name` finds keys whose alias contains the value).
  */
 import { KmsError } from '../errors.js';

@@ -1,5 +1,5 @@
 /**
- * The one table from Huawei KMS algorithm names to engine calls (huawei-kms-api.md §3.2 key_spec, §3.3
+ * The one table from Huawei KMS algorithm names to engine calls (docs/reference/huawei-kms-api.md §3.2 key_spec, §3.3
  * signing_algorithm / encryption_algorithm / mac_algorithm / key_agreement_algorithm, §4 E and F). Huawei's
  * names appear only as keys here; the engines behind them know nothing of Huawei. Policy (which key spec may use
  * which algorithm, key usage, KMS error codes) stays in core; this table only says what each name computes, which

@@ -2,7 +2,7 @@
  * AES key wrap with padding (RFC 5649, NIST SP 800-38F KWP): bytes in, bytes out, through OpenSSL's
  * `id-aes128-wrap-pad` / `id-aes192-wrap-pad` / `id-aes256-wrap-pad` ciphers (the same bytes as PKCS#11's
  * CKM_AES_KEY_WRAP_PAD). The key-encryption key's length picks the AES variant. Used to receive imported private
- * keys wrapped under a temporary AES key (huawei-kms-api.md §4 I 37).
+ * keys wrapped under a temporary AES key (docs/reference/huawei-kms-api.md §4 I 37).
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { checkBytes } from './pkey.js';

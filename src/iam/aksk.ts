@@ -1,6 +1,6 @@
 /**
- * The SDK-HMAC-SHA256 request signature of Huawei's SDKs (huawei-auth.md §3): parsing the Authorization header,
- * rebuilding the canonical request over exactly the signed headers, and the string to sign. Verification needs
+ * The SDK-HMAC-SHA256 request signature of Huawei's SDKs (docs/reference/huawei-auth.md §3): parsing the Authorization
+ * header, rebuilding the canonical request over exactly the signed headers, and the string to sign. Verification needs
  * the secret key: IAM checks a key's first signature in each region, and the region, given the key's verifier sealed
  * for it, checks the next ones itself (regions/iam-client.ts): see `signatureMatches`.
  */

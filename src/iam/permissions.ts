@@ -1,5 +1,5 @@
 /**
- * Roles and policies, their grants to user groups, and what a user may therefore do (huawei-auth.md §4):
+ * Roles and policies, their grants to user groups, and what a user may therefore do (docs/reference/huawei-auth.md §4):
  * the system roles and policies (system-roles.ts), an account's custom policies (Version 1.1, type AX or XA, at
  * most 8 statements and 6144 characters), grants on one project, on the account (global services: IAM) or on all
  * projects, and the policies that apply to a user's call:
@@ -190,7 +190,8 @@ export class Permissions {
   async #checkGrant(domainId: string, groupId: string, roleId: string, scope: GrantScope, scopeId: string): Promise<Grant> {
     const g = await this.#checkTarget(domainId, groupId, scope, scopeId, roleId);
     const role = await this.role(domainId, roleId);
-    // AX roles act on global services (the account), XA roles on projects, AA on both (huawei-auth.md §4.4).
+    // AX roles act on global services (the account), XA roles on projects, AA on both
+    // (docs/reference/huawei-auth.md §4.4).
     if (scope === 'domain' && role.type === 'XA') throw new KmsError('IAM.0001', `${role.display_name} is a project-level permission: grant it on a project or on all projects.`);
     if (scope !== 'domain' && role.type === 'AX') throw new KmsError('IAM.0001', `${role.display_name} is an account-level permission: grant it on the account (domain).`);
     return g;

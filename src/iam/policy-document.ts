@@ -1,6 +1,6 @@
 /**
- * IAM policy documents (huawei-auth.md §4.4): their shape, and the validation of an untrusted JSON value into a
- * normalized `PolicyDocument`. Pure: no I/O. Evaluation lives in policy-evaluation.ts; the operand parsers below
+ * IAM policy documents (docs/reference/huawei-auth.md §4.4): their shape, and the validation of an untrusted JSON value
+ * into a normalized `PolicyDocument`. Pure: no I/O. Evaluation lives in policy-evaluation.ts; the operand parsers below
  * are shared with it so that a value accepted here is a value evaluation understands.
  */
 import { isIP } from 'node:net';

@@ -1,6 +1,6 @@
 /**
- * Evaluation of IAM policies for one request (huawei-auth.md §4.4): explicit Deny beats Allow, and no matching
- * Allow means an implicit deny. Pure: the caller gathers the policies and the request's condition values.
+ * Evaluation of IAM policies for one request (docs/reference/huawei-auth.md §4.4): explicit Deny beats Allow, and no
+ * matching Allow means an implicit deny. Pure: the caller gathers the policies and the request's condition values.
  * Documents are expected to come from `parsePolicyDocument`, whose operand checks this file relies on.
  */
 import { BlockList, isIP } from 'node:net';

@@ -1,8 +1,8 @@
 /**
  * THE table of system roles and system policies (`GET /v3/roles`), with the documents evaluation uses
- * (huawei-auth.md §4.2; names, types and catalogs from Huawei's and Open Telekom Cloud's IAM pages). Huawei does
- * not publish the bodies of the KMS entries; ours follow their descriptions, and IAM's own actions are `iam:*`
- * where Huawei's 1.0 roles write `identity:*`. Ids are fixed (derived from the name), so they are the same in
+ * (docs/reference/huawei-auth.md §4.2; names, types and catalogs from Huawei's and Open Telekom Cloud's IAM pages).
+ * Huawei does not publish the bodies of the KMS entries; ours follow their descriptions, and IAM's own actions are
+ * `iam:*` where Huawei's 1.0 roles write `identity:*`. Ids are fixed (derived from the name), so they are the same in
  * every deployment, as Huawei's are in every account.
  */
 import { createHash } from 'node:crypto';
@@ -80,7 +80,7 @@ export function systemRole(id: string): SystemRole | undefined {
 
 /**
  * A role's documents with those of the roles it depends on (Version 1.0 `Depends`, by display name, transitively:
- * the console grants dependencies along with a role, huawei-auth.md §4.1), first the role's own.
+ * the console grants dependencies along with a role, docs/reference/huawei-auth.md §4.1), first the role's own.
  */
 export function withDependencies(role: { display_name: string; policy: PolicyDocument }, table: readonly { display_name: string; policy: PolicyDocument }[] = SYSTEM_ROLES): { name: string; document: PolicyDocument }[] {
   const out: { name: string; document: PolicyDocument }[] = [];
@@ -98,5 +98,8 @@ export function withDependencies(role: { display_name: string; policy: PolicyDoc
   return out;
 }
 
-/** What the members of an account's built-in `admin` group may do: everything (huawei-auth.md §4.4: the root identity). */
+/**
+ * What the members of an account's built-in `admin` group may do: everything
+ * (docs/reference/huawei-auth.md §4.4: the root identity).
+ */
 export const ADMIN_GROUP_POLICY = { name: 'admin group', document: { Version: '1.1', Statement: [allow('*:*:*')] } as PolicyDocument };

@@ -48,7 +48,10 @@ export interface RevokedToken { seq: number; tokenId: string; expiresAt: number 
 /** A user group. The account's `admin` group is built in: it cannot be deleted and its members may do anything. */
 export interface Group { id: string; domainId: string; name: string; description: string; createdAt: number; builtin: boolean }
 
-/** A custom policy (POST /v3.0/OS-ROLE/roles): `AX` account level, `XA` project level (huawei-auth.md §4.4). */
+/**
+ * A custom policy (POST /v3.0/OS-ROLE/roles): `AX` account level, `XA` project level
+ * (docs/reference/huawei-auth.md §4.4).
+ */
 export interface CustomRole {
   id: string;
   domainId: string;

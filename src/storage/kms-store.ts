@@ -47,8 +47,8 @@ export interface OutboxStats {
 }
 
 /**
- * What get-parameters-for-import leaves behind for one key (huawei-kms-api.md §4 I 36): the private half of the
- * wrapping key pair, already wrapped by the root key, and the import token it answers to. At most one per key.
+ * What get-parameters-for-import leaves behind for one key (docs/reference/huawei-kms-api.md §4 I 36): the private half
+ * of the wrapping key pair, already wrapped by the root key, and the import token it answers to. At most one per key.
  */
 export interface ImportParametersRecord {
   keyId: string;
@@ -62,15 +62,15 @@ export interface ImportParametersRecord {
   expiresAt: number;
 }
 
-/** A tag of a key (huawei-kms-api.md §3.5 TagItem). */
+/** A tag of a key (docs/reference/huawei-kms-api.md §3.5 TagItem). */
 export interface KeyTag {
   key: string;
   value: string;
 }
 
 /**
- * An alias of a key (huawei-kms-api.md §4 B, the AliasEntity): unique in the account (domain) within the region,
- * pointing at one key of the account; times in epoch milliseconds.
+ * An alias of a key (docs/reference/huawei-kms-api.md §4 B, the AliasEntity): unique in the account (domain) within the
+ * region, pointing at one key of the account; times in epoch milliseconds.
  */
 export interface AliasRecord {
   domainId: string;
@@ -80,7 +80,7 @@ export interface AliasRecord {
   updatedAt: number;
 }
 
-/** Which grant operations a principal holds on a key (huawei-kms-api.md §4 J, Grants). */
+/** Which grant operations a principal holds on a key (docs/reference/huawei-kms-api.md §4 J, Grants). */
 export interface GrantRecord {
   /** 64 lowercase hex characters. */
   id: string;

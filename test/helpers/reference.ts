@@ -1,6 +1,7 @@
 /**
  * Fixtures the tests read, kept in the repository (test/fixtures/): the 119 requests captured from the official
- * Python SDK (a copy of shared/reference/sdk-captured-requests.jsonl). Tests read no file outside the repository.
+ * Python SDK, release 3.1.211 (docs/reference/README.md says how they were captured). Tests read no file outside the
+ * repository.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

@@ -1,7 +1,8 @@
 /**
  * THE catalogue of IAM operations the IAM endpoint serves (operation.ts): tokens and projects, users, groups,
  * roles and custom policies, grants, and access keys, with Huawei's paths, fields, status codes and IAM actions
- * (huawei-auth.md §1–4). Routing, validation, authorization, audit and `GET /openapi.json` read this list.
+ * (docs/reference/huawei-auth.md §1–4). Routing, validation, authorization, audit and `GET /openapi.json` read this
+ * list.
  */
 import type { Operation } from '../operation.js';
 import type { IamContext, IamServices } from './operations/common.js';

@@ -2,9 +2,9 @@
  * Who is calling a region, and on which project: an SDK-HMAC-SHA256 signature (checked by IAM, which holds the
  * secret keys) or an `X-Auth-Token` (checked here with IAM's public key). The project in the path must be the
  * token's project, or a project of the access key's account (and the one project of a temporary key issued for a
- * project-scoped token); and it must belong to this region. (huawei-auth.md §3.5, §4.5.) A project of another
- * account in this region is let through marked `foreign`: such a caller acts through that account's grants only.
- * Errors: APIGW.0301/0307 (401) for missing or wrong credentials, KMS.0321/KMS.0306 (403) for the wrong project.
+ * project-scoped token); and it must belong to this region. (docs/reference/huawei-auth.md §3.5, §4.5.) A project of
+ * another account in this region is let through marked `foreign`: such a caller acts through that account's grants
+ * only. Errors: APIGW.0301/0307 (401) for missing or wrong credentials, KMS.0321/KMS.0306 (403) for the wrong project.
  */
 import type { FastifyRequest } from 'fastify';
 import type { CallerContext } from '../../core/context.js';

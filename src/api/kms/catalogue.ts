@@ -1,7 +1,7 @@
 /**
  * THE catalogue of KMS operations a region serves: one entry per Huawei operation (operation.ts), in the order of
- * huawei-kms-api.md §2. Routing, validation, authorization, audit and the OpenAPI document all read this list;
- * an operation that is not here does not exist.
+ * docs/reference/huawei-kms-api.md §2. Routing, validation, authorization, audit and the OpenAPI document all read this
+ * list; an operation that is not here does not exist.
  */
 import type { Operation } from '../operation.js';
 import type { CallerContext } from '../../core/context.js';

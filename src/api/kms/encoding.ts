@@ -1,2 +1,5 @@
-/** Huawei's encodings of bytes on the wire (huawei-kms-api.md §1.4): data keys and random bytes in uppercase hex. */
+/**
+ * Huawei's encodings of bytes on the wire (docs/reference/huawei-kms-api.md §1.4): data keys and random bytes in
+ * uppercase hex.
+ */
 export const upperHex = (b: Buffer): string => b.toString('hex').toUpperCase();

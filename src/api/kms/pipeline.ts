@@ -9,8 +9,8 @@
  * attributes are condition values (`kms:KeySpec`, `kms:KeyUsage`, `kms:KeyOrigin`, `kms:MultiRegionKeyType`,
  * `kms:PrimaryRegion`), loaded only when a policy asks for them; create-key's come from its request. Global keys:
  * `g:ProjectName`, `g:ProjectId`, `g:UserName`, `g:UserId`, `g:DomainName`, `g:CurrentTime`, `g:SourceIp`
- * (huawei-auth.md §4.4). A call is refused with 403 KMS.0306 unless every key is allowed. A call that also acts in
- * another project (replicate creates a key in the replica's project) needs its action there too.
+ * (docs/reference/huawei-auth.md §4.4). A call is refused with 403 KMS.0306 unless every key is allowed. A call that
+ * also acts in another project (replicate creates a key in the replica's project) needs its action there too.
  *
  * Grants (core/grants.ts) are decided at the same point: where the policies allow nothing (no explicit Deny), the
  * operation's `resourcePermission` (the caller's grants on every key it names) may allow the call; a caller of
@@ -62,7 +62,10 @@ export function keyConditions(key: KeyRecord, region: string): Record<string, st
   };
 }
 
-/** The resource URN of a key (huawei-auth.md §4.4: service:region:account-id:resource-type:resource-path). */
+/**
+ * The resource URN of a key (docs/reference/huawei-auth.md §4.4:
+ * service:region:account-id:resource-type:resource-path).
+ */
 export const keyUrn = (region: string, domainId: string, keyId: string): string => `kms:${region}:${domainId}:KeyId:${keyId}`;
 
 /**

@@ -1,6 +1,6 @@
 /**
- * Core key records as Huawei's KeyDetails (huawei-kms-api.md §3.4, with the fields every real key carries:
- * observed-huawei-answers.md): snake_case, numbers as strings, times in epoch milliseconds.
+ * Core key records as Huawei's KeyDetails (docs/reference/huawei-kms-api.md §3.4, with the fields every real key
+ * carries: docs/reference/observed-huawei-answers.md): snake_case, numbers as strings, times in epoch milliseconds.
  */
 import type { KeyRecord } from '../../core/key.js';
 import { KEY_SPECS } from '../../core/key-specs.js';

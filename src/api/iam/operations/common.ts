@@ -172,7 +172,8 @@ export async function guardAdministrators(s: IamServices, ctx: IamContext, targe
 
 /**
  * The decision on an IAM action for the caller: the policies their groups hold on the account, with the global
- * condition keys of the request (huawei-auth.md §4.4). The one place IAM decides; the pipeline and handlers ask it.
+ * condition keys of the request (docs/reference/huawei-auth.md §4.4). The one place IAM decides; the pipeline and
+ * handlers ask it.
  */
 export async function decideOnAccount(s: IamServices, ctx: IamContext, action: string, sourceIp: string): Promise<Decision> {
   const { policies } = await s.permissions.policiesFor(ctx.caller.userId, { domainId: ctx.caller.domainId });

@@ -1,6 +1,6 @@
 /**
- * Tokens, temporary access keys, projects and the version document of the IAM endpoint (huawei-auth.md §1–2):
- * `POST /v3/auth/tokens` (password, 201 + X-Subject-Token), `GET`/`HEAD`/`DELETE /v3/auth/tokens` on someone's
+ * Tokens, temporary access keys, projects and the version document of the IAM endpoint (docs/reference/huawei-auth.md
+ * §1–2): `POST /v3/auth/tokens` (password, 201 + X-Subject-Token), `GET`/`HEAD`/`DELETE /v3/auth/tokens` on someone's
  * token (their own, or anyone's of the account for a caller allowed `iam:tokens:validate` / `iam:tokens:revoke`),
  * `GET /v3/projects`, `/v3/auth/projects`, `/v3/auth/domains` and `POST /v3.0/OS-CREDENTIAL/securitytokens`.
  */

@@ -1,10 +1,10 @@
 /**
- * Aliases (huawei-kms-api.md §2 B, §4 B 11–14; core/aliases.ts for the rules). An alias is `alias/` and 1–249
- * letters, digits, `_ - : /` (the prefix as Terraform and OTC document it, the characters as the DEW user guide
+ * Aliases (docs/reference/huawei-kms-api.md §2 B, §4 B 11–14; core/aliases.ts for the rules). An alias is `alias/` and
+ * 1–249 letters, digits, `_ - : /` (the prefix as Terraform and OTC document it, the characters as the DEW user guide
  * does; KMS.1101 otherwise, also for the `/default` suffix of default keys). The AliasEntity answer carries
  * `alias_urn` `kms:<region>:<domain_id>:alias:<alias>` and ISO-8601 times. ListAliases answers one object
  * `{aliases, page_info: {next_marker, current_count}}`, as the real service does (Terraform's acceptance tests read
- * it so), not the top-level array of the SDK models (huawei-kms-api.md §9 #1).
+ * it so), not the top-level array of the SDK models (docs/reference/huawei-kms-api.md §9 #1).
  */
 import { Type } from 'typebox';
 import type { AliasRecord } from '../../../storage/kms-store.js';
@@ -29,7 +29,7 @@ function present(region: string, a: AliasRecord) {
   };
 }
 
-/** Aliases ending in /default name the default keys of cloud services (huawei-kms-api.md §8.5). */
+/** Aliases ending in /default name the default keys of cloud services (docs/reference/huawei-kms-api.md §8.5). */
 function notReserved(alias: string): string {
   if (alias.endsWith('/default')) throw new KmsError('KMS.1101', 'Aliases ending in /default are reserved for default keys.');
   return alias;

@@ -1,7 +1,7 @@
 /**
  * What every KMS catalogue entry shares: the services handlers call, the `{project_id}` path parameter, the
- * OperateKey body (`key_id` + `sequence`), associated data, and Huawei's KeyDetails answer (huawei-kms-api.md
- * §3.4, §3.5).
+ * OperateKey body (`key_id` + `sequence`), associated data, and Huawei's KeyDetails answer
+ * (docs/reference/huawei-kms-api.md §3.4, §3.5).
  */
 import { Type } from 'typebox';
 import type { AsymmetricOps } from '../../../core/asymmetric-ops.js';
@@ -39,8 +39,8 @@ export interface RegionServices {
 export const kmsOperation = defineOperation<RegionServices, CallerContext>();
 
 /**
- * The `resourcePermission` of an operation a grant may list (huawei-kms-api.md §3.3): the caller's grants on every
- * key the call names, when each key has one listing `operation`.
+ * The `resourcePermission` of an operation a grant may list (docs/reference/huawei-kms-api.md §3.3): the caller's
+ * grants on every key the call names, when each key has one listing `operation`.
  */
 export function viaGrant(operation: GrantOperation) {
   return async (s: RegionServices, ctx: CallerContext, _input: unknown, keyIds: string[]): Promise<ResourcePermission | null> => {
@@ -59,10 +59,10 @@ export function viaGrant(operation: GrantOperation) {
   };
 }
 
-/** `{project_id}`: checked against the caller's credentials by authentication (huawei-auth.md §4.5). */
+/** `{project_id}`: checked against the caller's credentials by authentication (docs/reference/huawei-auth.md §4.5). */
 export const projectParams = Type.Object({ project_id: text({ code: 'KMS.0201', pattern: '^[0-9a-zA-Z_-]{1,64}$', description: 'Project ID.' }) });
 
-/** OperateKeyRequestBody: `key_id` and the optional `sequence` (huawei-kms-api.md §3.5). */
+/** OperateKeyRequestBody: `key_id` and the optional `sequence` (docs/reference/huawei-kms-api.md §3.5). */
 export const operateKey = body({ key_id: keyId(), sequence: sequence() });
 
 /** `additional_authenticated_data` (≤ 128 bytes of UTF-8) and the older `encryption_context` object. */
@@ -81,7 +81,7 @@ export function requestAad(b: { additional_authenticated_data?: string; encrypti
 
 const str = () => Type.String();
 
-/** KeyDetails (huawei-kms-api.md §3.4): every value a string, times in epoch milliseconds. */
+/** KeyDetails (docs/reference/huawei-kms-api.md §3.4): every value a string, times in epoch milliseconds. */
 export const keyDetailsSchema = answer({
   key_id: str(),
   domain_id: str(),

@@ -1,6 +1,6 @@
 /**
- * Data keys, data key pairs and random bytes (huawei-kms-api.md §4 D 18–23, G 29): data keys and random bytes in
- * uppercase hex, key pairs in Base64 (SPKI public key, PKCS#8 private key).
+ * Data keys, data key pairs and random bytes (docs/reference/huawei-kms-api.md §4 D 18–23, G 29): data keys and random
+ * bytes in uppercase hex, key pairs in Base64 (SPKI public key, PKCS#8 private key).
  */
 import { Type } from 'typebox';
 import { DATAKEY_SPECS } from '../../../core/key-specs.js';

@@ -1,6 +1,6 @@
 /**
- * Small data (huawei-kms-api.md §4 C 15–17, G 30): encrypt-data and decrypt-data (up to 4096 bytes, Base64
- * ciphertext), re-encrypt, and create-pin.
+ * Small data (docs/reference/huawei-kms-api.md §4 C 15–17, G 30): encrypt-data and decrypt-data (up to 4096 bytes,
+ * Base64 ciphertext), re-encrypt, and create-pin.
  */
 import { Type } from 'typebox';
 import { associatedData, ENCRYPTION_ALGORITHMS } from '../../../core/crypto-ops.js';

@@ -1,6 +1,6 @@
 /**
- * Grants (huawei-kms-api.md §2 J, §4 J 39–43; core/grants.ts for the rules). Grant ids are 64 hex characters;
- * `creation_date` is a string of epoch milliseconds (Terraform divides it by 1000); list answers carry
+ * Grants (docs/reference/huawei-kms-api.md §2 J, §4 J 39–43; core/grants.ts for the rules). Grant ids are 64 hex
+ * characters; `creation_date` is a string of epoch milliseconds (Terraform divides it by 1000); list answers carry
  * `next_marker` (an offset as a string, '' on the last page), `truncated` ("true"/"false") and `total`. `limit` and
  * `marker` come as numbers or strings of digits, and an empty string is no value (OTC's examples send `""`).
  */

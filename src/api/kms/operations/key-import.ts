@@ -1,5 +1,5 @@
 /**
- * Imported key material (huawei-kms-api.md §4 I 36–38). Token, material and public key are Base64;
+ * Imported key material (docs/reference/huawei-kms-api.md §4 I 36–38). Token, material and public key are Base64;
  * `expiration_time` is epoch SECONDS (int64, §1.4), as a number or a string of digits.
  */
 import { Type } from 'typebox';

@@ -1,4 +1,7 @@
-/** Key lifecycle (huawei-kms-api.md §2 A, §4 A 1–3, 5–10): create, list, describe, state changes, alias, description. */
+/**
+ * Key lifecycle (docs/reference/huawei-kms-api.md §2 A, §4 A 1–3, 5–10): create, list, describe, state changes, alias,
+ * description.
+ */
 import { Type } from 'typebox';
 import { KEY_SPECS } from '../../../core/key-specs.js';
 import type { KeySpec } from '../../../core/key-specs.js';
@@ -71,9 +74,9 @@ export const lifecycleOperations = [
       const limit = b.limit ?? 2000;
       const specName = b.key_spec ?? 'AES_256'; // Huawei's default filter
       const filter = { state: b.key_state as KeyState | undefined, spec: specName === 'ALL' ? undefined : specName };
-      // Newest first, as the real service lists (observed-huawei-answers.md). A page is the newest `limit` keys
-      // among those older than the marker, counted from the oldest end: keys created between two calls come before
-      // the first page and move nothing.
+      // Newest first, as the real service lists (docs/reference/observed-huawei-answers.md). A page is the newest
+      // `limit` keys among those older than the marker, counted from the oldest end: keys created between two calls
+      // come before the first page and move nothing.
       const page = await s.keys.listNewest(ctx, { ...filter, before: b.marker, limit });
       const { keys, start } = page;
       const now = s.clock();

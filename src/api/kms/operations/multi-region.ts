@@ -1,6 +1,7 @@
 /**
- * Cross-region keys (huawei-kms-api.md §6): the regions a key can be replicated to (the seed page), replicate a key
- * to another region, and move its primary. Replicate and update-primary-region are called on the primary's region.
+ * Cross-region keys (docs/reference/huawei-kms-api.md §6): the regions a key can be replicated to
+ * (docs/reference/seed-kms-regions-api.txt), replicate a key to another region, and move its primary. Replicate and
+ * update-primary-region are called on the primary's region.
  */
 import { Type } from 'typebox';
 import { REGION_ID_RE } from '../../../deployment.js';

@@ -1,5 +1,5 @@
 /**
- * Quotas and counts (huawei-kms-api.md §2 L, §4 L 50–51): the project's keys against its `CMK` quota
+ * Quotas and counts (docs/reference/huawei-kms-api.md §2 L, §4 L 50–51): the project's keys against its `CMK` quota
  * (`key_quota` of deployment.json, KMS.1105 when reached) and the grants of its busiest key against the
  * `grant_per_CMK` quota (`grant_quota`, KMS.2404), and the number of keys (`instance_num`, default keys left out).
  */

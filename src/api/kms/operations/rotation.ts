@@ -1,4 +1,4 @@
-/** Key rotation (huawei-kms-api.md §4 H 31–35). Settings answer with an empty object. */
+/** Key rotation (docs/reference/huawei-kms-api.md §4 H 31–35). Settings answer with an empty object. */
 import { Type } from 'typebox';
 import { answer, body, integer, keyId, sequence } from '../../schema.js';
 import { kmsOperation, operateKey, projectParams } from './common.js';

@@ -1,7 +1,7 @@
 /**
- * Signatures, public keys, key agreement and MACs (huawei-kms-api.md §4 A 4, E 24–26, F 27–28). Messages,
- * signatures and secrets are Base64; MACs are lowercase hex, as Huawei's GenerateMac answers them
- * (observed-huawei-answers.md); `signature_valid` is the string "true"/"false", `mac_valid` a boolean.
+ * Signatures, public keys, key agreement and MACs (docs/reference/huawei-kms-api.md §4 A 4, E 24–26, F 27–28).
+ * Messages, signatures and secrets are Base64; MACs are lowercase hex, as Huawei's GenerateMac answers them
+ * (docs/reference/observed-huawei-answers.md); `signature_valid` is the string "true"/"false", `mac_valid` a boolean.
  */
 import { Type } from 'typebox';
 import { publicKeyPem } from '../../../core/asymmetric-ops.js';

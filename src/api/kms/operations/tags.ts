@@ -1,10 +1,10 @@
 /**
- * Tags and the query of keys by tags (huawei-kms-api.md §2 K, §4 K 44–49). Tag keys have 1–36 characters, values
- * 0–43, neither with an ASCII control character or any of `* < > \ =` (KMS.0406/0411 for keys, KMS.0405/0410 for
- * values); writes answer 204. `resource_instances/action` answers `{"total_count", "resources": [...]}` (or
- * `total_count` alone for count), each resource with `key_details` (the service's answer recorded in
- * observed-huawei-answers.md, which cloud-custodian reads) and `resource_id`, `resource_name`, `resource_detail`
- * (which Terraform's data source asserts against the real cloud), and `tags`.
+ * Tags and the query of keys by tags (docs/reference/huawei-kms-api.md §2 K, §4 K 44–49). Tag keys have 1–36
+ * characters, values 0–43, neither with an ASCII control character or any of `* < > \ =` (KMS.0406/0411 for keys,
+ * KMS.0405/0410 for values); writes answer 204. `resource_instances/action` answers `{"total_count", "resources":
+ * [...]}` (or `total_count` alone for count), each resource with `key_details` (the service's answer recorded in
+ * docs/reference/observed-huawei-answers.md, which cloud-custodian reads) and `resource_id`, `resource_name`,
+ * `resource_detail` (which Terraform's data source asserts against the real cloud), and `tags`.
  */
 import { Type } from 'typebox';
 import { KmsError } from '../../../errors.js';

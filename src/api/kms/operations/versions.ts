@@ -1,4 +1,4 @@
-/** API version discovery (huawei-kms-api.md §7): GET / and GET /{version_id}. No credentials needed. */
+/** API version discovery (docs/reference/huawei-kms-api.md §7): GET / and GET /{version_id}. No credentials needed. */
 import { Type } from 'typebox';
 import { KmsError } from '../../../errors.js';
 import type { HttpInfo } from '../../operation.js';
