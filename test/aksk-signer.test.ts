@@ -1,7 +1,7 @@
 /**
- * The client signer (src/iam/aksk-signer.ts) reproduces the published SDK-HMAC-SHA256 vectors made with Huawei's Node
- * signer (huawei-auth.md §3.6: A, C, D), and what it signs passes the server's verifier (src/iam/aksk.ts) with the
- * path segments escaped; a changed body fails.
+ * The client signer (src/iam/aksk-signer.ts) reproduces the published SDK-HMAC-SHA256 vectors made with Huawei's
+ * Node signer (docs/reference/huawei-auth.md §3.6: A, C, D), and what it signs passes the server's verifier
+ * (src/iam/aksk.ts) with the path segments escaped; a changed body fails.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

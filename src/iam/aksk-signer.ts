@@ -1,6 +1,6 @@
 /**
- * The client side of the SDK-HMAC-SHA256 signature (huawei-auth.md §3.1–3.2): the headers a request needs so that a
- * Huawei-compatible server (aksk.ts here) accepts it, computed as Huawei's SDKs do. Every header given is signed
+ * The client side of the SDK-HMAC-SHA256 signature (docs/reference/huawei-auth.md §3.1–3.2): the headers a
+ * request needs so that a Huawei-compatible server (aksk.ts here) accepts it, computed as Huawei's SDKs do. Every header given is signed
  * (the Node SDK's rule: `content-type`, `host`, `x-project-id`, `x-sdk-date`, `x-security-token` for temporary
  * credentials, and any custom header); the canonical URI encodes each decoded path segment (the Go, Python and Java
  * form); the body hash is the SHA-256 of the exact bytes sent. HMAC and SHA-256 come from node:crypto.
