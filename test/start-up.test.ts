@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,6 +138,14 @@ test('options are kept and reused, conflicting ones refused; one launcher per di
     assert.ok(r.output.includes(says), `${args.join(' ')}: ${r.output}`);
     assert.equal(readFileSync(join(dir, 'deployment.json'), 'utf8'), endpoints);
   }
+
+  // Without bootstrap.json (lost), a start says so instead of making a second account.
+  renameSync(join(dir, 'bootstrap.json'), join(dir, 'bootstrap.saved'));
+  const lost = refused(startArgs(dir));
+  assert.equal(lost.status, 1);
+  assert.match(lost.output, /bootstrap\.json is missing, but this deployment's IAM already holds the account strongroom/);
+  assert.equal(existsSync(join(dir, 'launcher.pid')), false);
+  renameSync(join(dir, 'bootstrap.saved'), join(dir, 'bootstrap.json'));
 
   // A restart without options: the same ports and regions; the password is not shown again.
   const again = launch(process.execPath, startArgs(dir));

@@ -31,6 +31,9 @@ export async function bootstrap(dir: string, deployment: DeploymentFile, account
     if (existing && !(await store.getDomain(existing.domain_id))) {
       throw new Error(`${bootstrapPath(dir)} names account ${existing.domain_name}, which IAM's store does not hold: the store is not this deployment's`);
     }
+    if (!existing && (await store.findDomainByName(accountName))) {
+      throw new Error(`${bootstrapPath(dir)} is missing, but this deployment's IAM already holds the account ${accountName}: restore bootstrap.json from a copy, or make new credentials with the admin CLI (README: Troubleshooting, "Forgotten password or keys") and write them into it`);
+    }
     if (existing) {
       base = { domain_name: existing.domain_name, domain_id: existing.domain_id, user_name: existing.user_name, password: existing.password, access_key: existing.access_key, secret_key: existing.secret_key };
     } else {

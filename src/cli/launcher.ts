@@ -159,7 +159,10 @@ export async function start(o: StartOptions): Promise<void> {
   const tlsMaterial = deployment.tls ? loadTls(deployment.tls) : undefined;
   writeDeployment(dir, deployment);
   writePrivateFile(pidPath(dir), `${process.pid}\n`);
-  const { file, created } = await bootstrap(dir, deployment);
+  const { file, created } = await bootstrap(dir, deployment).catch((err: unknown) => {
+    unlinkSync(pidPath(dir));
+    throw err;
+  });
   const logs = join(dir, 'logs');
   privateDir(logs);
   if (!isLoopback(deployment.host) && !deployment.tls) {
