@@ -317,6 +317,7 @@ function banner(dir: string, d: DeploymentFile, b: BootstrapFile, created: boole
     `    -d '${bodyWithPassword}' | awk 'tolower($1)=="x-subject-token:" {print $2}' | tr -d '\\r')`,
     `  curl -s${cacert} -X POST ${first.endpoint}/v1.0/${first.project_id}/kms/create-key -H "X-Auth-Token: $TOKEN" \\`,
     `    -H 'Content-Type: application/json' -d '{"key_alias": "my-key-'$(date +%s%N)'"}'`,
+    `  npx strongroom kms list-keys --data-dir ${dir}        (the client CLI; npx strongroom kms --help)`,
     '',
     'Press Ctrl-C to stop.',
   ].join('\n');
