@@ -115,7 +115,8 @@ test('options are kept and reused, conflicting ones refused; one launcher per di
   assert.match(second.output, /already running \(launcher pid \d+\)/);
 
   // The banner's example, pasted twice into bash: a token, then a new key each time.
-  const snippet = first.output().split('Try it:\n')[1]!.split('\n\nPress Ctrl-C')[0]!;
+  const tryIt = first.output().split('Try it:\n')[1]!.split('\n\nPress Ctrl-C')[0]!.split('\n');
+  const snippet = tryIt.filter((l) => !l.includes('npx strongroom')).join('\n');
   for (let i = 0; i < 2; i++) {
     const answer = JSON.parse(execFileSync('bash', ['-c', snippet], { encoding: 'utf8' }));
     assert.match(answer.key_info.key_id, /^[0-9a-f-]{36}$/, JSON.stringify(answer));

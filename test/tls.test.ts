@@ -43,7 +43,9 @@ async function stop(run: Run): Promise<void> {
 /** Sends a request over HTTPS trusting `ca` only. */
 function https(parts: { url: string; method: string; headers: Record<string, string>; body?: string }, ca: Buffer): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = request(parts.url, { method: parts.method, headers: parts.headers, ca }, (res) => {
+    // A connection of its own each time: a kept-alive one could have been closed by the server while execFileSync held
+    // this process's event loop.
+    const req = request(parts.url, { method: parts.method, headers: parts.headers, ca, agent: false }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (text += c));
@@ -85,7 +87,12 @@ test('start --tls: HTTPS everywhere with a generated certificate, trusted betwee
     }
 
     // The banner's example, with --cacert, pasted twice.
-    const snippet = run.output().split('Try it:\n')[1]!.split('\n\nPress Ctrl-C')[0]!;
+    const tryIt = run.output().split('Try it:\n')[1]!.split('\n\nPress Ctrl-C')[0]!.split('\n');
+    const snippet = tryIt.filter((l) => !l.includes('npx strongroom')).join('\n');
+    // The client CLI line: it trusts the deployment's certificate by itself.
+    const cliLine = tryIt.find((l) => l.includes('npx strongroom'))!.split('(')[0]!.trim();
+    const listed = JSON.parse(execFileSync('bash', ['-c', cliLine], { encoding: 'utf8' }));
+    assert.ok(Array.isArray(listed.keys), JSON.stringify(listed));
     assert.match(snippet, /--cacert /);
     for (let i = 0; i < 2; i++) assert.match(JSON.parse(execFileSync('bash', ['-c', snippet], { encoding: 'utf8' })).key_info.key_id, /^[0-9a-f-]{36}$/);
 
