@@ -7,6 +7,7 @@ import type { IamServices } from './api/iam/operations/common.js';
 import { iamPipeline } from './api/iam/pipeline.js';
 import { mountOperations } from './api/mount.js';
 import { openApiRoute } from './api/openapi.js';
+import { mountConsole } from './console/serve.js';
 import { openIam } from './iam-data.js';
 import type { RunningServer } from './region-server.js';
 import type { Clock } from './core/context.js';
@@ -39,6 +40,7 @@ export async function startIam(o: IamServerOptions): Promise<RunningServer> {
   const app = createHttpApp({ logger: o.logger, service: 'iam', limits: o.limits });
   mountOperations(app, IAM_OPERATIONS, iamPipeline({ services, audit, checkResponses: o.checkResponses ?? false }));
   openApiRoute(app, IAM_OPERATIONS, { title: 'Strongroom IAM', description: 'Huawei Cloud IAM (Keystone v3 and v3.0 extensions) as Strongroom serves it.' });
+  mountConsole(app, { topology: o.topology });
   iamInternalRoutes(app, { iam: opened.iam, permissions: opened.permissions, store: opened.store, secret: o.internalSecret });
   // Where IAM's store may be shared (PostgreSQL), calls a stopped process left pending are collected periodically
   // too (at open they are only those of processes whose liveness lease has lapsed).
