@@ -102,9 +102,9 @@ export async function signIn(domain: string, user: string, password: string): Pr
   return { domain, domainId: String(account.body.user.domain.id), user: String(account.body.user.name), userId: String(account.body.user.id), iamToken: account.token, regions };
 }
 
-/** Revokes the session's tokens (best effort). */
+/** Revokes the session's tokens (best effort), the account token last since it authorizes the others' revocation. */
 export async function signOut(s: Session): Promise<void> {
-  for (const token of [s.iamToken, ...s.regions.map((r) => r.token)]) {
+  for (const token of [...s.regions.map((r) => r.token), s.iamToken]) {
     await fetch('/v3/auth/tokens', { method: 'DELETE', headers: { 'X-Auth-Token': s.iamToken, 'X-Subject-Token': token } }).catch(() => {});
   }
 }

@@ -140,34 +140,35 @@ function KeyPage({ session, region, keyId, run, onChange }: KeyProps) {
   const [grants, setGrants] = useState<Json[]>([]);
   const [cipher, setCipher] = useState('');
   const [decrypted, setDecrypted] = useState<string | null>(null);
-  const [n, setN] = useState(0);
-  const refresh = () => (setN(n + 1), onChange());
+  // Every action reloads what the page shows before its message appears, so the message describes the page.
+  const load = async () => {
+    const k = (await kms(region, 'describe-key', { key_id: keyId })).key_info as Json;
+    setTags(((await regionCall(region, 'GET', 'v1.0', `kms/${keyId}/tags`)).tags ?? []) as Json[]);
+    try {
+      setRotation(await kms(region, 'get-key-rotation-status', { key_id: keyId }));
+    } catch (err) {
+      setRotation(err instanceof ApiError ? err.toString() : 'unavailable');
+    }
+    setGrants(((await kms(region, 'list-grants', { key_id: keyId })).grants ?? []) as Json[]);
+    setPlaces(await placesOf(session, keyId));
+    setTargets(((await regionCall(region, 'GET', 'v2', 'kms/regions?limit=100')).regions ?? []) as string[]);
+    setKey(k);
+  };
+  const refresh = async () => (await load(), onChange());
 
   useEffect(() => {
-    void run(async () => {
-      const k = (await kms(region, 'describe-key', { key_id: keyId })).key_info as Json;
-      setKey(k);
-      setTags(((await regionCall(region, 'GET', 'v1.0', `kms/${keyId}/tags`)).tags ?? []) as Json[]);
-      try {
-        setRotation(await kms(region, 'get-key-rotation-status', { key_id: keyId }));
-      } catch (err) {
-        setRotation(err instanceof ApiError ? err.toString() : 'unavailable');
-      }
-      setGrants(((await kms(region, 'list-grants', { key_id: keyId })).grants ?? []) as Json[]);
-      setPlaces(await placesOf(session, keyId));
-      setTargets(((await regionCall(region, 'GET', 'v2', 'kms/regions?limit=100')).regions ?? []) as string[]);
-    });
-  }, [keyId, n]);
+    void run(load);
+  }, [keyId]);
 
   if (!key) return html`<section><p>Loading key…</p></section>`;
-  const act = (op: string, body: Json, done: string) => () => run(async () => (await kms(region, op, { key_id: keyId, ...body }), refresh(), done));
+  const act = (op: string, body: Json, done: string) => () => run(async () => (await kms(region, op, { key_id: keyId, ...body }), await refresh(), done));
   const onForm = (f: (v: Record<string, string>, form: HTMLFormElement) => Promise<string>) => (e: Event) => {
     const v = formValues(e);
     const form = e.currentTarget as HTMLFormElement;
     void run(async () => {
       const text = await f(v, form);
       form.reset();
-      refresh();
+      await refresh();
       return text;
     });
   };
@@ -207,7 +208,7 @@ function KeyPage({ session, region, keyId, run, onChange }: KeyProps) {
       </form>
       <h3>Tags</h3>
       <table aria-label="Tags"><tbody>${tags.map((t) => html`<tr><td>${t.key}</td><td>${t.value}</td>
-        <td><button aria-label=${`Remove tag ${t.key}`} onClick=${() => run(async () => (await regionCall(region, 'DELETE', 'v1.0', `kms/${keyId}/tags/${encodeURIComponent(t.key)}`), refresh(), `Tag ${t.key} removed.`))}>Remove</button></td></tr>`)}</tbody></table>
+        <td><button aria-label=${`Remove tag ${t.key}`} onClick=${() => run(async () => (await regionCall(region, 'DELETE', 'v1.0', `kms/${keyId}/tags/${encodeURIComponent(t.key)}`), await refresh(), `Tag ${t.key} removed.`))}>Remove</button></td></tr>`)}</tbody></table>
       <form class="row" aria-label="Add a tag" onSubmit=${onForm(async (v) => (await regionCall(region, 'POST', 'v1.0', `kms/${keyId}/tags`, { tag: { key: v.tagKey, value: v.tagValue } }), `Tag ${v.tagKey} set.`))}>
         <label>Tag key<input name="tagKey" required /></label><label>Tag value<input name="tagValue" /></label><button type="submit">Add tag</button>
       </form>
@@ -257,7 +258,7 @@ function KeyPage({ session, region, keyId, run, onChange }: KeyProps) {
       <h3>Grants</h3>
       <table aria-label="Grants"><thead><tr><th>Grantee</th><th>Operations</th><th></th></tr></thead><tbody>
         ${grants.map((g) => html`<tr><td class="mono">${g.grantee_principal}</td><td>${(g.operations as string[]).join(', ')}</td>
-          <td><button aria-label=${`Revoke grant ${g.grant_id.slice(0, 8)}`} onClick=${() => run(async () => (await kms(region, 'revoke-grant', { key_id: keyId, grant_id: g.grant_id }), refresh(), 'Grant revoked.'))}>Revoke</button></td></tr>`)}
+          <td><button aria-label=${`Revoke grant ${g.grant_id.slice(0, 8)}`} onClick=${() => run(async () => (await kms(region, 'revoke-grant', { key_id: keyId, grant_id: g.grant_id }), await refresh(), 'Grant revoked.'))}>Revoke</button></td></tr>`)}
       </tbody></table>
       <form aria-label="Create a grant" onSubmit=${onForm(async (v, form) => {
         const operations = GRANT_OPERATIONS.filter((o) => (form.elements.namedItem(`op-${o}`) as HTMLInputElement | null)?.checked);

@@ -10,17 +10,18 @@ export function PeopleView({ session, run }: { session: Session; run: Run }) {
   const [groups, setGroups] = useState<Json[]>([]);
   const [roles, setRoles] = useState<Json[]>([]);
   const [group, setGroup] = useState<string | null>(null);
-  const [n, setN] = useState(0);
-  const refresh = () => setN(n + 1);
   const d = encodeURIComponent(session.domainId);
+  const refresh = async () => {
+    setUsers((await iam(session, 'GET', `/v3/users?domain_id=${d}`)).users ?? []);
+    setGroups((await iam(session, 'GET', `/v3/groups?domain_id=${d}`)).groups ?? []);
+  };
 
   useEffect(() => {
     void run(async () => {
-      setUsers((await iam(session, 'GET', `/v3/users?domain_id=${d}`)).users ?? []);
-      setGroups((await iam(session, 'GET', `/v3/groups?domain_id=${d}`)).groups ?? []);
-      setRoles(((await iam(session, 'GET', '/v3/roles?per_page=300')).roles ?? []) as Json[]);
+      await refresh();
+      setRoles(((await iam(session, 'GET', '/v3/roles?page=1&per_page=300')).roles ?? []) as Json[]);
     });
-  }, [n]);
+  }, []);
 
   const onForm = (f: (v: Record<string, string>) => Promise<string>) => (e: Event) => {
     const v = formValues(e);
@@ -28,7 +29,7 @@ export function PeopleView({ session, run }: { session: Session; run: Run }) {
     void run(async () => {
       const text = await f(v);
       form.reset();
-      refresh();
+      await refresh();
       return text;
     });
   };
@@ -70,25 +71,24 @@ export function PeopleView({ session, run }: { session: Session; run: Run }) {
 function GroupPage({ session, group, users, roles, run }: { session: Session; group: Json | undefined; users: Json[]; roles: Json[]; run: Run }) {
   const [members, setMembers] = useState<Json[]>([]);
   const [granted, setGranted] = useState<{ region: string; projectId: string; role: Json }[]>([]);
-  const [n, setN] = useState(0);
-  const refresh = () => setN(n + 1);
-  useEffect(() => {
+  const refresh = async () => {
     if (!group) return;
-    void run(async () => {
-      setMembers((await iam(session, 'GET', `/v3/groups/${group.id}/users`)).users ?? []);
-      const all: { region: string; projectId: string; role: Json }[] = [];
-      for (const r of session.regions) {
-        for (const role of (await iam(session, 'GET', `/v3/projects/${r.projectId}/groups/${group.id}/roles`)).roles ?? []) all.push({ region: r.id, projectId: r.projectId, role });
-      }
-      setGranted(all);
-    });
-  }, [group?.id, n]);
+    setMembers((await iam(session, 'GET', `/v3/groups/${group.id}/users`)).users ?? []);
+    const all: { region: string; projectId: string; role: Json }[] = [];
+    for (const r of session.regions) {
+      for (const role of (await iam(session, 'GET', `/v3/projects/${r.projectId}/groups/${group.id}/roles`)).roles ?? []) all.push({ region: r.id, projectId: r.projectId, role });
+    }
+    setGranted(all);
+  };
+  useEffect(() => {
+    void run(refresh);
+  }, [group?.id]);
   if (!group) return null;
   const onForm = (f: (v: Record<string, string>) => Promise<string>) => (e: Event) => {
     const v = formValues(e);
     void run(async () => {
       const text = await f(v);
-      refresh();
+      await refresh();
       return text;
     });
   };
@@ -96,14 +96,14 @@ function GroupPage({ session, group, users, roles, run }: { session: Session; gr
   return html`<div aria-label=${`Group ${group.name}`} role="region">
     <h3>Members of ${group.name}</h3>
     <table aria-label="Members"><tbody>${members.map((u) => html`<tr><td>${u.name}</td>
-      <td><button aria-label=${`Remove ${u.name} from the group`} onClick=${() => run(async () => (await iam(session, 'DELETE', `/v3/groups/${group.id}/users/${u.id}`), refresh(), `${u.name} removed from ${group.name}.`))}>Remove</button></td></tr>`)}</tbody></table>
+      <td><button aria-label=${`Remove ${u.name} from the group`} onClick=${() => run(async () => (await iam(session, 'DELETE', `/v3/groups/${group.id}/users/${u.id}`), await refresh(), `${u.name} removed from ${group.name}.`))}>Remove</button></td></tr>`)}</tbody></table>
     <form class="row" aria-label="Add a member" onSubmit=${onForm(async (v) => (await iam(session, 'PUT', `/v3/groups/${group.id}/users/${v.user}`), `User added to ${group.name}.`))}>
       <label>User to add<select name="user" required>${users.map((u) => html`<option value=${u.id}>${u.name}</option>`)}</select></label>
       <button type="submit">Add to group</button>
     </form>
     <h3>Permissions of ${group.name}</h3>
     <table aria-label="Permissions"><tbody>${granted.map((g) => html`<tr><td>${g.region}</td><td>${g.role.display_name ?? g.role.name}</td>
-      <td><button aria-label=${`Remove ${g.role.display_name ?? g.role.name} in ${g.region}`} onClick=${() => run(async () => (await iam(session, 'DELETE', `/v3/projects/${g.projectId}/groups/${group.id}/roles/${g.role.id}`), refresh(), 'Permission removed.'))}>Remove</button></td></tr>`)}</tbody></table>
+      <td><button aria-label=${`Remove ${g.role.display_name ?? g.role.name} in ${g.region}`} onClick=${() => run(async () => (await iam(session, 'DELETE', `/v3/projects/${g.projectId}/groups/${group.id}/roles/${g.role.id}`), await refresh(), 'Permission removed.'))}>Remove</button></td></tr>`)}</tbody></table>
     <form class="row" aria-label="Grant a permission" onSubmit=${onForm(async (v) => (await iam(session, 'PUT', `/v3/projects/${projectOf(v.region!)}/groups/${group.id}/roles/${v.role}`), `Permission granted in ${v.region}.`))}>
       <label>Permission<select name="role" required>${roles.map((r) => html`<option value=${r.id}>${r.display_name ?? r.name}</option>`)}</select></label>
       <label>In region<select name="region" required>${session.regions.map((r) => html`<option value=${r.id}>${r.id}</option>`)}</select></label>

@@ -11,14 +11,17 @@ export interface Flash {
   text: string;
 }
 
-/** Runs an action; its result text (or the API's error code and message) goes to the message bar. */
+/**
+ * Runs an action; its result text (or the API's error code and message) goes to the message bar. An action that
+ * returns no text (a page loading its data) leaves the bar as it is.
+ */
 export type Run = (action: () => Promise<string | void>) => Promise<boolean>;
 
 export function makeRun(setFlash: (f: Flash | null) => void): Run {
   return async (action) => {
     try {
       const text = await action();
-      setFlash(text ? { kind: 'status', text } : null);
+      if (text) setFlash({ kind: 'status', text });
       return true;
     } catch (err) {
       setFlash({ kind: 'alert', text: err instanceof ApiError ? err.toString() : String((err as Error).message ?? err) });
