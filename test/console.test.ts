@@ -329,6 +329,36 @@ describe('keys', () => {
     await page.getByText(`This is a replica: replicate and move the primary from the primary's region (${S}).`).waitFor();
     await shot('10-primary-moved');
   });
+
+  it('shows the key\'s audit trail in the region', async () => {
+    await page.getByRole('button', { name: 'Show audit trail' }).click();
+    const table = page.getByRole('table', { name: 'Audit trail' });
+    await table.waitFor();
+    // Newest first, reads hidden: the changes of the flows above, from the primary move back.
+    const changes = ['UpdatePrimaryRegion', 'ReplicateKey', 'DisableKeyRotation', 'RotateOnDemand', 'UpdateKeyRotationInterval', 'EnableKeyRotation',
+      'DeleteTag', 'CreateKmsTag', 'CreateKmsTag', 'UpdateKeyDescription', 'UpdateKeyAlias', 'DecryptData', 'DecryptData', 'EncryptData',
+      'EnableKey', 'CancelKeyDeletion', 'DeleteKey', 'EnableKey', 'DisableKey'];
+    // Calls from the other region (`internal:…`, such as the sync after the primary moved) come when they come.
+    const own = (ops: string[]) => ops.filter((o) => !o.startsWith('internal:'));
+    assert.deepEqual(own(await table.locator('tbody tr td:nth-child(2)').allInnerTexts()), changes);
+    const callers = new Set(await table.locator('tbody tr td:nth-child(3)').allInnerTexts());
+    callers.delete(`region ${S}`);
+    assert.deepEqual(callers, new Set([`${d.boot.user_name} (token)`, `${d.boot.user_name} (access-key)`]));
+    // What the page shows is the API's answer (the signed call sees the console's own reads as well).
+    const apiOps: string[] = [];
+    let marker = '';
+    do {
+      const r = await signedRequest(d.endpoint(N), d.admin, d.projectId(N), 'GET', `/v2/${d.projectId(N)}/kms/keys/${ids.get('AES_256')}/audit-trail`, undefined, { limit: '100', ...(marker ? { marker } : {}) });
+      assert.equal(r.status, 200);
+      apiOps.push(...(r.body.records as { operation: string }[]).map((x) => x.operation));
+      marker = r.body.next_marker;
+    } while (marker);
+    const apiChanges = apiOps.filter((o) => !/^(List|Show)/.test(o)).reverse();
+    assert.deepEqual(own(apiChanges), changes);
+    await page.getByLabel('Show reads too').check();
+    assert.ok((await table.locator('tbody tr td:nth-child(2)').allInnerTexts()).includes('ListKeyDetail'));
+    await shot('11-audit-trail');
+  });
 });
 
 const iamGet = async (path: string) => tokenRequest(d.iamUrl, await d.token(N), 'GET', path);
@@ -377,7 +407,7 @@ describe('users and groups', () => {
     assert.deepEqual(roles.body.roles.map((r: { display_name: string }) => r.display_name), ['KMS CMKFullAccess']);
     const south = await iamGet(`/v3/projects/${d.projectId(S)}/groups/${groupId}/roles`);
     assert.deepEqual(south.body.roles, []);
-    await shot('11-users-groups');
+    await shot('12-users-groups');
   });
 });
 
@@ -401,7 +431,7 @@ describe('grants', () => {
     assert.deepEqual([...g.operations].sort(), ['decrypt-data', 'encrypt-data']);
     const table = page.getByRole('table', { name: 'Grants' });
     await table.getByText(userId).waitFor();
-    await shot('12-grant');
+    await shot('13-grant');
     await table.getByRole('button', { name: `Revoke grant ${g.grant_id.slice(0, 8)}` }).click();
     await expectStatus('Grant revoked.');
     assert.equal(await table.getByText(userId).count(), 0);

@@ -255,6 +255,7 @@ function KeyPage({ session, region, keyId, run, onChange }: KeyProps) {
           <button type="submit">Make primary</button>
         </form>`}`
       : html`<p>This is a replica: replicate and move the primary from the primary's region (${places.find((p) => p.type === 'PRIMARY')?.region ?? 'unknown'}).</p>`}
+      <${AuditTrail} region=${region} keyId=${keyId} run=${run} />
       <h3>Grants</h3>
       <table aria-label="Grants"><thead><tr><th>Grantee</th><th>Operations</th><th></th></tr></thead><tbody>
         ${grants.map((g) => html`<tr><td class="mono">${g.grantee_principal}</td><td>${(g.operations as string[]).join(', ')}</td>
@@ -271,4 +272,41 @@ function KeyPage({ session, region, keyId, run, onChange }: KeyProps) {
       </form>
     </div></div>
   </section>`;
+}
+
+/** Most records of a key's trail the console reads (100 a call). */
+const TRAIL_CAP = 2000;
+
+/**
+ * A key's records in this region's audit trail (ListKeyAuditTrail, oldest first a page at a time): read whole up
+ * to TRAIL_CAP records and shown newest first; reads (List…, Show…: the console's own among them) hidden unless
+ * asked for.
+ */
+function AuditTrail({ region, keyId, run }: { region: RegionSession; keyId: string; run: Run }) {
+  const [records, setRecords] = useState<Json[] | null>(null);
+  const [capped, setCapped] = useState(false);
+  const [reads, setReads] = useState(false);
+  const load = () =>
+    run(async () => {
+      const all: Json[] = [];
+      let marker = '';
+      do {
+        const r = await regionCall(region, 'GET', 'v2', `kms/keys/${keyId}/audit-trail?limit=100${marker ? `&marker=${marker}` : ''}`);
+        all.push(...(r.records as Json[]));
+        marker = r.next_marker;
+      } while (marker && all.length < TRAIL_CAP);
+      setCapped(marker !== '');
+      setRecords(all.reverse());
+    });
+  const shown = (records ?? []).filter((r) => reads || !/^(List|Show)/.test(String(r.operation)));
+  return html`<h3>Audit trail</h3>
+    ${records === null
+      ? html`<button onClick=${load}>Show audit trail</button>`
+      : html`<div class="row"><label class="inline"><input type="checkbox" checked=${reads} onChange=${(e: Event) => setReads((e.target as HTMLInputElement).checked)} />Show reads too</label>
+          <button onClick=${load}>Reload audit trail</button></div>
+        ${capped && html`<p>The oldest ${TRAIL_CAP} records are shown: see <code>npx strongroom audit export --key-id</code> for the rest.</p>`}
+        <table aria-label="Audit trail"><thead><tr><th>Time</th><th>Operation</th><th>Caller</th><th>Status</th></tr></thead><tbody>
+          ${shown.map((r) => html`<tr><td>${r.time}</td><td>${r.operation}</td><td>${r.caller ? `${r.caller.user_name} (${r.caller.auth_method})` : r.peer ? `region ${r.peer}` : 'system'}</td>
+            <td>${r.status}${r.error_code ? ` ${r.error_code}` : ''}</td></tr>`)}
+        </tbody></table>`}`;
 }

@@ -15,6 +15,7 @@ import { rotationOperations } from './operations/rotation.js';
 import { signVerifyOperations } from './operations/sign-verify.js';
 import { tagOperations } from './operations/tags.js';
 import { aliasOperations } from './operations/aliases.js';
+import { auditTrailOperations } from './operations/audit-trail.js';
 import { grantOperations } from './operations/grants.js';
 import { quotaOperations } from './operations/quotas.js';
 import { versionOperations } from './operations/versions.js';
@@ -32,4 +33,5 @@ export const KMS_OPERATIONS: readonly Operation<RegionServices, CallerContext>[]
   ...quotaOperations,
   ...versionOperations,
   ...multiRegionOperations,
+  ...auditTrailOperations,
 ];
