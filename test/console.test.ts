@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { signedRequest, startTestDeployment, tokenRequest, type TestDeployment } from './helpers/deployment.js';
 // @ts-expect-error: a plain ES module without types (the console's build script)
@@ -49,6 +50,18 @@ after(async () => {
   await d?.stop();
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
+
+/** A GET with the path exactly as given (no URL normalization), through node:http. */
+function rawGet(path: string, token: string): Promise<{ status: number; body: string }> {
+  const url = new URL(d.iamUrl);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, path, method: 'GET', headers: { 'X-Auth-Token': token } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject).end();
+  });
+}
 
 const kmsCall = async (region: string, op: string, body: object) => d.kms(region, op, body);
 
@@ -108,6 +121,12 @@ describe('the console proxy', () => {
       const r = await tokenRequest(d.iamUrl, token, 'GET', `/console/api/regions/${N}/${path}`);
       assert.equal(r.status, 404, path);
       assert.equal(r.body.error_code, 'APIGW.0101', path);
+    }
+    // Sent as they are (fetch would resolve the dot segments before sending): refused too, never resolved onwards.
+    for (const path of [`v2/%2e%2e/%2e%2e/internal/v1/transport-key`, `v2/%2E%2E/%2E%2E/openapi.json`, `v2/${d.projectId(N)}/kms/..%2f..%2finternal`, 'v1.0/./x', 'v1.0/a/../../internal/x']) {
+      const answer = await rawGet(`/console/api/regions/${N}/${path}`, token);
+      assert.equal(answer.status, 404, path);
+      assert.equal(JSON.parse(answer.body).error_code, 'APIGW.0101', path);
     }
   });
 });

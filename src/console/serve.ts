@@ -91,7 +91,8 @@ async function proxy(req: FastifyRequest<{ Params: { region: string; '*': string
   const raw = req.url.split('?')[0]!;
   const rest = raw.slice(raw.indexOf('/', `/console/api/regions/`.length) + 1);
   const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
-  if (!API_PATH.test(rest) || rest.split('/').some((s) => s === '.' || s === '..')) {
+  // Dot segments, also encoded (a URL parser would resolve `%2e%2e`), and encoded slashes never leave.
+  if (!API_PATH.test(rest) || /%2e|%2f|%5c/i.test(rest) || rest.split('/').some((s) => s === '.' || s === '..')) {
     return sendError(reply, new KmsError('APIGW.0101', 'The console proxy forwards only KMS API paths (/v1.0/…, /v2/…).'));
   }
   const headers: Record<string, string> = {};
