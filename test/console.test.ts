@@ -27,6 +27,7 @@ let d: TestDeployment;
 let context: BrowserContext;
 let page: Page;
 let profile: string;
+const pageErrors: string[] = [];
 
 const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
@@ -43,6 +44,9 @@ before(async () => {
     viewport: { width: 1280, height: 900 },
   });
   page = context.pages()[0] ?? (await context.newPage());
+  // A script error or a Content-Security-Policy violation fails the last test.
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('console', (m) => void (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text()) && pageErrors.push(m.text())));
 });
 
 after(async () => {
@@ -474,5 +478,16 @@ describe('sign-out', () => {
       if (status !== 401) await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(status, 401);
+  });
+});
+
+describe('a region that does not answer', () => {
+  it('the proxy answers 502 KMS.0103; the page showed no script error or CSP violation all along', async () => {
+    const token = await d.token(S);
+    await d.stopRegion(S);
+    const r = await tokenRequest(d.iamUrl, token, 'POST', `/console/api/regions/${S}/v1.0/${d.projectId(S)}/kms/list-keys`, {});
+    assert.equal(r.status, 502);
+    assert.equal(r.body.error.error_code, 'KMS.0103');
+    assert.deepEqual(pageErrors, []);
   });
 });
