@@ -105,6 +105,8 @@ describe('the console proxy', () => {
     const r = await tokenRequest(d.iamUrl, undefined, 'POST', `/console/api/regions/${N}/v1.0/${d.projectId(N)}/kms/list-keys`, {});
     assert.equal(r.status, 401);
     assert.equal(r.body.error_code, 'APIGW.0301');
+    // The region's request id comes back (the one its audit trail records), not IAM's own.
+    assert.equal(r.headers.get('x-request-id'), r.body.request_id);
   });
 
   it('a token of another region\'s project is refused by the region, not by the proxy', async () => {

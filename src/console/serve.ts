@@ -111,10 +111,11 @@ async function proxy(req: FastifyRequest<{ Params: { region: string; '*': string
   } catch (err) {
     return badGateway(reply, err instanceof KmsError ? err.message : `Region ${req.params.region} did not answer.`);
   }
-  const type = answer.headers.get('content-type');
-  const requestId = answer.headers.get('x-request-id');
-  if (type) reply.header('Content-Type', type);
-  if (requestId) reply.header('X-Request-Id', requestId);
+  // The region's type, request id (the one its audit trail records) and throttling advice go back with its answer.
+  for (const name of ['content-type', 'x-request-id', 'retry-after']) {
+    const v = answer.headers.get(name);
+    if (v) reply.header(name, v);
+  }
   return reply.code(answer.status).send(body);
 }
 
