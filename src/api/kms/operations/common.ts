@@ -3,8 +3,8 @@
  * OperateKey body (`key_id` + `sequence`), associated data, and Huawei's KeyDetails answer (huawei-kms-api.md
  * §3.4, §3.5).
  */
-import type { AuditStore } from '../../../audit/audit-store.js';
 import { Type } from 'typebox';
+import type { AuditStore } from '../../../audit/audit-store.js';
 import type { AsymmetricOps } from '../../../core/asymmetric-ops.js';
 import { associatedData, type CryptoOps } from '../../../core/crypto-ops.js';
 import type { CallerContext, Clock } from '../../../core/context.js';
