@@ -9,6 +9,7 @@ import type { IamServices } from './api/iam/operations/common.js';
 import { iamPipeline } from './api/iam/pipeline.js';
 import { mountOperations } from './api/mount.js';
 import { openApiRoute } from './api/openapi.js';
+import { mountConsole } from './console/serve.js';
 import { openIam } from './iam-data.js';
 import type { RunningServer } from './region-server.js';
 import type { Clock } from './core/context.js';
@@ -53,6 +54,7 @@ export async function startIam(o: IamServerOptions): Promise<RunningServer> {
     store: async () => void (await opened.store.getSetting('token_signing_key')),
     root_key: rootKeyCheck(opened.rootKey),
   });
+  mountConsole(app, { topology: o.topology });
   iamInternalRoutes(app, { iam: opened.iam, permissions: opened.permissions, store: opened.store, secret: o.internalSecret });
   // Where IAM's store may be shared (PostgreSQL), calls a stopped process left pending are collected periodically
   // too (at open they are only those of processes whose liveness lease has lapsed).

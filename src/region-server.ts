@@ -162,6 +162,7 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
     rotation: new RotationService(store, material, replication, clock),
     asymmetric: new AsymmetricOps(store, material, clock),
     imports,
+    auditTrail: store,
   };
   const audit = await AuditLog.open(store, rootKey);
   const app = createHttpApp({ logger: o.logger, limits: o.limits, tls: o.tls });

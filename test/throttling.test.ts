@@ -49,7 +49,7 @@ describe('rate classes: one rule, every operation in exactly one class', () => {
     ListKmsTags: 'list', ListKmsByTags: 'list', ListSupportRegions: 'list', ShowVersions: 'list', ShowVersion: 'list',
     CreateAlias: 'key-management', DeleteAlias: 'key-management', AssociateAlias: 'key-management', ListAliases: 'list',
     CreateGrant: 'key-management', CancelGrant: 'key-management', CancelSelfGrant: 'key-management', ListGrants: 'list',
-    ListRetirableGrants: 'list', ShowUserQuotas: 'list', ShowUserInstances: 'list',
+    ListRetirableGrants: 'list', ShowUserQuotas: 'list', ShowUserInstances: 'list', ListKeyAuditTrail: 'list',
   };
 
   test('every catalogue operation has one of the four classes, and the class written out for it', () => {

@@ -15,6 +15,7 @@ import { rotationOperations } from './operations/rotation.js';
 import { signVerifyOperations } from './operations/sign-verify.js';
 import { tagOperations } from './operations/tags.js';
 import { aliasOperations } from './operations/aliases.js';
+import { auditTrailOperations } from './operations/audit-trail.js';
 import { grantOperations } from './operations/grants.js';
 import { quotaOperations } from './operations/quotas.js';
 import { versionOperations } from './operations/versions.js';
@@ -33,6 +34,7 @@ export const KMS_OPERATION_GROUPS: readonly { title: string; operations: readonl
   { title: 'Quotas', operations: quotaOperations },
   { title: 'API versions', operations: versionOperations },
   { title: 'Multi-region keys', operations: multiRegionOperations },
+  { title: 'Audit trail (Strongroom)', operations: auditTrailOperations },
 ];
 
 export const KMS_OPERATIONS: readonly Operation<RegionServices, CallerContext>[] = KMS_OPERATION_GROUPS.flatMap((g) => g.operations);

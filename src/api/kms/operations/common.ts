@@ -4,6 +4,7 @@
  * (docs/reference/huawei-kms-api.md §3.4, §3.5).
  */
 import { Type } from 'typebox';
+import type { AuditStore } from '../../../audit/audit-store.js';
 import type { AsymmetricOps } from '../../../core/asymmetric-ops.js';
 import { associatedData, type CryptoOps } from '../../../core/crypto-ops.js';
 import type { CallerContext, Clock } from '../../../core/context.js';
@@ -33,6 +34,8 @@ export interface RegionServices {
   grants: GrantService;
   topology: Topology;
   clock: Clock;
+  /** This region's audit trail, read by ListKeyAuditTrail (the pipeline writes it through AuditLog). */
+  auditTrail: Pick<AuditStore, 'auditRecords'>;
 }
 
 /** Declares a KMS operation (operation.ts) whose handler gets the region's services and the caller's context. */
