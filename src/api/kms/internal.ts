@@ -10,8 +10,8 @@ import type { AuditLog } from '../../audit/audit-log.js';
 import type { AuditEntry } from '../../audit/audit-store.js';
 import type { KeySnapshot, PrepareReplica, PromoteReplica, ReplicationService } from '../../core/replication.js';
 import { KmsError } from '../../errors.js';
-import { MAX_SKEW_MS, verifyInternal } from '../../internal-auth.js';
-import { signAnswers } from '../http.js';
+import { verifyInternal } from '../../internal-auth.js';
+import { auditedInternalHooks } from './audited-internal.js';
 import type { Topology } from '../../regions/topology.js';
 import type { AppliedRequestStore } from '../../storage/leases.js';
 
@@ -38,42 +38,24 @@ export function internalRoutes(app: FastifyInstance, api: InternalApi): void {
       (req as FastifyRequest & { peer: string }).peer = node;
     });
     const peer = (req: FastifyRequest) => (req as FastifyRequest & { peer: string }).peer;
-    const started = new WeakMap<FastifyRequest, number>();
-    const entry = (req: FastifyRequest, status: number): AuditEntry => {
-      const call = req.url.replace(/^\/internal\/v1\//, '').split('?')[0]!;
-      // The key a call is about: `key_id`, a snapshot's `keyId` (sync), or the snapshot inside prepare and promote.
-      const b = (req.json ?? {}) as { key_id?: unknown; keyId?: unknown; snapshot?: { keyId?: unknown } };
-      const keyId = b.key_id ?? b.keyId ?? b.snapshot?.keyId;
-      return {
-        time: new Date(started.get(req) ?? Date.now()).toISOString(), request_id: req.id, service: 'kms', region: api.region, caller: null,
-        ...((req as FastifyRequest & { peer?: string }).peer ? { peer: peer(req) } : {}), source_ip: req.ip, operation: `internal:${call}`,
-        action: null, key_ids: typeof keyId === 'string' && /^[0-9a-z-]{36}$/.test(keyId) ? [keyId] : [], status,
-        error_code: null, duration_ms: Date.now() - (started.get(req) ?? Date.now()),
-      };
-    };
-    internal.addHook('onRequest', async (req) => void started.set(req, Date.now()));
-    internal.addHook('preHandler', async (req) => {
-      if (!CHANGES.has(req.url.replace(/^\/internal\/v1\//, '').split('?')[0]!)) return;
-      // A call that changes state is taken once: a copy of its signed bytes (within the date window) is refused, so
-      // an older sync replayed from the network cannot undo a newer one. Senders sign every attempt afresh.
-      const signature = /signature=([0-9a-f]{64})$/.exec(req.headers.authorization ?? '')![1]!;
-      const now = Date.now();
-      if (!(await api.applied.claimRequest(`internal:${signature}`, now, now + 2 * MAX_SKEW_MS))) {
-        throw new KmsError('KMS.0306', 'Internal API: this call was received already (a replay).');
-      }
-      await api.audit.open(entry(req, 0));
+    auditedInternalHooks(internal, {
+      ...api, name: 'Internal API',
+      // A call that changes state is taken once, so an older sync replayed from the network cannot undo a newer
+      // one. Senders sign every attempt afresh.
+      changes: (req) => CHANGES.has(req.url.replace(/^\/internal\/v1\//, '').split('?')[0]!),
+      entry: (req, status, startedAt): AuditEntry => {
+        const call = req.url.replace(/^\/internal\/v1\//, '').split('?')[0]!;
+        // The key a call is about: `key_id`, a snapshot's `keyId` (sync), or the snapshot inside prepare and promote.
+        const b = (req.json ?? {}) as { key_id?: unknown; keyId?: unknown; snapshot?: { keyId?: unknown } };
+        const keyId = b.key_id ?? b.keyId ?? b.snapshot?.keyId;
+        return {
+          time: new Date(startedAt).toISOString(), request_id: req.id, service: 'kms', region: api.region, caller: null,
+          ...((req as FastifyRequest & { peer?: string }).peer ? { peer: peer(req) } : {}), source_ip: req.ip, operation: `internal:${call}`,
+          action: null, key_ids: typeof keyId === 'string' && /^[0-9a-z-]{36}$/.test(keyId) ? [keyId] : [], status,
+          error_code: null, duration_ms: Date.now() - startedAt,
+        };
+      },
     });
-    internal.addHook('onSend', async (req, reply, payload) => {
-      try {
-        await api.audit.record({ ...entry(req, reply.statusCode), error_code: reply.statusCode >= 400 ? (/"error_code":"([^"]+)"/.exec(String(payload))?.[1] ?? null) : null });
-        return payload;
-      } catch (err) {
-        req.log.error({ err }, 'the audit record could not be written');
-        reply.code(500);
-        return JSON.stringify({ error: { error_code: 'KMS.0103', error_msg: 'The audit trail cannot be written.' } });
-      }
-    });
-    signAnswers(internal, api.secret, api.region); // after the audit hook: the signature covers the final answer
     const body = <T>(req: FastifyRequest) => {
       if (req.json === null || typeof req.json !== 'object') throw new KmsError('KMS.0202');
       return req.json as T;

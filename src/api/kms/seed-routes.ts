@@ -18,9 +18,9 @@ import type { KeySpec, KeyUsage } from '../../core/key-specs.js';
 import type { GrantOperation } from '../../core/grants.js';
 import { sealFor } from '../../crypto/transport.js';
 import { KmsError } from '../../errors.js';
-import { MAX_SKEW_MS, verifyInternal } from '../../internal-auth.js';
+import { verifyInternal } from '../../internal-auth.js';
 import type { AppliedRequestStore } from '../../storage/leases.js';
-import { signAnswers } from '../http.js';
+import { auditedInternalHooks } from './audited-internal.js';
 
 /** The node name `strongroom seed` and `export` sign as (region ids cannot hold a colon). */
 export const SEED_CALLER = 'cli:seed';
@@ -75,44 +75,26 @@ export function seedRoutes(app: FastifyInstance, api: SeedApi): void {
         throw new KmsError('KMS.0306', 'Seed API: the caller does not hold this deployment\'s secret.');
       }
     });
-    const started = new WeakMap<FastifyRequest, number>();
     const operation = (req: FastifyRequest) => {
       const call = req.url.split('?')[0]!;
       if (call.endsWith('/export')) return 'cli:export';
       if (call.endsWith('/apply')) return (req.json as { dry_run?: unknown } | undefined)?.dry_run === false ? 'cli:seed' : 'cli:seed dry-run';
       return 'cli:seed transport-key';
     };
-    const entry = (req: FastifyRequest, status: number): AuditEntry => {
-      const keys = (req.json as { keys?: { key_id?: unknown }[] } | undefined)?.keys;
-      const ids = Array.isArray(keys) ? keys.map((k) => k?.key_id).filter((id): id is string => typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id)) : [];
-      return {
-        time: new Date(started.get(req) ?? Date.now()).toISOString(), request_id: req.id, service: 'kms', region: api.region, caller: null,
-        source_ip: req.ip, operation: operation(req), action: null, key_ids: ids, status, error_code: null,
-        duration_ms: Date.now() - (started.get(req) ?? Date.now()),
-      };
-    };
-    r.addHook('onRequest', async (req) => void started.set(req, Date.now()));
-    r.addHook('preHandler', async (req) => {
-      if (operation(req) !== 'cli:seed') return;
+    auditedInternalHooks(r, {
+      ...api, name: 'Seed API',
       // A seed that changes keys is taken once: a copy of its signed bytes is refused.
-      const signature = /signature=([0-9a-f]{64})$/.exec(req.headers.authorization ?? '')![1]!;
-      const now = Date.now();
-      if (!(await api.applied.claimRequest(`internal:${signature}`, now, now + 2 * MAX_SKEW_MS))) {
-        throw new KmsError('KMS.0306', 'Seed API: this call was received already (a replay).');
-      }
-      await api.audit.open(entry(req, 0));
+      changes: (req) => operation(req) === 'cli:seed',
+      entry: (req, status, startedAt): AuditEntry => {
+        const keys = (req.json as { keys?: { key_id?: unknown }[] } | undefined)?.keys;
+        const ids = Array.isArray(keys) ? keys.map((k) => k?.key_id).filter((id): id is string => typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id)) : [];
+        return {
+          time: new Date(startedAt).toISOString(), request_id: req.id, service: 'kms', region: api.region, caller: null,
+          source_ip: req.ip, operation: operation(req), action: null, key_ids: ids, status, error_code: null,
+          duration_ms: Date.now() - startedAt,
+        };
+      },
     });
-    r.addHook('onSend', async (req, reply, payload) => {
-      try {
-        await api.audit.record({ ...entry(req, reply.statusCode), error_code: reply.statusCode >= 400 ? (/"error_code":"([^"]+)"/.exec(String(payload))?.[1] ?? null) : null });
-        return payload;
-      } catch (err) {
-        req.log.error({ err }, 'the audit record could not be written');
-        reply.code(500);
-        return JSON.stringify({ error: { error_code: 'KMS.0103', error_msg: 'The audit trail cannot be written.' } });
-      }
-    });
-    signAnswers(r, api.secret, api.region);
 
     r.get('/internal/v1/seed/transport-key', async () => ({ region: api.region, public_key: api.replication.transportPublicKey.toString('base64') }));
 
