@@ -215,7 +215,6 @@ export async function start(o: StartOptions): Promise<void> {
   };
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
-  process.on('SIGHUP', () => void stop(0));
   // `npm start` killed (or the terminal closed) ends the launcher's parent: the launcher then stops too, instead of
   // leaving the deployment running without anyone to stop it.
   const parent = process.ppid;
