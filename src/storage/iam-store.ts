@@ -5,6 +5,7 @@
  * Every implementation passes the IAM part of test/storage-contract.test.ts.
  */
 import type { AuditStore } from '../audit/audit-store.js';
+import type { StoreSnapshot } from './snapshot.js';
 
 export interface Domain { id: string; name: string; createdAt: number }
 export interface User {
@@ -180,5 +181,17 @@ export interface IamStore extends AuditStore {
   getSetting(name: string): Promise<Buffer | null>;
   /** Stores the value unless one exists; returns whichever is stored. */
   putSettingIfAbsent(name: string, value: Buffer): Promise<Buffer>;
+  /**
+   * The store's whole content (every table of its migrations but `leases`) read in one read transaction, as of one
+   * moment, while other writers go on (storage/snapshot.ts; what `strongroom backup` saves). Wrapped material stays
+   * wrapped.
+   */
+  exportSnapshot(): Promise<StoreSnapshot>;
+  /**
+   * Loads a snapshot into this store, which must be empty (nothing but what its migrations made), in one
+   * transaction: all of it or nothing. Throws SnapshotLoadError when the store holds data or the snapshot does not
+   * fit its schema (a table or column it lacks, a newer schema version).
+   */
+  importSnapshot(snapshot: StoreSnapshot): Promise<void>;
   close(): Promise<void>;
 }

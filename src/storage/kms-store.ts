@@ -5,6 +5,7 @@
 import type { AuditStore } from '../audit/audit-store.js';
 import type { KeyRecord, KeyState, KeyVersionRecord } from '../core/key.js';
 import type { AppliedRequestStore, LeaseStore } from './leases.js';
+import type { StoreSnapshot } from './snapshot.js';
 
 export interface KeyFilter {
   state?: KeyState;
@@ -208,5 +209,17 @@ export interface KmsStore extends AuditStore, LeaseStore, AppliedRequestStore {
    * writes to never calls it.
    */
   onKeyChanged(listener: (keyId: string | null) => void): void;
+  /**
+   * The store's whole content (every table of its migrations but `leases`) read in one read transaction, as of one
+   * moment, while other writers go on (storage/snapshot.ts; what `strongroom backup` saves). Wrapped material stays
+   * wrapped.
+   */
+  exportSnapshot(): Promise<StoreSnapshot>;
+  /**
+   * Loads a snapshot into this store, which must be empty (nothing but what its migrations made), in one
+   * transaction: all of it or nothing. Throws SnapshotLoadError when the store holds data or the snapshot does not
+   * fit its schema (a table or column it lacks, a newer schema version).
+   */
+  importSnapshot(snapshot: StoreSnapshot): Promise<void>;
   close(): Promise<void>;
 }

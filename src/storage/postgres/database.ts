@@ -16,6 +16,12 @@ export interface Queryable {
   run(sql: string, params?: readonly unknown[]): Promise<number>;
 }
 
+const BEGIN = {
+  serializable: 'BEGIN ISOLATION LEVEL SERIALIZABLE',
+  readCommitted: 'BEGIN',
+  snapshot: 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+} as const;
+
 /** SQLSTATEs after which a transaction can run again unchanged (PostgreSQL appendix A). */
 const RETRYABLE = new Set(['40001', '40P01']);
 /** A unique or primary-key constraint violated (23505). */
@@ -155,14 +161,16 @@ export class PgDatabase implements Queryable {
    * Runs `fn` in one transaction on one connection: all of its writes commit, or none. SERIALIZABLE by default, so
    * that transactions of several nodes behave as if they ran one after another (as SQLite's do); on a
    * serialization failure or a deadlock the whole of `fn` runs again (so `fn` must do nothing outside the database
-   * that cannot be repeated). `readCommitted` is for transactions that lock what they depend on themselves.
+   * that cannot be repeated). `readCommitted` is for transactions that lock what they depend on themselves;
+   * `snapshot` (REPEATABLE READ, READ ONLY) reads the whole database as of one moment without holding up any writer
+   * (a backup, storage/snapshot.ts).
    */
-  transaction<T>(fn: (q: Queryable) => Promise<T>, isolation: 'serializable' | 'readCommitted' = 'serializable'): Promise<T> {
+  transaction<T>(fn: (q: Queryable) => Promise<T>, isolation: 'serializable' | 'readCommitted' | 'snapshot' = 'serializable'): Promise<T> {
     return retrying(async () => {
       const client = await this.#pool.connect();
       let broken = false;
       try {
-        await client.query(isolation === 'serializable' ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN');
+        await client.query(BEGIN[isolation]);
         const value = await fn(queryable(client));
         await client.query('COMMIT');
         return value;

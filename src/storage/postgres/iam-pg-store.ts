@@ -16,6 +16,8 @@ import type { AccessKeyRecord, CustomRole, Domain, Grant, Group, IamStore, Login
 import { PgAuditTables } from './audit-tables.js';
 import { isUniqueViolation, PgDatabase } from './database.js';
 import { NodeLiveness } from './node-liveness.js';
+import { exportPgSnapshot, importPgSnapshot } from './snapshot.js';
+import type { StoreSnapshot } from '../snapshot.js';
 
 export interface PgIamStoreOptions {
   /** This process's node id, for its liveness lease and its pending audit entries (default: a random UUID). */
@@ -367,6 +369,15 @@ export class PgIamStore implements IamStore {
   }
   async pruneAudit(anchor: AuditAnchor): Promise<number> {
     return this.#audit.prune(anchor);
+  }
+
+  /** One REPEATABLE READ, READ ONLY transaction (postgres/snapshot.ts). */
+  exportSnapshot(): Promise<StoreSnapshot> {
+    return exportPgSnapshot(this.#db);
+  }
+  /** One transaction into an empty schema. */
+  importSnapshot(snapshot: StoreSnapshot): Promise<void> {
+    return importPgSnapshot(this.#db, snapshot, IAM_MIGRATIONS.length);
   }
 
   /** Gives up this node's liveness lease and closes the pool (once; later calls do nothing). */

@@ -437,6 +437,13 @@ export class PgKmsOps implements KmsStore {
 
   /** Listeners are the store's (kms-pg-store.ts); an operations object has none of its own. */
   onKeyChanged(): void {}
+  /** Snapshots are of the whole store, never from inside a transaction. */
+  exportSnapshot(): never {
+    throw new Error('exportSnapshot is not available inside a transaction');
+  }
+  importSnapshot(): never {
+    throw new Error('importSnapshot is not available inside a transaction');
+  }
 
   /** The store closes; an operations object holds nothing. */
   async close(): Promise<void> {}

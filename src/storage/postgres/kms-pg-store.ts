@@ -22,6 +22,8 @@ import { PgAuditTables } from './audit-tables.js';
 import { PgDatabase, type PgListener } from './database.js';
 import { PgKmsOps, type PgOpsContext } from './kms-pg-ops.js';
 import { NodeLiveness } from './node-liveness.js';
+import { exportPgSnapshot, importPgSnapshot } from './snapshot.js';
+import type { StoreSnapshot } from '../snapshot.js';
 
 /** PostgreSQL's longest identifier (NAMEDATALEN - 1), which a NOTIFY channel name must fit. */
 const MAX_IDENTIFIER = 63;
@@ -191,6 +193,17 @@ export class PgKmsStore implements KmsStore {
   /** Registers a listener of the keys other nodes change (`null`: any key; see KmsStore). */
   onKeyChanged(listener: (keyId: string | null) => void): void {
     this.#changeListeners.push(listener);
+  }
+
+  /** One REPEATABLE READ, READ ONLY transaction (postgres/snapshot.ts). */
+  exportSnapshot(): Promise<StoreSnapshot> {
+    return exportPgSnapshot(this.#db);
+  }
+
+  /** One transaction into an empty schema; this node's cached key records are dropped. */
+  async importSnapshot(snapshot: StoreSnapshot): Promise<void> {
+    await importPgSnapshot(this.#db, snapshot, KMS_MIGRATIONS.length);
+    this.#gap();
   }
 
   /** Stops listening, gives up the liveness lease and closes the pool; idempotent. */

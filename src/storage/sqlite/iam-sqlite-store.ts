@@ -9,6 +9,8 @@ import { accessKey, domain, grant, group, project, role, user, type AccessKeyRow
 import { SqliteAuditTables } from './audit-tables.js';
 import { IAM_MIGRATIONS } from '../iam-migrations.js';
 import { openDatabase, type Db } from './database.js';
+import { exportSqliteSnapshot, importSqliteSnapshot } from './snapshot.js';
+import type { StoreSnapshot } from '../snapshot.js';
 
 function unique(err: unknown): boolean {
   const code = (err as { code?: string }).code;
@@ -322,6 +324,15 @@ export class SqliteIamStore implements IamStore {
   }
   async pruneAudit(anchor: AuditAnchor): Promise<number> {
     return this.#audit.prune(anchor);
+  }
+
+  /** One read transaction (storage/sqlite/snapshot.ts). */
+  async exportSnapshot(): Promise<StoreSnapshot> {
+    return exportSqliteSnapshot(this.#db);
+  }
+  /** One write transaction; the store must be empty. */
+  async importSnapshot(snapshot: StoreSnapshot): Promise<void> {
+    importSqliteSnapshot(this.#db, snapshot, IAM_MIGRATIONS.length);
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,8 @@ import { KMS_MIGRATIONS } from '../kms-migrations.js';
 import { GroupCommit, Lock, openDatabase, type Db } from './database.js';
 import { LruMap } from '../../lru-map.js';
 import { AuditWriterThread } from './audit-writer.js';
+import { exportSqliteSnapshot, importSqliteSnapshot } from './snapshot.js';
+import type { StoreSnapshot } from '../snapshot.js';
 import { ACQUIRE_LEASE_SQL, CLAIM_REQUEST_SQL } from '../leases.js';
 import { aliasFromRow, COLUMNS, fromRow, grantFromRow, KEY_RECORD_CACHE, toRow, type AliasRow, type GrantRow, type KeyRow, outboxFromRow, type OutboxRow } from '../kms-rows.js';
 
@@ -360,6 +362,13 @@ class SqliteOps implements KmsStore {
   }
   /** One process writes a SQLite database: no other node changes its keys. */
   onKeyChanged(): void {}
+  /** Snapshots are of the whole store, never from inside a transaction. */
+  exportSnapshot(): never {
+    throw new Error('exportSnapshot is not available inside a transaction');
+  }
+  importSnapshot(): never {
+    throw new Error('importSnapshot is not available inside a transaction');
+  }
 
   async close(): Promise<void> {}
 }
@@ -463,6 +472,15 @@ export class SqliteKmsStore implements KmsStore {
   releaseRequest(signature: string) { return this.#ops.transaction((tx) => tx.releaseRequest(signature)); }
   purgeRequests(now: number) { return this.#locked((o) => o.purgeRequests(now)); }
   onKeyChanged(): void {}
+  /** Read on this store's connection, under its lock, in one read transaction (storage/sqlite/snapshot.ts). */
+  exportSnapshot() { return this.#lock.run(() => exportSqliteSnapshot(this.#db)); }
+  /** Loaded under the lock in one transaction; cached key records are dropped. */
+  importSnapshot(snapshot: StoreSnapshot) {
+    return this.#lock.run(() => {
+      importSqliteSnapshot(this.#db, snapshot, KMS_MIGRATIONS.length);
+      this.#keys.clear();
+    });
+  }
 
   async close(): Promise<void> {
     await this.#auditWriter.close();
