@@ -1,6 +1,6 @@
 /**
  * The `strongroom` command: `start` (the whole local deployment), `serve-iam` / `serve-region` (one process each,
- * as the launcher runs them), `iam ...` administration (iam-commands.ts), `audit ...` (audit-commands.ts) and the
+ * as the launcher runs them), `iam ...` administration (iam-commands.ts), `audit ...` (audit-commands.ts), `backup` / `restore` (backup-commands.ts) and the
  * client CLI `kms <operation> ...` (kms-commands.ts, with its own exit codes: 1 API error, 2 usage error).
  * Administration commands print JSON on stdout; errors go to stderr with exit code 1.
  */
@@ -14,6 +14,7 @@ import { KmsError } from '../errors.js';
 import { loadTls } from '../tls.js';
 import type { RunningServer } from '../region-server.js';
 import { auditCommands } from './audit-commands.js';
+import { backupCommands } from './backup-commands.js';
 import { iamCommands } from './iam-commands.js';
 import { kmsCommands } from './kms-commands.js';
 import { seedCommands } from './seed-commands.js';
@@ -110,6 +111,7 @@ function program(): Command {
   auditCommands(p);
   kmsCommands(p);
   seedCommands(p);
+  backupCommands(p);
   return p;
 }
 

@@ -62,7 +62,9 @@ function randomString(length: number, alphabet: string): string {
 
 const AK_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const SK_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const akContext = (ak: string) => Buffer.from(`strongroom access key\0${ak}`);
+/** What the token signing key (setting `token_signing_key`) is wrapped bound to. */
+export const TOKEN_KEY_CONTEXT = Buffer.from('strongroom token signing key');
+export const akContext = (ak: string) => Buffer.from(`strongroom access key\0${ak}`);
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export interface PasswordAuthInput {
@@ -98,9 +100,9 @@ export class IamService {
     let wrapped = await this.store.getSetting('token_signing_key');
     if (!wrapped) {
       const fresh = generateSigningKey();
-      wrapped = await this.store.putSettingIfAbsent('token_signing_key', await this.rootKey.wrap(Buffer.from(fresh.privatePem), Buffer.from('strongroom token signing key')));
+      wrapped = await this.store.putSettingIfAbsent('token_signing_key', await this.rootKey.wrap(Buffer.from(fresh.privatePem), TOKEN_KEY_CONTEXT));
     }
-    const privatePem = (await this.rootKey.unwrap(wrapped, Buffer.from('strongroom token signing key'))).toString('utf8');
+    const privatePem = (await this.rootKey.unwrap(wrapped, TOKEN_KEY_CONTEXT)).toString('utf8');
     const publicKey = createPublicKey(privatePem);
     this.#signing = { privatePem, publicKey, publicPem: publicKey.export({ type: 'spki', format: 'pem' }) as string };
   }
