@@ -16,6 +16,12 @@ import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backupContent, readBackupFile, writeBackupFile, type BackupHeader } from '../src/backup/backup-file.js';
 import { LocalFileRootKey } from '../src/keystore/local-file.js';
+import { seal, verifyChain } from '../src/audit/audit-chain.js';
+import type { AuditEntry } from '../src/audit/audit-store.js';
+import { PgKmsStore } from '../src/storage/postgres/kms-pg-store.js';
+import { SqliteKmsStore } from '../src/storage/sqlite/kms-sqlite-store.js';
+import type { StoreSnapshot } from '../src/storage/snapshot.js';
+import { keyRecord, versionOf } from './contracts/kms-store-contract.js';
 import { iamDir, readDeployment, regionDir } from '../src/deployment.js';
 import { createTestDatabase, skipPostgres } from './helpers/postgres.js';
 import { freePortRange, signedRequest, startTestDeployment, type Reply, type TestDeployment } from './helpers/deployment.js';
@@ -282,6 +288,46 @@ test('SQLite: backup during load by another process, restore into a fresh direct
 });
 
 describe('PostgreSQL', { skip: skipPostgres }, () => {
+  test('a snapshot moves between the stores: SQLite into PostgreSQL (the audit head follows the trail) and back', async () => {
+    const db = await createTestDatabase();
+    const dir = mkdtempSync(join(root, 'cross-'));
+    const auditKey = randomBytes(32);
+    const sealer = (e: AuditEntry, seq: number, prev: string) => seal(auditKey, e, seq, prev);
+    const entry = (operation: string): AuditEntry => ({
+      time: new Date().toISOString(), request_id: randomBytes(8).toString('hex'), service: 'kms', region: R, caller: null,
+      source_ip: '127.0.0.1', operation, action: null, key_ids: [], status: 200, error_code: null, duration_ms: 1,
+    });
+    const sqlite = new SqliteKmsStore(join(dir, 'a.db'));
+    const pgStore = await PgKmsStore.open(db.url, 'region_cross');
+    const back = new SqliteKmsStore(join(dir, 'b.db'));
+    try {
+      const k = keyRecord();
+      await sqlite.insertKey(k, versionOf(k));
+      await sqlite.enqueue({ target: OTHER, kind: 'sync', keyId: k.id, payload: {}, nextAttemptAt: 0 });
+      await sqlite.appendAudit([entry('Pending')], [entry('One'), entry('Two')], sealer);
+      const fromSqlite = await sqlite.exportSnapshot();
+      await pgStore.importSnapshot(JSON.parse(JSON.stringify(fromSqlite)) as StoreSnapshot);
+      assert.deepEqual(await pgStore.getKey(k.projectId, k.id), await sqlite.getKey(k.projectId, k.id));
+      assert.deepEqual((await pgStore.pendingAudit()).map((e) => e.operation), ['Pending']);
+      await pgStore.appendAudit([], [entry('Three')], sealer);
+      const trail = await pgStore.auditRecords({ limit: 10 });
+      assert.deepEqual(trail.map((r) => r.seq), [1, 2, 3]);
+      assert.equal(verifyChain(auditKey, trail, { seq: 0 }).ok, true, 'the chain goes on from the loaded head');
+      const fromPg = await pgStore.exportSnapshot();
+      await back.importSnapshot(fromPg);
+      assert.equal(verifyChain(auditKey, await back.auditRecords({ limit: 10 }), { seq: 0 }).ok, true);
+      assert.equal(await back.countKeys(k.projectId), 1);
+      const ids = [...(await back.dueMessages(1, 10)).map((m) => m.id)];
+      await back.enqueue({ target: OTHER, kind: 'sync', keyId: k.id, payload: {}, nextAttemptAt: 0 });
+      assert.equal((await back.dueMessages(1, 10)).length, ids.length + 1);
+    } finally {
+      await sqlite.close();
+      await pgStore.close();
+      await back.close();
+      await db.drop().catch(() => {});
+    }
+  });
+
   test('PostgreSQL: the same, the backup read in one REPEATABLE READ transaction and restored into another database', { timeout: 600_000 }, async () => {
     await scenario('postgres');
   });

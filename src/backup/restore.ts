@@ -96,6 +96,9 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreReport> {
   const iDir = iamDir(newDir);
   if (store === undefined && existsSync(join(rDir, 'kms.db'))) throw new RestoreRefused(`${rDir} already holds region ${o.region}'s data`);
 
+  // What this restore may create: removed again when it fails (checking a PostgreSQL store opens it, which makes
+  // the component's directory), so NEWDIR is left as it was.
+  const created = [newDir, join(newDir, 'regions'), rDir, iDir].filter((p) => !existsSync(p));
   const opened: { close(): Promise<void> }[] = [];
   const closeAll = async () => {
     for (const x of opened.splice(0).reverse()) await x.close().catch(() => {});
@@ -157,19 +160,15 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreReport> {
     }
 
     // Everything checked: write.
-    const created: string[] = [];
     const make = (dir: string) => {
-      if (!existsSync(dir)) {
-        mkdirSync(dir, { recursive: true, mode: 0o700 });
-        created.push(dir);
-      }
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
       privateDir(dir);
     };
     const madeFile = (path: string) => {
       if (!existsSync(path)) created.push(path);
     };
     let deploymentJson: RestoreReport['deployment_json'] = 'kept';
-    try {
+    {
       make(newDir);
       if (!existing) {
         madeFile(deploymentPath(newDir));
@@ -196,10 +195,6 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreReport> {
         copyFileSync(resolve(o.bootstrapFile!), target);
         chmodSync(target, 0o600);
       }
-    } catch (err) {
-      await closeAll();
-      for (const p of created.reverse()) rmSync(p, { recursive: true, force: true });
-      throw err;
     }
     return {
       region: o.region, data_dir: newDir, store: describeStore(store), deployment_json: deploymentJson, iam: iamState,
@@ -207,6 +202,10 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreReport> {
       counts: h.counts, bootstrap: bootstrap === null ? 'not given' : 'copied',
       next: `npm start -- --data-dir ${o.dataDir}`,
     };
+  } catch (err) {
+    await closeAll();
+    for (const p of created.reverse()) rmSync(p, { recursive: true, force: true });
+    throw err;
   } finally {
     await closeAll();
   }
