@@ -5,9 +5,9 @@
  * database can serve a whole deployment and any number of nodes of each region. The root key is the key file
  * `master.key` in the component's data directory (every node of a region needs the same one).
  */
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { privateDir } from './deployment.js';
-import { LocalFileRootKey } from './keystore/local-file.js';
+import { DEFAULT_ROOT_KEY, openRootKeyFrom, type RootKeyConfig } from './keystore/root-key-config.js';
 import type { RootKey } from './keystore/root-key.js';
 import type { IamStore } from './storage/iam-store.js';
 import type { KmsStore } from './storage/kms-store.js';
@@ -28,6 +28,8 @@ export interface StoreLocation {
   nodeId?: string;
   /** How long a dead node's liveness lease lasts on a PostgreSQL store (milliseconds; default 30 s). */
   leaseMs?: number;
+  /** The component's root key (deployment.ts rootKeyOf); the key file `master.key` in `dataDir` when unset. */
+  rootKey?: RootKeyConfig;
 }
 
 /** Checks a `--store` value: unset, `sqlite`, or a PostgreSQL URL. Throws with a message for the command line. */
@@ -61,8 +63,13 @@ export async function openIamStore(at: StoreLocation): Promise<IamStore> {
   return PgIamStore.open(at.store, schemaName('iam'), { nodeId: at.nodeId });
 }
 
-/** The root key of a component (the key file in its data directory, created at first start). */
-export function openRootKey(at: StoreLocation): RootKey {
+/**
+ * The root key of a component (`iam` or a region id): `at.rootKey`, by default the key file in its data directory.
+ * (`component` defaults to the data directory's name, which is the component's in a deployment's layout.) A missing
+ * key is made (a key file at first start; a token key, which the launcher makes before the processes
+ * that share it start).
+ */
+export function openRootKey(at: StoreLocation, component = basename(at.dataDir)): RootKey {
   privateDir(at.dataDir);
-  return new LocalFileRootKey(join(at.dataDir, 'master.key'));
+  return openRootKeyFrom(at.rootKey ?? DEFAULT_ROOT_KEY, at.dataDir, component, { create: true });
 }

@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { join } from 'node:path';
 import { checkThrottling, type ThrottlingSetting } from './api/throttling.js';
 import { checkStore, describeStore, STORE_ENV } from './composition.js';
+import { checkRootKeyConfig, DEFAULT_ROOT_KEY, sameRootKey, type RootKeyConfig } from './keystore/root-key-config.js';
 import { redactUrl } from './storage/postgres/database.js';
 import { Topology } from './regions/topology.js';
 
@@ -17,12 +18,20 @@ export interface DeploymentFile {
   /** Random (16 hex); each process answers it on `/healthz`, so the launcher knows its own processes. */
   deployment_id?: string;
   host: string;
-  iam: { port: number; endpoint: string };
+  /** `root_key`: IAM's own root key when it differs from the deployment's (see `root_key` below). */
+  iam: { port: number; endpoint: string; root_key?: RootKeyConfig };
   /**
    * Each region's nodes: `port` and `endpoint` are the first node's (the one other regions call), `ports` and
    * `endpoints` every node's, on consecutive ports (one entry without `--nodes`).
    */
-  regions: { id: string; port: number; endpoint: string; ports: number[]; endpoints: string[] }[];
+  regions: { id: string; port: number; endpoint: string; ports: number[]; endpoints: string[]; root_key?: RootKeyConfig }[];
+  /**
+   * The root key of every component (keystore/root-key-config.ts): absent for the key file `master.key` in each
+   * component's data directory; `{"type": "pkcs11", …}` for a key per component in an HSM token (label
+   * `strongroom-root-<component>`). Set by `start --root-key` at first start. A region moved to another root key by
+   * `strongroom root-key rotate` has its own `root_key` in its entry.
+   */
+  root_key?: RootKeyConfig;
   /**
    * Where IAM and the regions keep their data: absent for SQLite files under DIR, else a `postgres://…` URL (each
    * component in its own schema). Set by `start --store`; `STRONGROOM_STORE` overrides it without being kept here.
@@ -84,6 +93,9 @@ export function readDeployment(dir: string): DeploymentFile {
   const file = JSON.parse(readFileSync(deploymentPath(dir), 'utf8')) as DeploymentFile;
   if (file.version !== 1) throw new Error(`unsupported deployment file version ${String(file.version)}`);
   checkThrottling(file.throttling);
+  if (file.root_key !== undefined) file.root_key = checkRootKeyConfig(file.root_key, 'deployment.json root_key');
+  if (file.iam.root_key !== undefined) file.iam.root_key = checkRootKeyConfig(file.iam.root_key, 'deployment.json iam.root_key');
+  for (const r of file.regions) if (r.root_key !== undefined) r.root_key = checkRootKeyConfig(r.root_key, `deployment.json root_key of region ${r.id}`);
   // Files written before regions had several nodes name one port and endpoint per region.
   for (const r of file.regions) {
     r.ports ??= [r.port];
@@ -109,6 +121,8 @@ export interface PlanInput {
   nodes?: number;
   /** `--tls` / `--tls-cert` and `--tls-key`: the files to serve; when not given, the file's (none at first start). */
   tls?: { cert: string; key: string; self_signed: boolean };
+  /** `--root-key` and its `--pkcs11-*` options at first start; when not given, the file's (key files at first start). */
+  rootKey?: RootKeyConfig;
 }
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -140,16 +154,19 @@ export function resolvePlan(dir: string, input: PlanInput): { file: DeploymentFi
     throw new Error('--nodes above 1 needs a shared store: give --store postgres://… (SQLite is one process per region)');
   }
   const tls = input.tls ?? previous?.tls;
+  const rootKey = previous ? (previous.root_key ?? DEFAULT_ROOT_KEY) : (input.rootKey ?? DEFAULT_ROOT_KEY);
   const url = (port: number) => `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const file: DeploymentFile = {
     version: 1,
     deployment_id: previous?.deployment_id ?? randomBytes(8).toString('hex'),
     host,
-    iam: { port: basePort, endpoint: url(basePort) },
+    iam: { port: basePort, endpoint: url(basePort), ...(previous?.iam.root_key ? { root_key: previous.iam.root_key } : {}) },
     regions: regions.map((id, i) => {
       const ports = Array.from({ length: nodes }, (_, n) => basePort + 1 + i * nodes + n);
-      return { id, port: ports[0]!, endpoint: url(ports[0]!), ports, endpoints: ports.map(url) };
+      const own = previous?.regions.find((r) => r.id === id)?.root_key;
+      return { id, port: ports[0]!, endpoint: url(ports[0]!), ports, endpoints: ports.map(url), ...(own ? { root_key: own } : {}) };
     }),
+    ...(rootKey.type !== 'file' || rootKey.file !== undefined ? { root_key: rootKey } : {}),
     ...(store !== undefined ? { store } : {}),
     ...(nodes > 1 ? { nodes } : {}),
     ...(tls ? { tls } : {}),
@@ -177,6 +194,9 @@ function checkConsistent(previous: DeploymentFile, input: PlanInput): void {
   }
   if (input.nodes !== undefined && input.nodes !== (previous.nodes ?? 1)) {
     throw new DeploymentConflict(`this deployment runs ${previous.nodes ?? 1} node(s) per region; --nodes ${input.nodes} would move its ports (${keep})`);
+  }
+  if (input.rootKey !== undefined && !sameRootKey(input.rootKey, previous.root_key ?? DEFAULT_ROOT_KEY, 'any')) {
+    throw new DeploymentConflict(`this deployment's keys are wrapped by ${previous.root_key?.type === 'pkcs11' ? `root keys in the PKCS#11 token ${JSON.stringify(previous.root_key.token)}` : 'the key files master.key'}; --root-key would leave them unreadable (start it without --root-key; \`strongroom root-key rotate --region R\` moves a region to another root key while it runs)`);
   }
   if (input.regions !== undefined) {
     const had = previous.regions.map((r) => r.id);
@@ -223,6 +243,12 @@ function chooseStore(previous: DeploymentFile | null, given: string | undefined)
 /** The store every process of a deployment opens: `STRONGROOM_STORE` when set, else the deployment file's. */
 export function storeOf(file: DeploymentFile): string | undefined {
   return checkStore(process.env[STORE_ENV] || file.store);
+}
+
+/** A component's root key (`iam` or a region id): its own entry's, else the deployment's, else its key file. */
+export function rootKeyOf(file: DeploymentFile, component: string): RootKeyConfig {
+  const own = component === 'iam' ? file.iam.root_key : file.regions.find((r) => r.id === component)?.root_key;
+  return own ?? file.root_key ?? DEFAULT_ROOT_KEY;
 }
 
 export function topologyOf(file: DeploymentFile): Topology {

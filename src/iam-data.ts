@@ -6,6 +6,7 @@ import { IamService } from './iam/iam-service.js';
 import { Permissions } from './iam/permissions.js';
 import { openIamStore, openRootKey } from './composition.js';
 import type { RootKey } from './keystore/root-key.js';
+import type { RootKeyConfig } from './keystore/root-key-config.js';
 import type { IamStore } from './storage/iam-store.js';
 
 export interface OpenIam {
@@ -18,13 +19,13 @@ export interface OpenIam {
 
 /**
  * Opens IAM's data in `dataDir` (creating it on first use), in the store `store` names (composition.ts; SQLite in
- * `dataDir` when unset); `clock` (epoch ms) is for tests.
+ * `dataDir` when unset), under the root key `rootKey` names (its key file by default); `clock` (epoch ms) is for tests.
  */
-export async function openIam(dataDir: string, options: { clock?: () => number; store?: string } = {}): Promise<OpenIam> {
+export async function openIam(dataDir: string, options: { clock?: () => number; store?: string; rootKey?: RootKeyConfig } = {}): Promise<OpenIam> {
   const store = await openIamStore({ dataDir, store: options.store });
   let rootKey: RootKey;
   try {
-    rootKey = openRootKey({ dataDir });
+    rootKey = openRootKey({ dataDir, rootKey: options.rootKey }, 'iam');
     const recorded = (await store.putSettingIfAbsent('root_key_id', Buffer.from(rootKey.id))).toString();
     if (recorded !== rootKey.id) throw new Error(`IAM's secrets are wrapped by root key ${recorded}, but ${dataDir} holds ${rootKey.id}`);
   } catch (err) {

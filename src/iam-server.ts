@@ -1,6 +1,7 @@
 /** Composition of the IAM endpoint: its store, root key (secret keys, the token key, the audit key) and HTTP API. */
 import { AuditLog } from './audit/audit-log.js';
 import { healthRoutes, rootKeyCheck } from './api/health.js';
+import type { RootKeyConfig } from './keystore/root-key-config.js';
 import { Metrics, metricsRoutes } from './api/metrics.js';
 import { createHttpApp, type ConnectionLimits, type LoggerOptions } from './api/http.js';
 import { IAM_OPERATIONS } from './api/iam/catalogue.js';
@@ -22,6 +23,8 @@ export interface IamServerOptions {
   dataDir: string;
   /** `postgres://…` to keep IAM in PostgreSQL (composition.ts); SQLite in `dataDir` when unset. */
   store?: string;
+  /** IAM's root key (deployment.ts rootKeyOf); the key file `master.key` in `dataDir` when unset. */
+  rootKey?: RootKeyConfig;
   topology: Topology;
   internalSecret: Buffer;
   iamEndpoint: string;
@@ -41,7 +44,7 @@ export interface IamServerOptions {
 }
 
 export async function startIam(o: IamServerOptions): Promise<RunningServer> {
-  const opened = await openIam(o.dataDir, { clock: o.clock, store: o.store });
+  const opened = await openIam(o.dataDir, { clock: o.clock, store: o.store, rootKey: o.rootKey });
   const audit = await AuditLog.open(opened.store, opened.rootKey);
   const services: IamServices = { iam: opened.iam, directory: opened.iam.directory, permissions: opened.permissions, topology: o.topology, endpoint: o.iamEndpoint };
   const app = createHttpApp({ logger: o.logger, service: 'iam', limits: o.limits, tls: o.tls });

@@ -29,6 +29,7 @@ import { RotationService } from './core/rotation.js';
 import { SeedService } from './core/seeding.js';
 import { TagService } from './core/tags.js';
 import type { RootKey } from './keystore/root-key.js';
+import type { RootKeyConfig } from './keystore/root-key-config.js';
 import type { TlsMaterial } from './tls.js';
 import { openKmsStore, openRootKey } from './composition.js';
 import { Scheduler, type WorkRecorder } from './core/scheduler.js';
@@ -83,6 +84,8 @@ export interface RegionServerOptions extends RegionAppOptions {
   store?: string;
   /** This node's id (random when unset). */
   nodeId?: string;
+  /** The region's root key (deployment.ts rootKeyOf); the key file `master.key` in `dataDir` when unset. */
+  rootKey?: RootKeyConfig;
   host: string;
   port: number;
 }
@@ -258,12 +261,12 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
 
 /** Opens the region's store and root key (composition.ts), builds it, starts its work and listens on host:port. */
 export async function startRegion(o: RegionServerOptions): Promise<RunningServer & { api: RegionServices; scheduler: Scheduler }> {
-  const at = { dataDir: o.dataDir, store: o.store, nodeId: o.nodeId ?? randomUUID(), leaseMs: o.leaseMs };
+  const at = { dataDir: o.dataDir, store: o.store, nodeId: o.nodeId ?? randomUUID(), leaseMs: o.leaseMs, rootKey: o.rootKey };
   const store = await openKmsStore(o.region, at);
   let rootKey: RootKey | undefined;
   let region: RegionApp;
   try {
-    rootKey = openRootKey(at);
+    rootKey = openRootKey(at, o.region);
     region = await buildRegionApp(o, { store, rootKey, nodeId: at.nodeId, shared: at.store !== undefined && at.store !== 'sqlite' });
   } catch (err) {
     await store.close();

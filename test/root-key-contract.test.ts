@@ -9,6 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { LocalFileRootKey } from '../src/keystore/local-file.js';
+import { Pkcs11RootKey } from '../src/keystore/pkcs11-root-key.js';
+import { Pkcs11Token } from '../src/keystore/pkcs11.js';
+import { checkRootKeyConfig, openRootKeyFrom } from '../src/keystore/root-key-config.js';
+import pkcs11js from 'pkcs11js';
+import { softHsm } from './helpers/softhsm.js';
 import type { RootKey } from '../src/keystore/root-key.js';
 
 /**
@@ -202,5 +207,71 @@ describe('LocalFileRootKey: the key file', () => {
 
   it('a missing directory is an error, not a silently created key', () => {
     assert.throws(() => new LocalFileRootKey(join(tempDir(), 'no-such-dir', 'master.key')), /ENOENT/);
+  });
+});
+
+// -----------------------------------------------------------------------------------------------------------------
+// Pkcs11RootKey on SoftHSM2 (installed by .ci/run)
+// -----------------------------------------------------------------------------------------------------------------
+
+const hsm = softHsm('root-contract', 'root-other');
+after(() => hsm.remove());
+const labels = new WeakMap<RootKey, string>();
+let made = 0;
+rootKeyContract('Pkcs11RootKey (SoftHSM2)', async (sameAs) => {
+  const keyLabel = sameAs ? labels.get(sameAs)! : `contract-${++made}`;
+  const rk = Pkcs11RootKey.open({ module: hsm.module, token: 'root-contract', pin: hsm.pin, keyLabel, create: !sameAs });
+  labels.set(rk, keyLabel);
+  return rk;
+});
+
+describe('Pkcs11RootKey: the key in the token', () => {
+  it('is a token object, sensitive and not extractable, and its value cannot be read', async () => {
+    const rk = Pkcs11RootKey.open({ module: hsm.module, token: 'root-contract', pin: hsm.pin, keyLabel: 'inspected', create: true });
+    const token = Pkcs11Token.open({ module: hsm.module, token: 'root-contract', pin: hsm.pin });
+    try {
+      const handle = token.findSecretKey('inspected');
+      assert.ok(handle);
+      assert.deepEqual(token.booleanAttributes(handle, [pkcs11js.CKA_TOKEN, pkcs11js.CKA_SENSITIVE, pkcs11js.CKA_EXTRACTABLE]), [true, true, false]);
+      assert.throws(() => token.lib.C_GetAttributeValue(token.session, handle, [{ type: pkcs11js.CKA_VALUE }]), /CKR_ATTRIBUTE_SENSITIVE/);
+      assert.match(rk.id, /^pkcs11:[0-9a-f]{32}$/);
+    } finally {
+      token.close();
+      await rk.close();
+    }
+  });
+
+  it('blobs name their kind: the key file does not open a token blob, nor the token a key file blob', async () => {
+    const rk = Pkcs11RootKey.open({ module: hsm.module, token: 'root-contract', pin: hsm.pin, keyLabel: 'kinds', create: true });
+    const file = new LocalFileRootKey(join(tempDir(), 'master.key'));
+    const ctx = Buffer.from('c');
+    const fromToken = await rk.wrap(Buffer.from('k'), ctx);
+    assert.equal(fromToken[0], 0x02);
+    await assert.rejects(file.unwrap(fromToken, ctx));
+    await assert.rejects(rk.unwrap(await file.wrap(Buffer.from('k'), ctx), ctx));
+    await rk.close();
+    await file.close();
+  });
+
+  it('a key that does not exist is made only when asked; a wrong PIN, token or module is named', async () => {
+    assert.throws(() => Pkcs11RootKey.open({ module: hsm.module, token: 'root-contract', pin: hsm.pin, keyLabel: 'never-made', create: false }), /no root key labelled "never-made"/);
+    assert.throws(() => Pkcs11RootKey.open({ module: hsm.module, token: 'root-other', pin: '0000', keyLabel: 'x', create: true }), /cannot log in .*CKR_PIN_INCORRECT/);
+    assert.throws(() => Pkcs11RootKey.open({ module: hsm.module, token: 'no-such-token', pin: hsm.pin, keyLabel: 'x', create: true }), /no PKCS#11 token labelled "no-such-token".*"root-contract"/);
+    assert.throws(() => Pkcs11RootKey.open({ module: '/nonexistent/libpkcs11.so', token: 'root-contract', pin: hsm.pin, keyLabel: 'x', create: true }), /cannot load the PKCS#11 module/);
+  });
+
+  it('opened from its configuration, with the PIN from a file or an environment variable', async () => {
+    const config = checkRootKeyConfig({ type: 'pkcs11', module: hsm.module, token: 'root-contract', pin_file: hsm.pinFile });
+    const a = openRootKeyFrom(config, tempDir(), 'cn-test-1', { create: true });
+    process.env.STRONGROOM_TEST_PIN = hsm.pin;
+    const b = openRootKeyFrom({ ...config, pin_file: undefined, pin_env: 'STRONGROOM_TEST_PIN' } as never, tempDir(), 'cn-test-1', { create: false });
+    assert.equal(a.id, b.id, 'the default label strongroom-root-<component> names the same key');
+    const ctx = Buffer.from('c');
+    assert.deepEqual(await b.unwrap(await a.wrap(Buffer.from('k'), ctx), ctx), Buffer.from('k'));
+    await a.close();
+    await b.close();
+    assert.throws(() => checkRootKeyConfig({ type: 'pkcs11', module: hsm.module, token: 't' }), /pin_file or pin_env/);
+    assert.throws(() => checkRootKeyConfig({ type: 'pkcs11', module: hsm.module, token: 't', pin_file: 'relative/pin' }), /absolute path/);
+    assert.throws(() => checkRootKeyConfig({ type: 'hsm' }), /"file" or "pkcs11"/);
   });
 });

@@ -17,7 +17,7 @@ import { anchorAfter, canonicalJson, sameMac, verifyChain, type ChainVerdict } f
 import { auditKey } from '../audit/audit-log.js';
 import type { AuditAnchor, AuditRecord, AuditStore } from '../audit/audit-store.js';
 import { openIamStore, openKmsStore, openRootKey } from '../composition.js';
-import { deploymentPath, iamDir, readDeployment, regionDir, storeOf } from '../deployment.js';
+import { deploymentPath, iamDir, readDeployment, regionDir, rootKeyOf, storeOf } from '../deployment.js';
 
 type Store = AuditStore & { getSetting(n: string): Promise<Buffer | null>; putSettingIfAbsent(n: string, v: Buffer): Promise<Buffer>; close(): Promise<void> };
 const PAGE = 5000;
@@ -38,9 +38,10 @@ async function openTrail(dataDir: string, region: string): Promise<{ store: Stor
   const regions = readDeployment(dataDir).regions.map((r) => r.id);
   if (region !== 'iam' && !regions.includes(region)) throw new Error(`the deployment has no region ${region} (it has ${regions.join(', ')}, and iam).`);
   const dir = region === 'iam' ? iamDir(dataDir) : regionDir(dataDir, region);
-  const at = { dataDir: dir, store: storeOf(readDeployment(dataDir)) };
+  const deployment = readDeployment(dataDir);
+  const at = { dataDir: dir, store: storeOf(deployment), rootKey: rootKeyOf(deployment, region) };
   const store: Store = region === 'iam' ? await openIamStore(at) : await openKmsStore(region, at);
-  const rootKey = openRootKey(at);
+  const rootKey = openRootKey(at, region);
   const key = await auditKey(store, rootKey);
   return { store, key, close: async () => (await store.close(), await rootKey.close()) };
 }

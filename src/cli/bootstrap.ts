@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { iamDir, storeOf, writePrivateFile, type DeploymentFile } from '../deployment.js';
+import { iamDir, rootKeyOf, storeOf, writePrivateFile, type DeploymentFile } from '../deployment.js';
 import { openIam } from '../iam-data.js';
 
 export interface BootstrapFile {
@@ -24,7 +24,7 @@ export interface BootstrapFile {
 export const bootstrapPath = (dir: string) => join(dir, 'bootstrap.json');
 
 export async function bootstrap(dir: string, deployment: DeploymentFile, accountName = 'strongroom'): Promise<{ file: BootstrapFile; created: boolean }> {
-  const { iam, store, close } = await openIam(iamDir(dir), { store: storeOf(deployment) });
+  const { iam, store, close } = await openIam(iamDir(dir), { store: storeOf(deployment), rootKey: rootKeyOf(deployment, 'iam') });
   try {
     const existing = existsSync(bootstrapPath(dir)) ? (JSON.parse(readFileSync(bootstrapPath(dir), 'utf8')) as BootstrapFile) : null;
     let base: Omit<BootstrapFile, 'iam_endpoint' | 'regions'>;

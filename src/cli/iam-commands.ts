@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AuditLog } from '../audit/audit-log.js';
-import { deploymentPath, iamDir, readDeployment, storeOf } from '../deployment.js';
+import { deploymentPath, iamDir, readDeployment, rootKeyOf, storeOf } from '../deployment.js';
 import { KmsError } from '../errors.js';
 import { generatePassword } from '../iam/passwords.js';
 import type { GrantScope, RoleView } from '../iam/permissions.js';
@@ -31,7 +31,8 @@ async function withIam(name: string, o: Options, work: (iam: OpenIam, domainId: 
   const dataDir = String(o.dataDir ?? './data');
   // Only a deployment's data: never a new, unrelated IAM store with a root key of its own.
   if (!existsSync(deploymentPath(dataDir))) throw new KmsError('IAM.0001', `${dataDir} holds no deployment (no deployment.json): give --data-dir, or run npm start first.`);
-  const opened = await openIam(iamDir(dataDir), { store: storeOf(readDeployment(dataDir)) });
+  const deployment = readDeployment(dataDir);
+  const opened = await openIam(iamDir(dataDir), { store: storeOf(deployment), rootKey: rootKeyOf(deployment, 'iam') });
   try {
     const log = await AuditLog.attach(opened.store, opened.rootKey);
     const started = Date.now();

@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ThrottlingSetting } from '../api/throttling.js';
 import { describeStore, STORE_ENV } from '../composition.js';
-import { iamDir, privateDir, resolvePlan, storeOf, writeDeployment, writePrivateFile, type DeploymentFile } from '../deployment.js';
+import { iamDir, privateDir, regionDir, resolvePlan, rootKeyOf, storeOf, writeDeployment, writePrivateFile, type DeploymentFile } from '../deployment.js';
+import { openRootKeyFrom, type RootKeyConfig } from '../keystore/root-key-config.js';
 import { httpCall } from '../http-client.js';
 import { fingerprint, generateSelfSigned, loadTls } from '../tls.js';
 import { bootstrap, bootstrapPath, type BootstrapFile } from './bootstrap.js';
@@ -31,6 +32,22 @@ export interface StartOptions {
   seed?: string;
   /** `--tls` (a generated self-signed certificate) or `--tls-cert`/`--tls-key`; undefined keeps deployment.json's. */
   tls?: 'self-signed' | { cert: string; key: string };
+  /** `--root-key pkcs11 --pkcs11-…`: root keys in an HSM token (first start only); undefined keeps deployment.json's. */
+  rootKey?: RootKeyConfig;
+}
+
+/**
+ * Opens every component's root key in a PKCS#11 token once, making the ones that do not exist yet, before any
+ * process starts: a wrong module, token or PIN is reported before anything is written, and nodes of a region
+ * starting together never make two keys under one label. (Key files are made by their process at first start.)
+ */
+async function prepareRootKeys(dir: string, deployment: DeploymentFile): Promise<void> {
+  for (const component of ['iam', ...deployment.regions.map((r) => r.id)]) {
+    const config = rootKeyOf(deployment, component);
+    if (config.type !== 'pkcs11') continue;
+    const key = openRootKeyFrom(config, component === 'iam' ? iamDir(dir) : regionDir(dir, component), component, { create: true });
+    await key.close();
+  }
 }
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -150,11 +167,12 @@ export async function start(o: StartOptions): Promise<void> {
   const tlsDir = join(dir, 'tls');
   const tls = o.tls === 'self-signed' ? { cert: join(tlsDir, 'cert.pem'), key: join(tlsDir, 'key.pem'), self_signed: true }
     : o.tls ? (loadTls(o.tls), { ...o.tls, self_signed: false }) : undefined;
-  const { file: deployment } = resolvePlan(dir, { host: o.host, basePort: o.basePort, regions: o.regions, throttling: o.throttling, store: o.store, nodes: o.nodes, tls });
+  const { file: deployment } = resolvePlan(dir, { host: o.host, basePort: o.basePort, regions: o.regions, throttling: o.throttling, store: o.store, nodes: o.nodes, tls, rootKey: o.rootKey });
   if (storeOf(deployment) === undefined && existsSync(bootstrapPath(dir)) && !existsSync(join(iamDir(dir), 'iam.db'))) {
     throw new Error(`${dir} holds a deployment whose data is not in SQLite files here: it was started with ${STORE_ENV}=postgres://…; start it with the same ${STORE_ENV}`);
   }
   await checkPortsFree(deployment);
+  await prepareRootKeys(dir, deployment);
   if (deployment.tls?.self_signed && !existsSync(deployment.tls.cert)) generateSelfSigned(tlsDir, deployment.host);
   const tlsMaterial = deployment.tls ? loadTls(deployment.tls) : undefined;
   writeDeployment(dir, deployment);

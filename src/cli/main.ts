@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { parseThrottling } from '../api/throttling.js';
 import { STORE_ENV } from '../composition.js';
-import { DEFAULT_BASE_PORT, DEFAULT_HOST, DEFAULT_REGIONS, iamDir, readDeployment, regionDir, storeOf, topologyOf } from '../deployment.js';
+import { DEFAULT_BASE_PORT, DEFAULT_HOST, DEFAULT_REGIONS, iamDir, readDeployment, regionDir, rootKeyOf, storeOf, topologyOf } from '../deployment.js';
 import { KmsError } from '../errors.js';
 import { loadTls } from '../tls.js';
 import type { RunningServer } from '../region-server.js';
@@ -18,6 +18,7 @@ import { backupCommands } from './backup-commands.js';
 import { iamCommands } from './iam-commands.js';
 import { kmsCommands } from './kms-commands.js';
 import { seedCommands } from './seed-commands.js';
+import { pkcs11Options, rootKeyOption, type Pkcs11Options } from './root-key-options.js';
 
 // The servers load on demand: administration commands start in a fraction of the time without them.
 
@@ -54,7 +55,7 @@ function serverLogger() {
 function program(): Command {
   const p = new Command('strongroom').exitOverride().description('A self-hosted key management service speaking the Huawei Cloud KMS and IAM APIs').showHelpAfterError();
 
-  p.command('start').description('IAM on BASE, regions on BASE+1..BASE+N, data in DIR; options given once are kept in DIR/deployment.json')
+  pkcs11Options(p.command('start').description('IAM on BASE, regions on BASE+1..BASE+N, data in DIR; options given once are kept in DIR/deployment.json')
     .option('--data-dir <dir>', 'data directory', './data').option('--port <base>', `base port (first start: ${DEFAULT_BASE_PORT}; kept)`)
     .option('--regions <ids>', `comma-separated region ids (first start: ${DEFAULT_REGIONS.join(',')}; kept, more can be added after them)`).option('--host <host>', `address to listen on (first start: ${DEFAULT_HOST}; kept)`)
     .option('--throttling <rate>', 'per-user request rates: huawei, off, or N requests/s per user and operation class (kept in deployment.json; default: as before, off at first start)')
@@ -64,7 +65,8 @@ function program(): Command {
     .option('--tls', 'HTTPS everywhere with a generated self-signed certificate (local use; kept in deployment.json)')
     .option('--tls-cert <file>', 'HTTPS with this PEM certificate (with --tls-key; kept in deployment.json)')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
-    .action(async (o: { dataDir: string; port?: string; regions?: string; host?: string; throttling?: string; store?: string; nodes?: string; tls?: boolean; tlsCert?: string; tlsKey?: string; seed?: string }) => {
+    .option('--root-key <kind>', 'where root keys live: file (master.key per component, the default) or pkcs11 (a key per component in an HSM token, with --pkcs11-*; first start, kept in deployment.json)'))
+    .action(async (o: { dataDir: string; port?: string; regions?: string; host?: string; throttling?: string; store?: string; nodes?: string; tls?: boolean; tlsCert?: string; tlsKey?: string; seed?: string } & Pkcs11Options) => {
       const port = o.port === undefined ? undefined : Number(o.port);
       if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65000)) throw new Error('--port must be a port number');
       const regions = o.regions?.split(',').map((r) => r.trim()).filter(Boolean);
@@ -75,8 +77,9 @@ function program(): Command {
       if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together');
       if (o.tls && o.tlsCert !== undefined) throw new Error('--tls generates a certificate; --tls-cert gives one: use one or the other');
       const tls = o.tlsCert !== undefined ? { cert: resolve(o.tlsCert), key: resolve(o.tlsKey!) } : o.tls ? ('self-signed' as const) : undefined;
+      const rootKey = rootKeyOption(o);
       const { start } = await import('./launcher.js');
-      await start({ dataDir: o.dataDir, basePort: port, regions, host: o.host, throttling, store: o.store, nodes, tls, seed: o.seed });
+      await start({ dataDir: o.dataDir, basePort: port, regions, host: o.host, throttling, store: o.store, nodes, tls, seed: o.seed, rootKey });
     });
 
   p.command('serve-iam').description('run the IAM process of a deployment').option('--data-dir <dir>', 'data directory', './data')
@@ -85,7 +88,7 @@ function program(): Command {
       const { startIam } = await import('../iam-server.js');
       await serveUntilSignal(await startIam({
         dataDir: iamDir(o.dataDir), store: storeOf(d), topology: topologyOf(d), internalSecret: Buffer.from(d.internal_secret, 'hex'),
-        iamEndpoint: d.iam.endpoint, host: d.host, port: d.iam.port, logger: serverLogger(), deploymentId: d.deployment_id, tls: d.tls ? loadTls(d.tls) : undefined,
+        iamEndpoint: d.iam.endpoint, host: d.host, port: d.iam.port, rootKey: rootKeyOf(d, 'iam'), logger: serverLogger(), deploymentId: d.deployment_id, tls: d.tls ? loadTls(d.tls) : undefined,
       }));
     });
 
@@ -102,7 +105,7 @@ function program(): Command {
       await serveUntilSignal(await startRegion({
         region: r.id, dataDir: regionDir(o.dataDir, r.id), topology: topologyOf(d), iamEndpoint: d.iam.endpoint,
         internalSecret: Buffer.from(d.internal_secret, 'hex'), keyQuota: d.key_quota, grantQuota: d.grant_quota, host: d.host, port, logger: serverLogger(),
-        store: storeOf(d), nodeId: `${r.id}-${node}-${randomUUID().slice(0, 8)}`, leaseMs: d.lease_ms, deletionSweepMs: d.deletion_sweep_ms,
+        store: storeOf(d), rootKey: rootKeyOf(d, r.id), nodeId: `${r.id}-${node}-${randomUUID().slice(0, 8)}`, leaseMs: d.lease_ms, deletionSweepMs: d.deletion_sweep_ms,
         peerTimeoutMs: d.peer_timeout_ms, outboxMaxBackoffMs: d.outbox_max_backoff_ms, throttling: d.throttling, deploymentId: d.deployment_id, tls: d.tls ? loadTls(d.tls) : undefined,
       }));
     });

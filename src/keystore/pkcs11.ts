@@ -175,11 +175,12 @@ export class Pkcs11Token {
 
   /**
    * Generates an AES key of `bytes` (16, 24 or 32) as a token object: sensitive, non-extractable, usable for
-   * encrypt/decrypt (and wrap/unwrap). ~5 ms on SoftHSM2's file store.
+   * encrypt/decrypt (and wrap/unwrap), with CKA_ID `id` when given. ~5 ms on SoftHSM2's file store.
    */
-  generateAesKey(label: string, bytes = 32): ObjectHandle {
+  generateAesKey(label: string, bytes = 32, id?: Buffer): ObjectHandle {
     this.#check();
     return this.lib.C_GenerateKey(this.session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
+      ...(id ? [{ type: pkcs11js.CKA_ID, value: id }] : []),
       { type: CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
       { type: CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
       { type: CKA_VALUE_LEN, value: bytes },

@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootstrap, type BootstrapFile } from '../../src/cli/bootstrap.js';
 import type { Clock } from '../../src/core/context.js';
-import { deploymentPath, iamDir, planDeployment, regionDir, topologyOf, type DeploymentFile } from '../../src/deployment.js';
+import { deploymentPath, iamDir, planDeployment, regionDir, rootKeyOf, topologyOf, type DeploymentFile } from '../../src/deployment.js';
+import type { RootKeyConfig } from '../../src/keystore/root-key-config.js';
+import { softHsm } from './softhsm.js';
 import type { Scheduler } from '../../src/core/scheduler.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { freePortRange } from './ports.js';
@@ -80,6 +82,19 @@ export interface DeploymentOptions {
   deletionSweepMs?: number;
   /** The processes' logger (default none). */
   logger?: LoggerOptions;
+  /**
+   * `softhsm`: IAM's and the regions' root keys in a SoftHSM2 token (test/helpers/softhsm.ts) instead of key files;
+   * default `STRONGROOM_TEST_ROOT_KEY` (test/region-on-softhsm.test.ts runs API suites with `softhsm`), else files.
+   */
+  rootKey?: 'file' | 'softhsm';
+}
+
+/** The root keys of a test deployment: undefined for key files, a PKCS#11 configuration on SoftHSM2. */
+function testRootKey(o: DeploymentOptions): RootKeyConfig | undefined {
+  const kind = o.rootKey ?? (process.env.STRONGROOM_TEST_ROOT_KEY === 'softhsm' ? 'softhsm' : 'file');
+  if (kind === 'file') return undefined;
+  const hsm = softHsm('strongroom-test');
+  return { type: 'pkcs11', module: hsm.module, token: 'strongroom-test', pin_file: hsm.pinFile };
 }
 
 /** Databases made by deployments of this test file, dropped when it ends. */
@@ -104,18 +119,18 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
   const base = await freePortRange(regionIds.length * nodes + 1);
   const reused = o.dir !== undefined && existsSync(deploymentPath(o.dir));
   const store = reused ? undefined : await testStore(o);
-  const deployment = planDeployment(dir, { host: '127.0.0.1', basePort: base, regions: regionIds, keyQuota: o.keyQuota, grantQuota: o.grantQuota, throttling: o.throttling, store, nodes });
+  const deployment = planDeployment(dir, { host: '127.0.0.1', basePort: base, regions: regionIds, keyQuota: o.keyQuota, grantQuota: o.grantQuota, throttling: o.throttling, store, nodes, rootKey: reused ? undefined : testRootKey(o) });
   const { file: boot } = await bootstrap(dir, deployment);
   const secret = Buffer.from(deployment.internal_secret, 'hex');
   const topology = topologyOf(deployment);
   let iamRunning = true;
-  const iam = await startIam({ dataDir: iamDir(dir), store: deployment.store, topology, internalSecret: secret, iamEndpoint: deployment.iam.endpoint, host: '127.0.0.1', port: deployment.iam.port, logger: o.logger ?? false, checkResponses: o.checkResponses ?? true });
+  const iam = await startIam({ dataDir: iamDir(dir), store: deployment.store, rootKey: rootKeyOf(deployment, 'iam'), topology, internalSecret: secret, iamEndpoint: deployment.iam.endpoint, host: '127.0.0.1', port: deployment.iam.port, logger: o.logger ?? false, checkResponses: o.checkResponses ?? true });
   const regions = new Map<string, RegionNode>();
   const allNodes = new Map<string, RegionNode>();
   const launchNode = async (id: string, n: number) => {
     const r = deployment.regions.find((x) => x.id === id)!;
     const node = await startRegion({
-      region: id, dataDir: regionDir(dir, id), store: deployment.store, topology, iamEndpoint: deployment.iam.endpoint, internalSecret: secret,
+      region: id, dataDir: regionDir(dir, id), store: deployment.store, rootKey: rootKeyOf(deployment, id), topology, iamEndpoint: deployment.iam.endpoint, internalSecret: secret,
       keyQuota: deployment.key_quota, grantQuota: deployment.grant_quota, host: '127.0.0.1', port: r.ports[n]!, logger: o.logger ?? false, clock: o.clock,
       revocationPollMs: o.revocationPollMs === null ? undefined : (o.revocationPollMs ?? 100), deletionSweepMs: o.deletionSweepMs ?? 3_600_000, checkResponses: o.checkResponses ?? true,
       throttling: deployment.throttling, throttleClock: o.throttleClock, leaseMs: o.leaseMs,
