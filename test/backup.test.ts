@@ -24,6 +24,8 @@ import type { StoreSnapshot } from '../src/storage/snapshot.js';
 import { keyRecord, versionOf } from './contracts/kms-store-contract.js';
 import { iamDir, readDeployment, regionDir } from '../src/deployment.js';
 import { createTestDatabase, skipPostgres } from './helpers/postgres.js';
+import { softHsm, softHsmAvailable } from './helpers/softhsm.js';
+import { Pkcs11RootKey } from '../src/keystore/pkcs11-root-key.js';
 import { freePortRange, signedRequest, startTestDeployment, type Reply, type TestDeployment } from './helpers/deployment.js';
 
 const root = mkdtempSync(join(tmpdir(), 'strongroom-backup-'));
@@ -194,7 +196,9 @@ async function scenario(kind: 'sqlite' | 'postgres'): Promise<void> {
     assert.equal(header.root_key.kind, 'file');
     assert.equal(header.root_key.id, report.root_key);
     assert.equal(header.store, kind);
-    assert.doesNotMatch(readFileSync(out, 'latin1'), /postgres:\/\/|internal_secret/, 'no store URL, no secret');
+    const text = JSON.stringify(header) + JSON.stringify(backupContent(readBackupFile(out)));
+    assert.doesNotMatch(text, /postgres:\/\/|internal_secret|\/tmp\//, 'no store URL, no secret, no path');
+    assert.ok(!text.includes(d.deployment.internal_secret));
 
     await d.stop();
     const oldRegionKey = join(regionDir(d.dir, R), 'master.key');
@@ -331,4 +335,60 @@ describe('PostgreSQL', { skip: skipPostgres }, () => {
   test('PostgreSQL: the same, the backup read in one REPEATABLE READ transaction and restored into another database', { timeout: 600_000 }, async () => {
     await scenario('postgres');
   });
+});
+
+test('root keys in an HSM (SoftHSM2): the header names token and labels; restore with --root-key pkcs11 into a fresh directory, start it, decrypt; another token\'s key under the same label is refused, nothing written', { skip: softHsmAvailable() ? false : 'SoftHSM2 is not installed', timeout: 600_000 }, async () => {
+  // Every token this process will use, before the module is first loaded (test/helpers/softhsm.ts).
+  const hsm = softHsm('strongroom-test', 'strongroom-other');
+  const work = mkdtempSync(join(root, 'hsm-'));
+  const d = await startTestDeployment({ regions: [R, OTHER], rootKey: 'softhsm', dir: join(work, 'old') });
+  const out = join(work, 'cn-north-4.backup');
+  let restored: Awaited<ReturnType<typeof launch>> | null = null;
+  try {
+    const made: Made[] = [];
+    for (const body of [{}, { key_spec: 'RSA_2048', key_usage: 'ENCRYPT_DECRYPT' }]) {
+      const keyId = ok(await d.kms(R, 'create-key', { key_alias: alias(), ...body })).key_info.key_id as string;
+      for (let i = 0; i < 5; i++) made.push(await encrypt(d, { keyId, algorithm: 'key_spec' in body ? 'RSAES_OAEP_SHA_256' : undefined }));
+    }
+    const done = await cli(['backup', '--region', R, '--out', out, '--data-dir', d.dir]);
+    assert.equal(done.status, 0, done.stderr);
+    await d.stop();
+    const header = JSON.parse(readFileSync(out).subarray(0, readFileSync(out).indexOf(0x0a)).toString()) as BackupHeader;
+    assert.equal(header.root_key.kind, 'pkcs11');
+    assert.match(header.root_key.id, /^pkcs11:[0-9a-f]+$/);
+    assert.equal(header.root_key.token, 'strongroom-test');
+    assert.equal(header.root_key.key_label, `strongroom-root-${R}`);
+    assert.equal(header.iam!.root_key.key_label, 'strongroom-root-iam');
+    const text = readFileSync(out).subarray(0, readFileSync(out).indexOf(0x0a)).toString() + JSON.stringify(backupContent(readBackupFile(out)));
+    assert.doesNotMatch(text, new RegExp(hsm.pin), 'no PIN');
+
+    const newDir = join(work, 'restored');
+    const base = await freePortRange(3);
+    const token = (label: string) => ['--root-key', 'pkcs11', '--pkcs11-module', hsm.module, '--pkcs11-token', label, '--pkcs11-pin-file', hsm.pinFile];
+    const args = ['restore', '--region', R, '--in', out, '--data-dir', newDir, '--port', String(base)];
+    // Another token holding a key under the same label: another root key.
+    const impostor = Pkcs11RootKey.open({ module: hsm.module, token: 'strongroom-other', pin: hsm.pin, keyLabel: `strongroom-root-${R}`, create: true });
+    await impostor.close();
+    const wrong = await cli([...args, ...token('strongroom-other')], hsm.env);
+    assert.equal(wrong.status, 1, wrong.stdout + wrong.stderr);
+    assert.match(wrong.stderr, /wrong root key for region cn-north-4: the backup needs root key pkcs11:[0-9a-f]+, but the PKCS#11 token "strongroom-other"/);
+    assert.equal(existsSync(newDir), false, 'nothing written');
+
+    const r = await cli([...args, ...token('strongroom-test'), '--bootstrap-file', join(d.dir, 'bootstrap.json')], hsm.env);
+    assert.equal(r.status, 0, r.stderr);
+    const deployment = readDeployment(newDir);
+    assert.deepEqual(deployment.root_key, { type: 'pkcs11', module: hsm.module, token: 'strongroom-test', pin_file: hsm.pinFile });
+    assert.equal(existsSync(join(regionDir(newDir, R), 'master.key')), false, 'no key file: the key stays in the token');
+    restored = await launch(newDir, hsm.env);
+    const endpoint = deployment.regions.find((x) => x.id === R)!.endpoint;
+    const project = d.projectId(R);
+    for (const m of made) {
+      const body = ok(await signedRequest(endpoint, d.admin, project, 'POST', `/v1.0/${project}/kms/decrypt-data`,
+        { cipher_text: m.cipher, ...(m.algorithm ? { key_id: m.keyId, encryption_algorithm: m.algorithm } : {}) }));
+      assert.equal(body.plain_text, m.plain);
+    }
+  } finally {
+    await restored?.stop();
+    await d.stop().catch(() => {});
+  }
 });

@@ -2,16 +2,17 @@
  * `strongroom backup --region R --out FILE [--data-dir DIR]`: a consistent snapshot of one region's store (one read
  * transaction: the region keeps serving), and of IAM's (its own read transaction, right after: the accounts, users,
  * projects, access keys and policies that use the region's keys), written as a backup file (backup-file.ts).
- * Material stays wrapped; the root keys stay where they are (the header names them).
+ * Material stays wrapped; the root keys stay where they are (the header names them: id, kind, and for a key in an
+ * HSM token its module, token and label; the region's is opened, never made, to wrap the file's MAC key).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openIamStore, openKmsStore } from '../composition.js';
-import { deploymentPath, iamDir, readDeployment, regionDir, storeOf, type DeploymentFile } from '../deployment.js';
+import { deploymentPath, iamDir, readDeployment, regionDir, rootKeyOf, storeOf, type DeploymentFile } from '../deployment.js';
 import type { StoreSnapshot } from '../storage/snapshot.js';
 import { rowCounts } from '../storage/snapshot.js';
 import { BACKUP_FORMAT, BACKUP_VERSION, writeBackupFile, type DeploymentLayout } from './backup-file.js';
-import { describeRootKey, openExistingRootKey } from './root-keys.js';
+import { describeRootKey, openComponentRootKey } from './root-keys.js';
 import { recordedRootKeyId } from './wrapped-material.js';
 
 export interface BackupOptions {
@@ -55,7 +56,7 @@ export async function takeBackup(o: BackupOptions): Promise<BackupReport> {
   const store = storeOf(d);
   const dir = regionDir(o.dataDir, o.region);
   if (store === undefined && !existsSync(join(dir, 'kms.db'))) throw new Error(`region ${o.region} has no data yet (${join(dir, 'kms.db')} is missing): start it once first`);
-  const rootKey = openExistingRootKey(dir, `region ${o.region}`);
+  const { key: rootKey, config } = openComponentRootKey(d, o.dataDir, o.region);
   try {
     const kms = await openKmsStore(o.region, { dataDir: dir, store, nodeId: `backup-${process.pid}` });
     let region: StoreSnapshot;
@@ -67,7 +68,7 @@ export async function takeBackup(o: BackupOptions): Promise<BackupReport> {
     const createdAt = new Date().toISOString();
     const recorded = recordedRootKeyId(region);
     if (recorded === null) throw new Error(`region ${o.region} has never started (its store names no root key): nothing to back up`);
-    if (recorded !== rootKey.id) throw new Error(`region ${o.region}'s keys are wrapped by root key ${recorded}, but ${dir} holds ${rootKey.id}`);
+    if (recorded !== rootKey.id) throw new Error(`region ${o.region}'s keys are wrapped by root key ${recorded}, but its configured root key is ${rootKey.id}`);
     let iam: StoreSnapshot | null = null;
     if (!o.withoutIam) {
       if (store === undefined && !existsSync(join(iamDir(o.dataDir), 'iam.db'))) throw new Error(`IAM has no data (${join(iamDir(o.dataDir), 'iam.db')} is missing)`);
@@ -83,8 +84,8 @@ export async function takeBackup(o: BackupOptions): Promise<BackupReport> {
     const counts = { region: rowCounts(region), iam: iam ? rowCounts(iam) : null };
     const bytes = await writeBackupFile(o.out, {
       format: BACKUP_FORMAT, version: BACKUP_VERSION, region: o.region, deployment_id: d.deployment_id ?? null, created_at: createdAt,
-      store: region.dialect, root_key: describeRootKey(rootKey.id),
-      iam: iam ? { root_key: describeRootKey(iamRootKey!), schema_version: iam.schemaVersion } : null,
+      store: region.dialect, root_key: describeRootKey(rootKey.id, config, o.region),
+      iam: iam ? { root_key: describeRootKey(iamRootKey!, rootKeyOf(d, 'iam'), 'iam'), schema_version: iam.schemaVersion } : null,
       schema_version: region.schemaVersion, counts, deployment: layoutOf(d),
     }, { region, iam }, rootKey);
     return { region: o.region, out: o.out, bytes, created_at: createdAt, root_key: rootKey.id, iam_root_key: iamRootKey, counts };

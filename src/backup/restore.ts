@@ -15,11 +15,12 @@ import { join, resolve } from 'node:path';
 import { checkStore, describeStore, openIamStore, openKmsStore, STORE_ENV } from '../composition.js';
 import { deploymentPath, iamDir, privateDir, readDeployment, regionDir, resolvePlan, storeOf, writeDeployment, type DeploymentFile } from '../deployment.js';
 import type { RootKey } from '../keystore/root-key.js';
+import { DEFAULT_ROOT_KEY, sameRootKey, type RootKeyConfig } from '../keystore/root-key-config.js';
 import type { IamStore } from '../storage/iam-store.js';
 import type { KmsStore } from '../storage/kms-store.js';
 import { SEEDED_TABLES, type StoreSnapshot } from '../storage/snapshot.js';
 import { backupContent, readBackupFile, verifyBackupMac, type BackupHeader } from './backup-file.js';
-import { installRestoreRootKey, openRestoreRootKey, type RestoreRootKeyOptions } from './root-keys.js';
+import { chooseRestoreRootKey, installChosenRootKey, openChosenRootKey, type ChosenRootKey, type RestoreRootKeyOptions } from './root-keys.js';
 import { checkUnwraps, iamWrappedBlobs, regionWrappedBlobs, rowsOf, UnwrapCheckFailed } from './wrapped-material.js';
 
 export interface RestoreOptions {
@@ -28,10 +29,8 @@ export interface RestoreOptions {
   region: string;
   /** The data directory to restore into (NEWDIR). */
   dataDir: string;
-  /** The region's root key (`--root-key-file`). */
-  rootKey: RestoreRootKeyOptions;
-  /** IAM's root key (`--iam-root-key-file`), needed when IAM is restored. */
-  iamRootKey: RestoreRootKeyOptions;
+  /** The root keys: `--root-key-file`, `--iam-root-key-file`, or the token of `--root-key pkcs11 --pkcs11-…`. */
+  rootKeys: RestoreRootKeyOptions;
   /** Where a new deployment keeps its data (`--store`: sqlite or postgres://…); an existing deployment.json's otherwise. */
   store?: string;
   /** A new deployment's base port and host (default: the backup's). */
@@ -69,8 +68,17 @@ async function isEmpty(store: KmsStore | IamStore): Promise<boolean> {
 }
 
 /** What a wrong root key means, in the operator's words. */
-function wrongKey(what: string, needed: string, given: RootKey, flag: string): RestoreRefused {
-  return new RestoreRefused(`wrong root key for ${what}: the backup needs root key ${needed}, but ${flag} gives root key ${given.id}`);
+function wrongKey(what: string, needed: string, given: RootKey, chosen: ChosenRootKey): RestoreRefused {
+  return new RestoreRefused(`wrong root key for ${what}: the backup needs root key ${needed}, but ${chosen.source} gives root key ${given.id}`);
+}
+
+/** Opens a chosen root key; a key that cannot be opened (no such file, token or label; a wrong PIN) refuses the restore. */
+function openOrRefuse(chosen: ChosenRootKey, dir: string, component: string): RootKey {
+  try {
+    return openChosenRootKey(chosen, dir, component);
+  } catch (err) {
+    throw new RestoreRefused(`cannot open ${chosen.source}: ${(err as Error).message}`);
+  }
 }
 
 export async function restoreBackup(o: RestoreOptions): Promise<RestoreReport> {
@@ -105,9 +113,10 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreReport> {
   };
   try {
     // 1. The region's root key: its id, the file's MAC, every wrapped blob.
-    const rootKey = openRestoreRootKey(o.rootKey, rDir, '--root-key-file', `region ${o.region}`);
+    const regionChoice = refuseOnError(() => chooseRestoreRootKey(o.region, h.root_key, o.rootKeys, existing, rDir));
+    const rootKey = openOrRefuse(regionChoice, rDir, o.region);
     opened.push(rootKey);
-    if (rootKey.id !== h.root_key.id) throw wrongKey(`region ${o.region}`, h.root_key.id, rootKey, o.rootKey.file !== undefined ? `--root-key-file ${o.rootKey.file}` : join(rDir, 'master.key'));
+    if (rootKey.id !== h.root_key.id) throw wrongKey(`region ${o.region}`, h.root_key.id, rootKey, regionChoice);
     await verifyBackupMac(backup, rootKey);
     const content = backupContent(backup);
     const region = regionWrappedBlobs(content.region);
@@ -120,6 +129,7 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreReport> {
     let iamStore: IamStore | null = null;
     let iamChecked = 0;
     let iamUnknown: string[] = [];
+    let iamChoice: ChosenRootKey | null = null;
     if (content.iam !== null) {
       if (store === undefined) {
         if (existsSync(join(iDir, 'iam.db'))) iamState = 'kept';
@@ -130,10 +140,12 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreReport> {
       }
     }
     if (iamState === 'restored') {
-      const iamKey = openRestoreRootKey(o.iamRootKey, iDir, '--iam-root-key-file', 'IAM');
-      opened.push(iamKey);
       const needed = h.iam!.root_key.id;
-      if (iamKey.id !== needed) throw wrongKey('IAM', needed, iamKey, o.iamRootKey.file !== undefined ? `--iam-root-key-file ${o.iamRootKey.file}` : join(iDir, 'master.key'));
+      const choice = refuseOnError(() => chooseRestoreRootKey('iam', h.iam!.root_key, o.rootKeys, existing, iDir));
+      iamChoice = choice;
+      const iamKey = openOrRefuse(choice, iDir, 'iam');
+      opened.push(iamKey);
+      if (iamKey.id !== needed) throw wrongKey('IAM', needed, iamKey, choice);
       const blobs = iamWrappedBlobs(content.iam!);
       iamUnknown = blobs.unknownSettings;
       iamChecked = await checkUnwraps(blobs.blobs, iamKey).catch((err: unknown) => {
@@ -172,19 +184,19 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreReport> {
       make(newDir);
       if (!existing) {
         madeFile(deploymentPath(newDir));
-        writeDeployment(newDir, newDeployment(newDir, h, o, given));
+        writeDeployment(newDir, newDeployment(newDir, h, o, given, regionChoice.keep, iamChoice?.keep ?? null));
         deploymentJson = 'written';
       }
       make(rDir);
       for (const f of ['master.key', 'kms.db', 'kms.db-wal', 'kms.db-shm']) madeFile(join(rDir, f));
-      installRestoreRootKey(o.rootKey, rDir);
+      installChosenRootKey(regionChoice, rDir);
       kms ??= await openKmsStore(o.region, { dataDir: rDir, store });
       if (!opened.includes(kms)) opened.push(kms);
       await kms.importSnapshot(content.region);
       if (iamState === 'restored') {
         make(iDir);
         for (const f of ['master.key', 'iam.db', 'iam.db-wal', 'iam.db-shm']) madeFile(join(iDir, f));
-        installRestoreRootKey(o.iamRootKey, iDir);
+        installChosenRootKey(iamChoice!, iDir);
         iamStore ??= await openIamStore({ dataDir: iDir, store });
         if (!opened.includes(iamStore)) opened.push(iamStore);
         await iamStore.importSnapshot(content.iam!);
@@ -211,16 +223,38 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreReport> {
   }
 }
 
-/** A new deployment file for NEWDIR: the backup's layout (or `--port`/`--host`), a new secret and id. */
-function newDeployment(dir: string, h: BackupHeader, o: RestoreOptions, store: string | undefined): DeploymentFile {
+/** Runs a check; its Error refuses the restore (nothing written). */
+function refuseOnError<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    throw err instanceof RestoreRefused ? err : new RestoreRefused((err as Error).message);
+  }
+}
+
+/**
+ * A new deployment file for NEWDIR: the backup's layout (or `--port`/`--host`), a new secret and id, and the root
+ * keys the restore used: a token key becomes the deployment's `root_key` (other regions get keys of their own in
+ * that token at start), with the region's or IAM's own entry where its label or kind differs.
+ */
+function newDeployment(dir: string, h: BackupHeader, o: RestoreOptions, store: string | undefined, regionKey: RootKeyConfig, iamKey: RootKeyConfig | null): DeploymentFile {
   // `store` is the one --store gave (STRONGROOM_STORE is never written into deployment.json).
   const l = h.deployment;
   const { file } = resolvePlan(dir, {
     host: o.host ?? l.host, basePort: o.port ?? l.iam_port, regions: l.regions.map((r) => r.id), keyQuota: l.key_quota, grantQuota: l.grant_quota,
     throttling: l.throttling as DeploymentFile['throttling'], store, nodes: l.nodes,
   });
+  let base: RootKeyConfig = DEFAULT_ROOT_KEY;
+  if (regionKey.type === 'pkcs11') {
+    const { key_label: _label, ...token } = regionKey;
+    base = token;
+  }
+  const own = (config: RootKeyConfig, component: string) => !sameRootKey(config, base, component);
   return {
     ...file,
+    ...(base.type === 'pkcs11' ? { root_key: base } : {}),
+    iam: { ...file.iam, ...(iamKey && own(iamKey, 'iam') ? { root_key: iamKey } : {}) },
+    regions: file.regions.map((r) => (r.id === o.region && own(regionKey, r.id) ? { ...r, root_key: regionKey } : r)),
     ...(l.replication ? { replication: l.replication } : {}),
     ...(l.peer_timeout_ms ? { peer_timeout_ms: l.peer_timeout_ms } : {}),
     ...(l.outbox_max_backoff_ms ? { outbox_max_backoff_ms: l.outbox_max_backoff_ms } : {}),
