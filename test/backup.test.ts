@@ -89,9 +89,9 @@ async function makeKeys(d: TestDeployment): Promise<{ keyId: string; algorithm?:
   return [{ keyId: aes }, { keyId: sm4 }, { keyId: rsa, algorithm: 'RSAES_OAEP_SHA_256' }, { keyId: rotated }, { keyId: imported }, { keyId: primary }];
 }
 
-async function encrypt(d: TestDeployment, k: { keyId: string; algorithm?: string }): Promise<Made> {
+async function encrypt(d: TestDeployment, k: { keyId: string; algorithm?: string }, region = R): Promise<Made> {
   const plain = `secret ${randomBytes(6).toString('hex')}`;
-  const body = ok(await d.kms(R, 'encrypt-data', { key_id: k.keyId, plain_text: plain, ...(k.algorithm ? { encryption_algorithm: k.algorithm } : {}) }));
+  const body = ok(await d.kms(region, 'encrypt-data', { key_id: k.keyId, plain_text: plain, ...(k.algorithm ? { encryption_algorithm: k.algorithm } : {}) }));
   return { keyId: k.keyId, plain, cipher: body.cipher_text, algorithm: k.algorithm };
 }
 
@@ -200,6 +200,13 @@ async function scenario(kind: 'sqlite' | 'postgres'): Promise<void> {
     assert.doesNotMatch(text, /postgres:\/\/|internal_secret|\/tmp\//, 'no store URL, no secret, no path');
     assert.ok(!text.includes(d.deployment.internal_secret));
 
+    // A backup of the other region too, with a ciphertext of its own key (the primary of R's replica).
+    const otherMade = await encrypt(d, keys[5]!, OTHER);
+    const otherOut = join(work, 'cn-south-1.backup');
+    const otherDone = await cli(['backup', '--region', OTHER, '--out', otherOut, '--data-dir', d.dir, '--without-iam']);
+    assert.equal(otherDone.status, 0, otherDone.stderr);
+    assert.equal(JSON.parse(otherDone.stdout).iam_root_key, null);
+
     await d.stop();
     const oldRegionKey = join(regionDir(d.dir, R), 'master.key');
     const oldIamKey = join(iamDir(d.dir), 'master.key');
@@ -260,6 +267,11 @@ async function scenario(kind: 'sqlite' | 'postgres'): Promise<void> {
     assert.equal(again.status, 1);
     assert.match(again.stderr, /already holds/);
 
+    // The other region into the same directory: its deployment.json and IAM are kept.
+    const second = await cli(['restore', '--region', OTHER, '--in', otherOut, '--data-dir', newDir, '--root-key-file', join(regionDir(d.dir, OTHER), 'master.key')]);
+    assert.equal(second.status, 0, second.stderr);
+    assert.deepEqual([JSON.parse(second.stdout).iam, JSON.parse(second.stdout).deployment_json], ['not in the backup', 'kept']);
+
     // The restored deployment, started as an operator would, serves every ciphertext made before the backup.
     restored = await launch(newDir);
     const endpoint = deployment.regions.find((x) => x.id === R)!.endpoint;
@@ -269,6 +281,9 @@ async function scenario(kind: 'sqlite' | 'postgres'): Promise<void> {
         { cipher_text: m.cipher, ...(m.algorithm ? { key_id: m.keyId, encryption_algorithm: m.algorithm } : {}) }));
       assert.equal(body.plain_text, m.plain, `a ciphertext of key ${m.keyId}`);
     }
+    const otherEndpoint = deployment.regions.find((x) => x.id === OTHER)!.endpoint;
+    const otherProject = d.projectId(OTHER);
+    assert.equal(ok(await signedRequest(otherEndpoint, d.admin, otherProject, 'POST', `/v1.0/${otherProject}/kms/decrypt-data`, { cipher_text: otherMade.cipher })).plain_text, otherMade.plain);
     // And goes on working: a new key, a new ciphertext.
     const fresh = ok(await signedRequest(endpoint, d.admin, project, 'POST', `/v1.0/${project}/kms/create-key`, { key_alias: alias() })).key_info.key_id as string;
     const c = ok(await signedRequest(endpoint, d.admin, project, 'POST', `/v1.0/${project}/kms/encrypt-data`, { key_id: fresh, plain_text: 'after' }));

@@ -117,7 +117,7 @@ export async function writeBackupFile(path: string, header: Unsealed, content: B
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw err;
+    throw new Error(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   return out.length;
 }

@@ -6,7 +6,9 @@
  *
  * Left out: `schema_migrations` (the snapshot carries its version instead) and `leases` (who runs which background
  * job and which PostgreSQL node is alive: they belong to the processes of the store's deployment, and a restored
- * store starts with none). Both drivers implement `exportSnapshot` / `importSnapshot` over these helpers
+ * store starts with none). A snapshot loads into a store of the same schema version or a newer one (columns the
+ * snapshot lacks take their defaults); a later migration that derives rows from existing ones (as the key counts of
+ * migration 8 did) would have to derive them after a load too. Both drivers implement `exportSnapshot` / `importSnapshot` over these helpers
  * (sqlite/snapshot.ts, postgres/snapshot.ts); test/contracts/*-store-contract.ts check them on both.
  */
 
