@@ -156,8 +156,16 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreReport> {
     // 3. The credentials file, checked against the accounts restored.
     let bootstrap: Buffer | null = null;
     if (o.bootstrapFile !== undefined) {
-      bootstrap = readFileSync(o.bootstrapFile);
-      const domainId = (JSON.parse(bootstrap.toString('utf8')) as { domain_id?: string }).domain_id;
+      const file = o.bootstrapFile;
+      bootstrap = refuseOnError(() => readFileSync(file));
+      const text = bootstrap.toString('utf8');
+      const domainId = refuseOnError(() => {
+        try {
+          return (JSON.parse(text) as { domain_id?: string }).domain_id;
+        } catch {
+          throw new Error(`${file} is not a bootstrap.json (not JSON)`);
+        }
+      });
       if (iamState === 'restored' && !rowsOf(content.iam as StoreSnapshot, 'domains').some((d) => d.id === domainId)) {
         throw new RestoreRefused(`${o.bootstrapFile} names account ${String(domainId)}, which the backup's IAM does not hold`);
       }
