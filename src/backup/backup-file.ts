@@ -1,6 +1,9 @@
 /**
  * The backup file of a region (`strongroom backup`): one line of JSON, the header, readable with `head -1`, then the
- * content, gzip-compressed JSON `{ "region": StoreSnapshot, "iam": StoreSnapshot | null }` (storage/snapshot.ts).
+ * content, gzip-compressed JSON lines (storage/snapshot.ts): for each part (`region`, then `iam` when present) a line
+ * `{"part", "dialect", "schemaVersion", "tables"}`, then for each table a line `{"table", "columns", "rows"}` followed
+ * by one line per row (an array of cells). Written and read a line at a time, so a large store never becomes one
+ * string.
  *
  * The header names the format and its version, the region, the deployment it came from, when it was taken, the root
  * keys its wrapped material needs (id and kind, never a key, a PIN or a store password), the schema versions, the
@@ -15,7 +18,8 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { once } from 'node:events';
+import { createGzip, gunzipSync } from 'node:zlib';
 import type { RootKey } from '../keystore/root-key.js';
 import type { StoreSnapshot } from '../storage/snapshot.js';
 
@@ -94,7 +98,7 @@ const covered = (h: Unsealed, body: Buffer): Buffer => {
 
 /** Writes a backup file atomically (mode 0600) and returns its size in bytes. */
 export async function writeBackupFile(path: string, header: Unsealed, content: BackupContent, rootKey: RootKey): Promise<number> {
-  const body = gzipSync(Buffer.from(JSON.stringify(content)));
+  const body = await encodeContent(content);
   const macKey = randomBytes(32);
   const bytes = covered(header, body);
   const full: BackupHeader = {
@@ -174,11 +178,79 @@ export async function verifyBackupMac(backup: ReadBackup, rootKey: RootKey): Pro
   }
 }
 
-/** The snapshots of a checked backup. */
-export function backupContent(backup: ReadBackup): BackupContent {
-  try {
-    return JSON.parse(gunzipSync(backup.body).toString('utf8')) as BackupContent;
-  } catch {
-    throw new BackupFileError('the backup\'s content cannot be read (not gzip-compressed JSON)');
+/** The content as gzip-compressed JSON lines (see the module's comment). */
+async function encodeContent(content: BackupContent): Promise<Buffer> {
+  const gzip = createGzip();
+  const chunks: Buffer[] = [];
+  gzip.on('data', (c: Buffer) => chunks.push(c));
+  const ended = once(gzip, 'end');
+  // Lines are handed to gzip about a megabyte at a time.
+  let pending: string[] = [];
+  let size = 0;
+  const flush = async () => {
+    if (pending.length === 0) return;
+    const ok = gzip.write(pending.join(''));
+    pending = [];
+    size = 0;
+    if (!ok) await once(gzip, 'drain');
+  };
+  const line = async (value: unknown) => {
+    const text = JSON.stringify(value) + '\n';
+    pending.push(text);
+    size += text.length;
+    if (size >= 1 << 20) await flush();
+  };
+  for (const [part, snapshot] of [['region', content.region], ['iam', content.iam]] as const) {
+    if (snapshot === null) continue;
+    await line({ part, dialect: snapshot.dialect, schemaVersion: snapshot.schemaVersion, tables: snapshot.tables.length });
+    for (const t of snapshot.tables) {
+      await line({ table: t.name, columns: t.columns, rows: t.rows.length });
+      for (const row of t.rows) await line(row);
+    }
   }
+  await flush();
+  gzip.end();
+  await ended;
+  return Buffer.concat(chunks);
+}
+
+/** The snapshots of a checked backup. Throws BackupFileError when the content is not what the format says. */
+export function backupContent(backup: ReadBackup): BackupContent {
+  let text: Buffer;
+  try {
+    text = gunzipSync(backup.body);
+  } catch {
+    throw new BackupFileError('the backup\'s content cannot be read (not gzip-compressed)');
+  }
+  let at = 0;
+  const next = (): unknown => {
+    if (at >= text.length) throw new BackupFileError('the backup\'s content ends early');
+    let end = text.indexOf(0x0a, at);
+    if (end < 0) end = text.length;
+    const line = text.subarray(at, end).toString('utf8');
+    at = end + 1;
+    try {
+      return JSON.parse(line);
+    } catch {
+      throw new BackupFileError('the backup\'s content has a line that is not JSON');
+    }
+  };
+  const content: BackupContent = { region: null as unknown as StoreSnapshot, iam: null };
+  while (at < text.length) {
+    const head = next() as { part?: string; dialect?: StoreSnapshot['dialect']; schemaVersion?: number; tables?: number };
+    if ((head.part !== 'region' && head.part !== 'iam') || typeof head.tables !== 'number' || typeof head.schemaVersion !== 'number') {
+      throw new BackupFileError('the backup\'s content is not in the format its header names');
+    }
+    const snapshot: StoreSnapshot = { dialect: head.dialect!, schemaVersion: head.schemaVersion, tables: [] };
+    for (let i = 0; i < head.tables; i++) {
+      const t = next() as { table?: string; columns?: string[]; rows?: number };
+      if (typeof t.table !== 'string' || !Array.isArray(t.columns) || typeof t.rows !== 'number') throw new BackupFileError('the backup\'s content is not in the format its header names');
+      const rows: StoreSnapshot['tables'][number]['rows'] = [];
+      for (let r = 0; r < t.rows; r++) rows.push(next() as StoreSnapshot['tables'][number]['rows'][number]);
+      snapshot.tables.push({ name: t.table, columns: t.columns, rows });
+    }
+    content[head.part] = snapshot;
+  }
+  if (content.region === null) throw new BackupFileError('the backup holds no region snapshot');
+  return content;
 }
