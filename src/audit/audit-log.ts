@@ -15,7 +15,7 @@ interface Batch {
 }
 
 const newBatch = (): Batch => ({ pending: [], records: [], waiters: [] });
-const KEY_CONTEXT = Buffer.from('strongroom audit key');
+export const KEY_CONTEXT = Buffer.from('strongroom audit key');
 
 /** The audit key of a store: 32 random bytes, created at first use and kept wrapped by the root key. */
 export async function auditKey(store: { getSetting(n: string): Promise<Buffer | null>; putSettingIfAbsent(n: string, v: Buffer): Promise<Buffer> }, rootKey: RootKey): Promise<Buffer> {

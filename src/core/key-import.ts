@@ -55,9 +55,9 @@ const SM2_WRAPPED_SPECS: readonly KeySpec[] = ['SM4', 'SM2', 'HMAC_SM3'];
 /** Lengths of the temporary AES key that wraps an imported private key (KMS.2610). */
 const TEMPORARY_KEY_BYTES = [16, 32];
 
-const SECRET_SETTING = 'import_secret';
-const SECRET_CONTEXT = Buffer.from('strongroom import secret');
-const wrappingKeyContext = (keyId: string, tokenId: string) => Buffer.from(`strongroom import wrapping key\0${keyId}\0${tokenId}`);
+export const SECRET_SETTING = 'import_secret';
+export const SECRET_CONTEXT = Buffer.from('strongroom import secret');
+export const wrappingKeyContext = (keyId: string, tokenId: string) => Buffer.from(`strongroom import wrapping key\0${keyId}\0${tokenId}`);
 
 export interface ImportParameters {
   keyId: string;

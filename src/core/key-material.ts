@@ -12,7 +12,7 @@ import type { KeyVersionRecord } from './key.js';
 const CACHE_ENTRIES = 1024;
 
 /** What a wrapped version is bound to: a blob moved to another key or version row no longer unwraps. */
-function wrapContext(keyId: string, version: number): Buffer {
+export function wrapContext(keyId: string, version: number): Buffer {
   return Buffer.from(`strongroom key version\0${keyId}\0${version}`);
 }
 

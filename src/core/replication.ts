@@ -90,7 +90,9 @@ export interface ReplicationOptions {
   handoverWaitMs: number;
 }
 
-const TRANSPORT_SETTING = 'transport_key';
+export const TRANSPORT_SETTING = 'transport_key';
+/** The transport key's private half is wrapped under this context; the setting is public(32) ‖ wrapped. */
+export const TRANSPORT_CONTEXT = Buffer.from('strongroom transport key');
 /** A pending replica whose primary went silent this long may be replaced by a new attempt. */
 const STALE_ATTEMPT_MS = 10 * 60_000;
 
@@ -112,7 +114,7 @@ export class ReplicationService {
 
   /** Loads this region's transport key pair, creating it (private half wrapped by the root key) at first start. */
   async init(): Promise<void> {
-    const context = Buffer.from('strongroom transport key');
+    const context = TRANSPORT_CONTEXT;
     let stored = await this.store.getSetting(TRANSPORT_SETTING);
     if (!stored) {
       const fresh = generateTransportKey();
