@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { readDeployment, regionDir } from '../src/deployment.js';
-import { startTestDeployment, type TestDeployment } from './helpers/deployment.js';
+import { signedRequest, startTestDeployment, type TestDeployment } from './helpers/deployment.js';
 import { softHsm } from './helpers/softhsm.js';
 
 const R = 'cn-north-4';
@@ -203,6 +203,31 @@ test('rotate refuses what would lose keys: the current key as target, options th
     assert.equal(await status.done, 0);
     assert.equal(JSON.parse(status.stdout()).rotation, null, 'a refused rotation announces nothing');
     await d.startRegion(R);
+  } finally {
+    await d.stop();
+  }
+});
+
+test('two nodes of a region on PostgreSQL: both follow the rotation, each serving the other\'s keys throughout', { timeout: 300_000 }, async () => {
+  const dir = join(root, 'postgres');
+  const d = await startTestDeployment({ regions: [R], dir, rootKey: 'file', store: 'postgres', nodes: 2 });
+  const viaSecond = (op: string, body: object) => signedRequest(d.nodeEndpoint(R, 1), d.admin, d.projectId(R), 'POST', `/v1.0/${d.projectId(R)}/kms/${op}`, body);
+  try {
+    const before = await populate(d, 40);
+    const traffic = load(d); // on the first node
+    const run = cli(['root-key', 'rotate', '--region', R, '--data-dir', dir, '--to', 'pkcs11', ...pkcs11Args, '--pkcs11-key-label', 'pg-root']);
+    let checked = 0;
+    while (await Promise.race([run.done.then(() => true), new Promise((r) => setTimeout(() => r(false), 0))]) === false) {
+      // Meanwhile the second node decrypts what the first made before and during the rotation.
+      const m = [...before, ...traffic.made][checked++ % (before.length + traffic.made.length)]!;
+      assert.equal((await ok(viaSecond('decrypt-data', { cipher_text: m.cipher }))).plain_text, m.plain);
+    }
+    await traffic.stop();
+    assert.equal(await run.done, 0, run.stderr());
+    assert.deepEqual(traffic.failures, []);
+    assert.ok(checked > 0);
+    for (const m of [...before, ...traffic.made]) assert.equal((await ok(viaSecond('decrypt-data', { cipher_text: m.cipher }))).plain_text, m.plain);
+    assert.equal(readDeployment(dir).regions[0]!.root_key?.type, 'pkcs11');
   } finally {
     await d.stop();
   }
