@@ -72,6 +72,7 @@ test('start --root-key pkcs11: root keys made in the token, kept in deployment.j
   await untilUp(first);
   const deployment = JSON.parse(readFileSync(join(dir, 'deployment.json'), 'utf8'));
   assert.deepEqual(deployment.root_key, { type: 'pkcs11', module: hsm.module, token: 'launcher', pin_file: hsm.pinFile });
+  assert.match(first.output(), /root keys PKCS#11 token "launcher"/);
   assert.equal(readFileSync(join(dir, 'deployment.json'), 'utf8').includes(hsm.pin + '"'), false, 'the PIN itself is not kept');
   for (const component of ['iam', 'regions/cn-north-4', 'regions/cn-south-1']) assert.equal(existsSync(join(dir, component, 'master.key')), false, `${component} has no key file`);
   const token = Pkcs11Token.open({ module: hsm.module, token: 'launcher', pin: hsm.pin });
