@@ -29,6 +29,8 @@ import { RotationService } from './core/rotation.js';
 import { SeedService } from './core/seeding.js';
 import { TagService } from './core/tags.js';
 import type { RootKey } from './keystore/root-key.js';
+import { RootKeyRing } from './keystore/root-key-ring.js';
+import { attachRootKeyRotation } from './root-rotation.js';
 import type { RootKeyConfig } from './keystore/root-key-config.js';
 import type { TlsMaterial } from './tls.js';
 import { openKmsStore, openRootKey } from './composition.js';
@@ -119,11 +121,13 @@ export interface RegionApp {
 
 /**
  * Refuses a root key other than the one the region's keys are wrapped with (a node of a shared store given another
- * key file would fail every call instead): the first node records the key's id in the store.
+ * key file would fail every call instead): the first node records the key's id in the store. During a rotation
+ * (root-rotation.ts) the node holds both keys, and the recorded one is either.
  */
 async function checkRootKey(store: KmsStore, rootKey: RootKey): Promise<void> {
   const recorded = (await store.putSettingIfAbsent('root_key_id', Buffer.from(rootKey.id))).toString();
-  if (recorded !== rootKey.id) {
+  const held = rootKey instanceof RootKeyRing ? rootKey.ids : [rootKey.id];
+  if (!held.includes(recorded)) {
     throw new Error(`the region's keys are wrapped by root key ${recorded}, but this node has ${rootKey.id}: give every node of the region the same master.key`);
   }
 }
@@ -265,19 +269,26 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
   const store = await openKmsStore(o.region, at);
   let rootKey: RootKey | undefined;
   let region: RegionApp;
+  let stopWatch = (): void => {};
+  let log = (err: unknown): void => console.error(err);
   try {
-    rootKey = openRootKey(at, o.region);
+    const ring = new RootKeyRing(openRootKey(at, o.region));
+    rootKey = ring;
+    stopWatch = await attachRootKeyRotation(store, ring, o.dataDir, o.region, (err) => log(err));
     region = await buildRegionApp(o, { store, rootKey, nodeId: at.nodeId, shared: at.store !== undefined && at.store !== 'sqlite' });
   } catch (err) {
+    stopWatch();
     await store.close();
     await rootKey?.close();
     throw err;
   }
+  log = (err) => region.app.log.error({ err }, 'following a rotation of the root key failed');
   try {
     await region.start();
     const url = await region.app.listen({ host: o.host, port: o.port });
-    return { app: region.app, api: region.api, scheduler: region.scheduler, url, close: () => region.close() };
+    return { app: region.app, api: region.api, scheduler: region.scheduler, url, close: () => (stopWatch(), region.close()) };
   } catch (err) {
+    stopWatch();
     await region.close();
     throw err;
   }

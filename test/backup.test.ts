@@ -23,6 +23,7 @@ import { SqliteKmsStore } from '../src/storage/sqlite/kms-sqlite-store.js';
 import type { StoreSnapshot } from '../src/storage/snapshot.js';
 import { keyRecord, versionOf } from './contracts/kms-store-contract.js';
 import { iamDir, readDeployment, regionDir } from '../src/deployment.js';
+import { openKmsStore } from '../src/composition.js';
 import { createTestDatabase, skipPostgres } from './helpers/postgres.js';
 import { softHsm, softHsmAvailable } from './helpers/softhsm.js';
 import { Pkcs11RootKey } from '../src/keystore/pkcs11-root-key.js';
@@ -208,6 +209,16 @@ async function scenario(kind: 'sqlite' | 'postgres'): Promise<void> {
     assert.equal(JSON.parse(otherDone.stdout).iam_root_key, null);
 
     await d.stop();
+    // A region whose root key rotation is under way has keys under two root keys: no backup then.
+    {
+      const s = await openKmsStore(R, { dataDir: regionDir(d.dir, R), store: d.deployment.store });
+      await s.putSettingIfAbsent('root_key_migration', Buffer.from(JSON.stringify({ state: 'rewrapping' })));
+      await s.close();
+      const during = await cli(['backup', '--region', R, '--out', join(work, 'during.backup'), '--data-dir', d.dir]);
+      assert.equal(during.status, 1);
+      assert.match(during.stderr, /a root key rotation of region cn-north-4 is in progress/);
+      assert.equal(existsSync(join(work, 'during.backup')), false);
+    }
     const oldRegionKey = join(regionDir(d.dir, R), 'master.key');
     const oldIamKey = join(iamDir(d.dir), 'master.key');
     const target = await (kind === 'postgres' ? createTestDatabase() : Promise.resolve(null));

@@ -13,7 +13,8 @@ import type { StoreSnapshot } from '../storage/snapshot.js';
 import { rowCounts } from '../storage/snapshot.js';
 import { BACKUP_FORMAT, BACKUP_VERSION, writeBackupFile, type DeploymentLayout } from './backup-file.js';
 import { describeRootKey, openComponentRootKey } from './root-keys.js';
-import { recordedRootKeyId } from './wrapped-material.js';
+import { MIGRATION_SETTING } from '../root-rotation.js';
+import { recordedRootKeyId, rowsOf } from './wrapped-material.js';
 
 export interface BackupOptions {
   dataDir: string;
@@ -66,6 +67,11 @@ export async function takeBackup(o: BackupOptions): Promise<BackupReport> {
       await kms.close();
     }
     const createdAt = new Date().toISOString();
+    const rotation = rowsOf(region, 'settings').find((r) => r.name === MIGRATION_SETTING);
+    if (rotation) {
+      const state = (JSON.parse(String(rotation.value)) as { state?: string }).state;
+      throw new Error(`a root key rotation of region ${o.region} is ${state === 'done' ? 'not finished' : 'in progress'}: its keys are under two root keys; back it up once \`strongroom root-key status --region ${o.region}\` shows none`);
+    }
     const recorded = recordedRootKeyId(region);
     if (recorded === null) throw new Error(`region ${o.region} has never started (its store names no root key): nothing to back up`);
     if (recorded !== rootKey.id) throw new Error(`region ${o.region}'s keys are wrapped by root key ${recorded}, but its configured root key is ${rootKey.id}`);

@@ -4,17 +4,17 @@
  * are those of the code that wraps them (imported, not repeated); a new kind of wrapped data must be listed here.
  *
  * A region: key versions (core/key-material.ts; versions of keys kept in a dedicated keystore, `keystore_id` other
- * than "0", hold no root-wrapped material and are left out), the settings `audit_key` (audit/audit-log.ts),
- * `import_secret` (core/key-import.ts) and `transport_key` (its private half, core/replication.ts), and import
- * parameters' wrapping keys (core/key-import.ts). IAM: access keys' secrets and the settings `token_signing_key`
+ * than "0", hold no root-wrapped material and are left out), the wrapped settings (root-rotation.ts
+ * WRAPPED_SETTINGS, the list a root key rotation re-wraps: `audit_key`, `import_secret`, `transport_key`'s private
+ * half), and import parameters' wrapping keys (core/key-import.ts). IAM: access keys' secrets and the settings `token_signing_key`
  * (iam/iam-service.ts) and `audit_key`.
  */
 import { KEY_CONTEXT as AUDIT_KEY_CONTEXT } from '../audit/audit-log.js';
-import { SECRET_CONTEXT, SECRET_SETTING, wrappingKeyContext } from '../core/key-import.js';
+import { wrappingKeyContext } from '../core/key-import.js';
 import { wrapContext } from '../core/key-material.js';
-import { TRANSPORT_CONTEXT, TRANSPORT_SETTING } from '../core/replication.js';
 import { akContext, TOKEN_KEY_CONTEXT } from '../iam/iam-service.js';
 import type { RootKey } from '../keystore/root-key.js';
+import { ROOT_KEY_ID_SETTING, WRAPPED_SETTINGS } from '../root-rotation.js';
 import { fromCell, type StoreSnapshot } from '../storage/snapshot.js';
 
 /** One wrapped blob: where it is (for messages), the blob and its context. */
@@ -25,7 +25,7 @@ export interface WrappedBlob {
 }
 
 /** Settings that hold no wrapped material. */
-const PLAIN_SETTINGS = new Set(['root_key_id']);
+const PLAIN_SETTINGS = new Set([ROOT_KEY_ID_SETTING]);
 
 /** A table's rows as column → value (bytes as Buffers); none when the snapshot has no such table. */
 export function rowsOf(snapshot: StoreSnapshot, table: string): Record<string, string | number | null | Buffer>[] {
@@ -71,11 +71,9 @@ export function regionWrappedBlobs(snapshot: StoreSnapshot): { blobs: WrappedBlo
     const where = `import parameters of key ${String(p.key_id)}`;
     blobs.push({ where, wrapped: bytes(p.wrapping_key, where), context: wrappingKeyContext(String(p.key_id), String(p.token_id)) });
   }
-  const s = settings(snapshot, {
-    audit_key: (value) => ({ where: 'setting audit_key', wrapped: value, context: AUDIT_KEY_CONTEXT }),
-    [SECRET_SETTING]: (value) => ({ where: `setting ${SECRET_SETTING}`, wrapped: value, context: SECRET_CONTEXT }),
-    [TRANSPORT_SETTING]: (value) => ({ where: `setting ${TRANSPORT_SETTING}`, wrapped: value.subarray(32), context: TRANSPORT_CONTEXT }),
-  });
+  const s = settings(snapshot, Object.fromEntries(WRAPPED_SETTINGS.map((w) => [
+    w.name, (value: Buffer): WrappedBlob => ({ where: `setting ${w.name}`, wrapped: value.subarray(w.prefixBytes), context: w.context }),
+  ])));
   return { blobs: [...blobs, ...s.blobs], unknownSettings: s.unknown, keystoreVersions };
 }
 

@@ -17,6 +17,9 @@ import { anchorAfter, canonicalJson, sameMac, verifyChain, type ChainVerdict } f
 import { auditKey } from '../audit/audit-log.js';
 import type { AuditAnchor, AuditRecord, AuditStore } from '../audit/audit-store.js';
 import { openIamStore, openKmsStore, openRootKey } from '../composition.js';
+import { RootKeyRing } from '../keystore/root-key-ring.js';
+import { attachRootKeyRotation } from '../root-rotation.js';
+import type { KmsStore } from '../storage/kms-store.js';
 import { deploymentPath, iamDir, readDeployment, regionDir, rootKeyOf, storeOf } from '../deployment.js';
 
 type Store = AuditStore & { getSetting(n: string): Promise<Buffer | null>; putSettingIfAbsent(n: string, v: Buffer): Promise<Buffer>; close(): Promise<void> };
@@ -41,7 +44,9 @@ async function openTrail(dataDir: string, region: string): Promise<{ store: Stor
   const deployment = readDeployment(dataDir);
   const at = { dataDir: dir, store: storeOf(deployment), rootKey: rootKeyOf(deployment, region) };
   const store: Store = region === 'iam' ? await openIamStore(at) : await openKmsStore(region, at);
-  const rootKey = openRootKey(at, region);
+  // A region's audit key may be under either root key while a rotation runs (root-rotation.ts).
+  const rootKey = new RootKeyRing(openRootKey(at, region));
+  if (region !== 'iam') (await attachRootKeyRotation(store as KmsStore, rootKey, dir, region, () => {}))();
   const key = await auditKey(store, rootKey);
   return { store, key, close: async () => (await store.close(), await rootKey.close()) };
 }

@@ -315,6 +315,7 @@ function banner(dir: string, d: DeploymentFile, b: BootstrapFile, created: boole
     `  IAM       ${d.iam.endpoint}`,
     ...b.regions.map((r) => `  ${r.id.padEnd(9)} ${r.endpoints.join(' ')}   project ${r.project_id}`),
     `  store     ${describeStore(storeOf(d))}${(d.nodes ?? 1) > 1 ? `, ${d.nodes} nodes per region` : ''}`,
+    ...(d.root_key?.type === 'pkcs11' ? [`  root keys PKCS#11 token ${JSON.stringify(d.root_key.token)} (${d.root_key.module}), one per process: strongroom-root-<iam|region>`] : []),
     `  health    ${d.iam.endpoint}/healthz, /readyz and /metrics on every endpoint`,
     ...(seeded ? [seeded] : []),
     ...(d.tls && cert ? [`  TLS       ${d.tls.self_signed ? 'self-signed certificate' : 'certificate'} ${d.tls.cert}`, `            SHA-256 ${fingerprint(cert)}`] : []),

@@ -18,6 +18,7 @@ import { backupCommands } from './backup-commands.js';
 import { iamCommands } from './iam-commands.js';
 import { kmsCommands } from './kms-commands.js';
 import { seedCommands } from './seed-commands.js';
+import { rootKeyCommands } from './root-key-commands.js';
 import { pkcs11Options, rootKeyOption, type Pkcs11Options } from './root-key-options.js';
 
 // The servers load on demand: administration commands start in a fraction of the time without them.
@@ -114,6 +115,7 @@ function program(): Command {
   auditCommands(p);
   kmsCommands(p);
   seedCommands(p);
+  rootKeyCommands(p);
   backupCommands(p);
   return p;
 }

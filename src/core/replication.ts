@@ -91,7 +91,7 @@ export interface ReplicationOptions {
 }
 
 export const TRANSPORT_SETTING = 'transport_key';
-/** What the transport key's private half (after its 32-byte public half in the setting) is wrapped bound to. */
+/** The transport key's private half is wrapped under this context; the setting is public(32) ‖ wrapped. */
 export const TRANSPORT_CONTEXT = Buffer.from('strongroom transport key');
 /** A pending replica whose primary went silent this long may be replaced by a new attempt. */
 const STALE_ATTEMPT_MS = 10 * 60_000;

@@ -2,7 +2,7 @@
  * A PKCS#11 token reached through its module (pkcs11js): the one place Strongroom talks to an HSM. A module is loaded
  * and initialised once per process (PKCS#11 allows one `C_Initialize` per application), a token is found by its
  * label (slot numbers are reassigned by some modules, SoftHSM2 among them), and one logged-in read-write session per
- * token serves every call: pkcs11js calls are synchronous (~20–40 µs each on SoftHSM2, docs/reference/stack.md §4),
+ * token serves every call: pkcs11js calls are synchronous (~20–40 µs each on SoftHSM2, docs/reference/softhsm-pkcs11.md),
  * so calls never interleave on the session.
  *
  * Keys made here are token objects, sensitive and non-extractable: their value never leaves the token.
@@ -129,7 +129,9 @@ export class Pkcs11Token {
       for (const s of slots) {
         const label = lib.C_GetTokenInfo(s).label.trim();
         labels.push(label);
-        if (label === config.token) slot = s;
+        if (label !== config.token) continue;
+        if (slot) throw new Error(`several PKCS#11 tokens are labelled ${JSON.stringify(config.token)} in ${config.module}: a label must name one token`);
+        slot = s;
       }
       if (!slot) throw new Error(`no PKCS#11 token labelled ${JSON.stringify(config.token)} in ${config.module} (tokens: ${labels.map((l) => JSON.stringify(l)).join(', ') || 'none'})`);
       const session = lib.C_OpenSession(slot, pkcs11js.CKF_RW_SESSION | pkcs11js.CKF_SERIAL_SESSION);
@@ -214,7 +216,7 @@ export class Pkcs11Token {
       this.lib.C_DecryptInit(this.session, this.#gcm(iv, aad), key);
       return Buffer.from(this.lib.C_Decrypt(this.session, sealed.subarray(12), Buffer.alloc(sealed.length)));
     } catch (err) {
-      // SoftHSM2 reports a failed tag as CKR_GENERAL_ERROR, others as CKR_ENCRYPTED_DATA_INVALID (stack.md §4).
+      // SoftHSM2 reports a failed tag as CKR_GENERAL_ERROR, others as CKR_ENCRYPTED_DATA_INVALID (docs/reference/softhsm-pkcs11.md).
       if (typeof (err as { code?: number }).code === 'number') throw new AuthenticationFailed();
       throw err;
     }

@@ -150,6 +150,21 @@ export interface KmsStore extends AuditStore, LeaseStore, AppliedRequestStore {
   getSetting(name: string): Promise<Buffer | null>;
   /** Stores the value unless one exists; returns whichever is stored. */
   putSettingIfAbsent(name: string, value: Buffer): Promise<Buffer>;
+  /**
+   * Compare and set: replaces a setting's value when it still equals `expected` (`null`: when there is none);
+   * `replacement` null deletes it. False when the stored value was another. (Root key rotation: root-rotation.ts.)
+   */
+  replaceSetting(name: string, expected: Buffer | null, replacement: Buffer | null): Promise<boolean>;
+  /** Wrapped blobs of key versions, ordered by key id then version, those after `after`, at most `limit`. */
+  listVersionBlobs(after: { keyId: string; version: number } | null, limit: number): Promise<{ keyId: string; version: number; wrapped: Buffer }[]>;
+  /** How many key versions the store holds (all keys, replicas included). */
+  countVersions(): Promise<number>;
+  /** Replaces a version's wrapped blob when it still equals `expected` (the material is the same, re-wrapped); false otherwise. */
+  replaceVersionBlob(keyId: string, version: number, expected: Buffer, replacement: Buffer): Promise<boolean>;
+  /** Every stored import parameters record (at most one per key awaiting material). */
+  listImportParameters(): Promise<ImportParametersRecord[]>;
+  /** Replaces a record's wrapped wrapping key when it still equals `expected`; false otherwise. */
+  replaceImportWrappingKey(keyId: string, expected: Buffer, replacement: Buffer): Promise<boolean>;
   /** Deletes a key, all its versions and everything attached to it. */
   deleteKey(keyId: string): Promise<void>;
   /** Keys in state 4 whose deletion date is at or before `now`. */

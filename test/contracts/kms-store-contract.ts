@@ -527,6 +527,52 @@ export function kmsStoreContract(name: string, make: MakeKmsStore): void {
       assert.deepEqual(await s.putSettingIfAbsent('transport', Buffer.from('two')), Buffer.from('one'));
     });
 
+    it('settings are replaced only from the value expected (compare and set), and deleted the same way', async () => {
+      const s = await fresh();
+      assert.equal(await s.replaceSetting('m', Buffer.from('x'), Buffer.from('y')), false, 'nothing stored: no replacement');
+      assert.equal(await s.replaceSetting('m', null, Buffer.from('one')), true);
+      assert.equal(await s.replaceSetting('m', null, Buffer.from('two')), false, 'already there');
+      assert.equal(await s.replaceSetting('m', Buffer.from('two'), Buffer.from('three')), false, 'not the value expected');
+      assert.deepEqual(await s.getSetting('m'), Buffer.from('one'));
+      assert.equal(await s.replaceSetting('m', Buffer.from('one'), Buffer.from('three')), true);
+      assert.deepEqual(await s.getSetting('m'), Buffer.from('three'));
+      assert.equal(await s.replaceSetting('m', Buffer.from('one'), null), false);
+      assert.equal(await s.replaceSetting('m', Buffer.from('three'), null), true);
+      assert.equal(await s.getSetting('m'), null);
+      assert.equal(await s.replaceSetting('m', null, null), true, 'absent as expected');
+    });
+
+    it('wrapped blobs are listed in order, counted, and replaced only from the blob expected (root key rotation)', async () => {
+      const s = await fresh();
+      const keys = [keyRecord(), keyRecord(), keyRecord()].sort((a, b) => (a.id < b.id ? -1 : 1));
+      for (const k of keys) {
+        await s.insertKey(k, versionOf(k, 1));
+        await s.insertVersion(versionOf(k, 2));
+      }
+      assert.equal(await s.countVersions(), 6);
+      const page1 = await s.listVersionBlobs(null, 4);
+      const page2 = await s.listVersionBlobs({ keyId: page1[3]!.keyId, version: page1[3]!.version }, 4);
+      assert.deepEqual([...page1, ...page2].map((b) => `${b.keyId}/${b.version}`), keys.flatMap((k) => [`${k.id}/1`, `${k.id}/2`]));
+      const first = page1[0]!;
+      assert.deepEqual(first.wrapped, (await s.getVersion(first.keyId, 1))!.wrapped);
+      const rewrapped = randomBytes(60);
+      assert.equal(await s.replaceVersionBlob(first.keyId, 1, randomBytes(60), rewrapped), false, 'another blob than expected');
+      assert.equal(await s.replaceVersionBlob(first.keyId, 1, first.wrapped, rewrapped), true);
+      assert.deepEqual((await s.getVersion(first.keyId, 1))!.wrapped, rewrapped);
+      assert.deepEqual((await s.getVersion(first.keyId, 2))!.wrapped, page1[1]!.wrapped, 'the other version is untouched');
+      assert.equal(await s.replaceVersionBlob(first.keyId, 9, rewrapped, randomBytes(60)), false, 'no such version');
+
+      const ext = keyRecord({ origin: 'external', state: '5', currentVersion: 0 });
+      await s.insertKey(ext, null);
+      const params = { keyId: ext.id, tokenId: 'aa', wrappingAlgorithm: 'RSAES_OAEP_SHA_256', wrappingKey: randomBytes(80), expiresAt: T0 + DAY };
+      await s.putImportParameters(params);
+      assert.deepEqual(await s.listImportParameters(), [params]);
+      const newWrapping = randomBytes(80);
+      assert.equal(await s.replaceImportWrappingKey(ext.id, randomBytes(80), newWrapping), false);
+      assert.equal(await s.replaceImportWrappingKey(ext.id, params.wrappingKey, newWrapping), true);
+      assert.deepEqual((await s.getImportParameters(ext.id))!.wrappingKey, newWrapping);
+    });
+
     it('import parameters: put, get, a new put replaces the old, delete; another key is untouched', async () => {
       const s = await fresh();
       const k = keyRecord({ origin: 'external', state: '5', currentVersion: 0 });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootstrap, type BootstrapFile } from '../../src/cli/bootstrap.js';
 import type { Clock } from '../../src/core/context.js';
-import { deploymentPath, iamDir, planDeployment, regionDir, rootKeyOf, topologyOf, type DeploymentFile } from '../../src/deployment.js';
+import { deploymentPath, iamDir, planDeployment, readDeployment, regionDir, rootKeyOf, topologyOf, type DeploymentFile } from '../../src/deployment.js';
 import type { RootKeyConfig } from '../../src/keystore/root-key-config.js';
 import { softHsm } from './softhsm.js';
 import type { Scheduler } from '../../src/core/scheduler.js';
@@ -130,7 +130,7 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
   const launchNode = async (id: string, n: number) => {
     const r = deployment.regions.find((x) => x.id === id)!;
     const node = await startRegion({
-      region: id, dataDir: regionDir(dir, id), store: deployment.store, rootKey: rootKeyOf(deployment, id), topology, iamEndpoint: deployment.iam.endpoint, internalSecret: secret,
+      region: id, dataDir: regionDir(dir, id), store: deployment.store, rootKey: rootKeyOf(readDeployment(dir), id) /* re-read: `root-key rotate` may have moved it */, topology, iamEndpoint: deployment.iam.endpoint, internalSecret: secret,
       keyQuota: deployment.key_quota, grantQuota: deployment.grant_quota, host: '127.0.0.1', port: r.ports[n]!, logger: o.logger ?? false, clock: o.clock,
       revocationPollMs: o.revocationPollMs === null ? undefined : (o.revocationPollMs ?? 100), deletionSweepMs: o.deletionSweepMs ?? 3_600_000, checkResponses: o.checkResponses ?? true,
       throttling: deployment.throttling, throttleClock: o.throttleClock, leaseMs: o.leaseMs,

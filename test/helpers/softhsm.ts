@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** Debian's softhsm2 package installs the module here (docs/reference/stack.md §4). */
+/** Debian's softhsm2 package installs the module here (docs/reference/softhsm-pkcs11.md). */
 export const SOFTHSM_MODULE = process.env.STRONGROOM_TEST_PKCS11_MODULE ?? '/usr/lib/softhsm/libsofthsm2.so';
 export const SOFTHSM_PIN = '1234';
 
@@ -45,6 +45,7 @@ export function softHsm(...tokens: string[]): SoftHsm {
     const pinFile = join(dir, 'pin');
     writeFileSync(pinFile, SOFTHSM_PIN + '\n', { mode: 0o600 });
     process.env.SOFTHSM2_CONF = conf;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     const made = new Set<string>();
     shared = {
       dir,

@@ -241,6 +241,40 @@ export class PgKmsOps implements KmsStore {
     return (await this.getSetting(name))!;
   }
 
+  async replaceSetting(name: string, expected: Buffer | null, replacement: Buffer | null): Promise<boolean> {
+    if (expected === null) {
+      if (replacement === null) return (await this.getSetting(name)) === null;
+      return (await this.q.rows('INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING name', [name, replacement])).length === 1;
+    }
+    if (replacement === null) return (await this.q.rows('DELETE FROM settings WHERE name = $1 AND value = $2 RETURNING name', [name, expected])).length === 1;
+    return (await this.q.rows('UPDATE settings SET value = $1 WHERE name = $2 AND value = $3 RETURNING name', [replacement, name, expected])).length === 1;
+  }
+
+  async listVersionBlobs(after: { keyId: string; version: number } | null, limit: number) {
+    const rows = await this.q.rows<{ key_id: string; version: number; wrapped: Buffer }>(
+      `SELECT key_id, version, wrapped FROM key_versions WHERE (key_id, version) > ($1, $2) ORDER BY key_id, version LIMIT $3`,
+      [after?.keyId ?? '', after?.version ?? -1, limit]);
+    return rows.map((r) => ({ keyId: r.key_id, version: Number(r.version), wrapped: r.wrapped }));
+  }
+
+  async countVersions(): Promise<number> {
+    const [row] = await this.q.rows<{ n: string }>('SELECT count(*) AS n FROM key_versions');
+    return Number(row!.n);
+  }
+
+  async replaceVersionBlob(keyId: string, version: number, expected: Buffer, replacement: Buffer): Promise<boolean> {
+    return (await this.q.rows('UPDATE key_versions SET wrapped = $1 WHERE key_id = $2 AND version = $3 AND wrapped = $4 RETURNING key_id', [replacement, keyId, version, expected])).length === 1;
+  }
+
+  async listImportParameters(): Promise<ImportParametersRecord[]> {
+    const rows = await this.q.rows<{ key_id: string; token_id: string; wrapping_algorithm: string; wrapping_key: Buffer; expires_at: string }>('SELECT * FROM import_parameters ORDER BY key_id');
+    return rows.map((row) => ({ keyId: row.key_id, tokenId: row.token_id, wrappingAlgorithm: row.wrapping_algorithm, wrappingKey: row.wrapping_key, expiresAt: Number(row.expires_at) }));
+  }
+
+  async replaceImportWrappingKey(keyId: string, expected: Buffer, replacement: Buffer): Promise<boolean> {
+    return (await this.q.rows('UPDATE import_parameters SET wrapping_key = $1 WHERE key_id = $2 AND wrapping_key = $3 RETURNING key_id', [replacement, keyId, expected])).length === 1;
+  }
+
   deleteKey(keyId: string): Promise<void> {
     return this.#keyWrite(keyId, () => this.#atomically(async (q) => {
       await q.run('DELETE FROM key_versions WHERE key_id = $1', [keyId]);

@@ -231,6 +231,12 @@ export class PgKmsStore implements KmsStore {
   retryMessage(id: number, at: number, error: string) { return this.#ops.retryMessage(id, at, error); }
   getSetting(name: string) { return this.#ops.getSetting(name); }
   putSettingIfAbsent(name: string, value: Buffer) { return this.#ops.putSettingIfAbsent(name, value); }
+  replaceSetting(name: string, expected: Buffer | null, replacement: Buffer | null) { return this.#ops.replaceSetting(name, expected, replacement); }
+  listVersionBlobs(after: { keyId: string; version: number } | null, limit: number) { return this.#ops.listVersionBlobs(after, limit); }
+  countVersions() { return this.#ops.countVersions(); }
+  replaceVersionBlob(keyId: string, version: number, expected: Buffer, replacement: Buffer) { return this.#ops.replaceVersionBlob(keyId, version, expected, replacement); }
+  listImportParameters() { return this.#ops.listImportParameters(); }
+  replaceImportWrappingKey(keyId: string, expected: Buffer, replacement: Buffer) { return this.#ops.replaceImportWrappingKey(keyId, expected, replacement); }
   deleteKey(keyId: string) { return this.#ops.deleteKey(keyId); }
   keysDueForDeletion(now: number) { return this.#ops.keysDueForDeletion(now); }
   deleteVersions(keyId: string) { return this.#ops.deleteVersions(keyId); }

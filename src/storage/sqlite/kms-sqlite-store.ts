@@ -86,6 +86,14 @@ function prepareStatements(db: Db) {
     retryMessage: db.prepare('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?'),
     getSetting: db.prepare('SELECT value FROM settings WHERE name = ?'),
     putSetting: db.prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)'),
+    replaceSetting: db.prepare('UPDATE settings SET value = ? WHERE name = ? AND value = ?'),
+    deleteSettingIf: db.prepare('DELETE FROM settings WHERE name = ? AND value = ?'),
+    versionBlobs: db.prepare(`SELECT key_id, version, wrapped FROM key_versions
+      WHERE key_id > @keyId OR (key_id = @keyId AND version > @version) ORDER BY key_id, version LIMIT @limit`),
+    countVersions: db.prepare('SELECT COUNT(*) AS n FROM key_versions'),
+    replaceVersionBlob: db.prepare('UPDATE key_versions SET wrapped = ? WHERE key_id = ? AND version = ? AND wrapped = ?'),
+    listImportParameters: db.prepare('SELECT * FROM import_parameters ORDER BY key_id'),
+    replaceImportWrappingKey: db.prepare('UPDATE import_parameters SET wrapping_key = ? WHERE key_id = ? AND wrapping_key = ?'),
     expiredMaterial: db.prepare(
       `SELECT * FROM keys INDEXED BY keys_material_expiry WHERE state IN ('2', '3') AND pending_attempt IS NULL
          AND material_expires_at IS NOT NULL AND material_expires_at <= ?`,
@@ -212,6 +220,34 @@ class SqliteOps implements KmsStore {
   async putSettingIfAbsent(name: string, value: Buffer): Promise<Buffer> {
     this.s.putSetting.run(name, value);
     return (await this.getSetting(name))!;
+  }
+
+  async replaceSetting(name: string, expected: Buffer | null, replacement: Buffer | null): Promise<boolean> {
+    if (expected === null) return replacement === null ? (await this.getSetting(name)) === null : this.s.putSetting.run(name, replacement).changes === 1;
+    if (replacement === null) return this.s.deleteSettingIf.run(name, expected).changes === 1;
+    return this.s.replaceSetting.run(replacement, name, expected).changes === 1;
+  }
+
+  async listVersionBlobs(after: { keyId: string; version: number } | null, limit: number) {
+    const rows = this.s.versionBlobs.all({ keyId: after?.keyId ?? '', version: after?.version ?? -1, limit }) as { key_id: string; version: number; wrapped: Buffer }[];
+    return rows.map((r) => ({ keyId: r.key_id, version: r.version, wrapped: r.wrapped }));
+  }
+
+  async countVersions(): Promise<number> {
+    return (this.s.countVersions.get() as { n: number }).n;
+  }
+
+  async replaceVersionBlob(keyId: string, version: number, expected: Buffer, replacement: Buffer): Promise<boolean> {
+    return this.s.replaceVersionBlob.run(replacement, keyId, version, expected).changes === 1;
+  }
+
+  async listImportParameters(): Promise<ImportParametersRecord[]> {
+    return (this.s.listImportParameters.all() as { key_id: string; token_id: string; wrapping_algorithm: string; wrapping_key: Buffer; expires_at: number }[])
+      .map((row) => ({ keyId: row.key_id, tokenId: row.token_id, wrappingAlgorithm: row.wrapping_algorithm, wrappingKey: row.wrapping_key, expiresAt: row.expires_at }));
+  }
+
+  async replaceImportWrappingKey(keyId: string, expected: Buffer, replacement: Buffer): Promise<boolean> {
+    return this.s.replaceImportWrappingKey.run(replacement, keyId, expected).changes === 1;
   }
 
   async deleteKey(keyId: string): Promise<void> {
@@ -435,6 +471,12 @@ export class SqliteKmsStore implements KmsStore {
   retryMessage(id: number, at: number, error: string) { return this.#locked((o) => o.retryMessage(id, at, error)); }
   getSetting(name: string) { return this.#locked((o) => o.getSetting(name)); }
   putSettingIfAbsent(name: string, value: Buffer) { return this.#locked((o) => o.putSettingIfAbsent(name, value)); }
+  replaceSetting(name: string, expected: Buffer | null, replacement: Buffer | null) { return this.#locked((o) => o.replaceSetting(name, expected, replacement)); }
+  listVersionBlobs(after: { keyId: string; version: number } | null, limit: number) { return this.#locked((o) => o.listVersionBlobs(after, limit)); }
+  countVersions() { return this.#locked((o) => o.countVersions()); }
+  replaceVersionBlob(keyId: string, version: number, expected: Buffer, replacement: Buffer) { return this.#locked((o) => o.replaceVersionBlob(keyId, version, expected, replacement)); }
+  listImportParameters() { return this.#locked((o) => o.listImportParameters()); }
+  replaceImportWrappingKey(keyId: string, expected: Buffer, replacement: Buffer) { return this.#locked((o) => o.replaceImportWrappingKey(keyId, expected, replacement)); }
   deleteVersions(keyId: string) { return this.#locked((o) => o.deleteVersions(keyId)); }
   keysWithExpiredMaterial(now: number) { return this.#locked((o) => o.keysWithExpiredMaterial(now)); }
   putImportParameters(p: ImportParametersRecord) { return this.#locked((o) => o.putImportParameters(p)); }
