@@ -169,6 +169,7 @@ async function scenario(kind: 'sqlite' | 'postgres'): Promise<void> {
   const d = await startTestDeployment({ regions: [R, OTHER], store: kind, dir: join(work, 'old') });
   const out = join(work, 'cn-north-4.backup');
   let restored: Awaited<ReturnType<typeof launch>> | null = null;
+  let target: Awaited<ReturnType<typeof createTestDatabase>> | null = null;
   try {
     const keys = await makeKeys(d);
     const before: Made[] = [];
@@ -221,7 +222,7 @@ async function scenario(kind: 'sqlite' | 'postgres'): Promise<void> {
     }
     const oldRegionKey = join(regionDir(d.dir, R), 'master.key');
     const oldIamKey = join(iamDir(d.dir), 'master.key');
-    const target = await (kind === 'postgres' ? createTestDatabase() : Promise.resolve(null));
+    target = kind === 'postgres' ? await createTestDatabase() : null;
     const storeArgs = target ? ['--store', target.url] : [];
     const newDir = join(work, 'restored');
     const base = await freePortRange(3);
@@ -304,12 +305,10 @@ async function scenario(kind: 'sqlite' | 'postgres'): Promise<void> {
       assert.equal(v.status, 0, `${component}: ${v.stdout}${v.stderr}`);
       assert.equal(JSON.parse(v.stdout).ok, true);
     }
-    await restored.stop();
-    restored = null;
-    await target?.drop().catch(() => {});
   } finally {
     await restored?.stop();
     await d.stop().catch(() => {});
+    await target?.drop().catch(() => {});
   }
 }
 
