@@ -1,7 +1,8 @@
 /**
  * The `strongroom` command: `start` (the whole local deployment), `serve-iam` / `serve-region` (one process each,
- * as the launcher runs them), `iam ...` administration (iam-commands.ts), `audit ...` (audit-commands.ts), `backup` / `restore` (backup-commands.ts) and the
- * client CLI `kms <operation> ...` (kms-commands.ts, with its own exit codes: 1 API error, 2 usage error).
+ * as the launcher runs them), `iam ...` administration (iam-commands.ts), `audit ...` (audit-commands.ts),
+ * `backup` / `restore` (backup-commands.ts) and the client CLI `kms <operation> ...` (kms-commands.ts, with its own
+ * exit codes: 1 API error, 2 usage error).
  * Administration commands print JSON on stdout; errors go to stderr with exit code 1.
  */
 import { randomUUID } from 'node:crypto';
