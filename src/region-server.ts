@@ -24,6 +24,9 @@ import { CryptoOps } from './core/crypto-ops.js';
 import { KeyImportService } from './core/key-import.js';
 import { KeyMaterial } from './core/key-material.js';
 import { KeyService } from './core/keys.js';
+import { KeystoreService } from './core/keystores.js';
+import { NO_HSM_CLUSTERS, type HsmClusters } from './core/hsm.js';
+import type { HsmClusterConfig } from './keystore/hsm-clusters.js';
 import { ReplicationService } from './core/replication.js';
 import { RotationService } from './core/rotation.js';
 import { SeedService } from './core/seeding.js';
@@ -74,9 +77,13 @@ export interface RegionAppOptions {
   deploymentId?: string;
   /** Serve HTTPS with this certificate and key (tls.ts). */
   tls?: TlsMaterial;
+  /** The HSM clusters dedicated keystores may use (core/hsm.ts); none when unset. Closed with the region. */
+  hsmClusters?: HsmClusters;
 }
 
 export interface RegionServerOptions extends RegionAppOptions {
+  /** deployment.json `hsm_clusters`: opened over PKCS#11 (keystore/hsm-clusters.ts) when `hsmClusters` is not given. */
+  hsmClusterConfigs?: Readonly<Record<string, HsmClusterConfig>>;
   /** The region's own data directory (SQLite database, root key). */
   dataDir: string;
   /** `postgres://…` to keep the region in PostgreSQL (composition.ts); SQLite in `dataDir` when unset. */
@@ -148,19 +155,22 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
   iam.useTransportKey({ publicRaw: replication.transportPublicKey, open: (sealed, context) => replication.openSealed(sealed, context) });
   const imports = new KeyImportService(store, material, rootKey, clock, (tx, key) => replication.syncReplicas(tx, key));
   await imports.init();
-  const keys = new KeyService(store, material, clock, { keyQuota: o.keyQuota });
+  const hsm = o.hsmClusters ?? NO_HSM_CLUSTERS;
+  const keystores = new KeystoreService(store, hsm, clock);
+  const keys = new KeyService(store, material, clock, { keyQuota: o.keyQuota }, keystores);
   const api: RegionServices = {
     region: o.region,
     keys,
+    keystores,
     tags: new TagService(store, keys, clock),
     aliases: new AliasService(store, keys, clock),
     grants: new GrantService(store, keys, iam, clock, { grantQuota: o.grantQuota ?? DEFAULT_GRANT_QUOTA }),
-    crypto: new CryptoOps(store, material, clock, (key) => replication.pullFromPrimary(key)),
+    crypto: new CryptoOps(store, material, clock, (key) => replication.pullFromPrimary(key), keystores),
     topology: o.topology,
     clock,
     replication,
     rotation: new RotationService(store, material, replication, clock),
-    asymmetric: new AsymmetricOps(store, material, clock),
+    asymmetric: new AsymmetricOps(store, material, clock, keystores),
     imports,
     auditTrail: store,
   };
@@ -252,6 +262,7 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
       await app.close();
       await store.close();
       await rootKey.close();
+      await hsm.close();
     },
   };
 }
@@ -264,7 +275,9 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
   let region: RegionApp;
   try {
     rootKey = openRootKey(at);
-    region = await buildRegionApp(o, { store, rootKey, nodeId: at.nodeId, shared: at.store !== undefined && at.store !== 'sqlite' });
+    const configs = o.hsmClusterConfigs ?? {};
+    const hsmClusters = o.hsmClusters ?? (Object.keys(configs).length > 0 ? new (await import('./keystore/hsm-clusters.js')).Pkcs11Clusters(configs) : undefined);
+    region = await buildRegionApp({ ...o, hsmClusters }, { store, rootKey, nodeId: at.nodeId, shared: at.store !== undefined && at.store !== 'sqlite' });
   } catch (err) {
     await store.close();
     await rootKey?.close();

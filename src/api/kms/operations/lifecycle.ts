@@ -30,7 +30,7 @@ export const lifecycleOperations = [
       key_description: Type.Optional(description()),
       origin: Type.Optional(oneOf(['kms', 'external'])),
       enterprise_project_id: Type.Optional(text({ maxBytes: 64 })),
-      keystore_id: Type.Optional(text({ code: 'KMS.0340', maxBytes: 64, description: 'Only the default keystore "0".' })),
+      keystore_id: Type.Optional(text({ code: 'KMS.0340', maxBytes: 64, description: 'The default keystore "0", or a dedicated keystore of the account (create-keystore): the key\'s material is then made and kept in its HSM.' })),
       sequence: sequence(),
     }),
     response: answer({ key_info: answer({ key_id: Type.String(), domain_id: Type.String(), region_id: Type.String() }) }),
