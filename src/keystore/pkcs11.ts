@@ -306,7 +306,8 @@ export class Pkcs11Token {
   publicKeySpki(handle: ObjectHandle): Buffer {
     this.#check();
     const [type] = this.lib.C_GetAttributeValue(this.session, handle, [{ type: CKA_KEY_TYPE }]);
-    const keyType = (type!.value as Buffer).readUIntLE(0, (type!.value as Buffer).length);
+    const raw = type!.value as Buffer; // a CK_ULONG in the platform's byte order (little-endian here)
+    const keyType = raw.length === 8 ? Number(raw.readBigUInt64LE()) : raw.readUInt32LE();
     const b64url = (b: Buffer) => b.toString('base64url');
     if (keyType === pkcs11js.CKK_RSA) {
       const [n, e] = this.lib.C_GetAttributeValue(this.session, handle, [{ type: pkcs11js.CKA_MODULUS }, { type: pkcs11js.CKA_PUBLIC_EXPONENT }]);

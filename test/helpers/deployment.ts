@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootstrap, type BootstrapFile } from '../../src/cli/bootstrap.js';
 import type { Clock } from '../../src/core/context.js';
-import { deploymentPath, iamDir, planDeployment, regionDir, topologyOf, type DeploymentFile } from '../../src/deployment.js';
+import { deploymentPath, iamDir, planDeployment, regionDir, topologyOf, writeDeployment, type DeploymentFile } from '../../src/deployment.js';
+import type { HsmClusterConfig } from '../../src/keystore/hsm-cluster-config.js';
 import type { Scheduler } from '../../src/core/scheduler.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { freePortRange } from './ports.js';
@@ -80,6 +81,8 @@ export interface DeploymentOptions {
   deletionSweepMs?: number;
   /** The processes' logger (default none). */
   logger?: LoggerOptions;
+  /** HSM clusters of dedicated keystores, written to deployment.json `hsm_clusters` (SOFTHSM2_CONF: test/helpers/softhsm.ts). */
+  hsmClusters?: Record<string, HsmClusterConfig>;
 }
 
 /** Databases made by deployments of this test file, dropped when it ends. */
@@ -105,6 +108,10 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
   const reused = o.dir !== undefined && existsSync(deploymentPath(o.dir));
   const store = reused ? undefined : await testStore(o);
   const deployment = planDeployment(dir, { host: '127.0.0.1', basePort: base, regions: regionIds, keyQuota: o.keyQuota, grantQuota: o.grantQuota, throttling: o.throttling, store, nodes });
+  if (o.hsmClusters) {
+    deployment.hsm_clusters = o.hsmClusters;
+    writeDeployment(dir, deployment);
+  }
   const { file: boot } = await bootstrap(dir, deployment);
   const secret = Buffer.from(deployment.internal_secret, 'hex');
   const topology = topologyOf(deployment);
@@ -118,7 +125,7 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
       region: id, dataDir: regionDir(dir, id), store: deployment.store, topology, iamEndpoint: deployment.iam.endpoint, internalSecret: secret,
       keyQuota: deployment.key_quota, grantQuota: deployment.grant_quota, host: '127.0.0.1', port: r.ports[n]!, logger: o.logger ?? false, clock: o.clock,
       revocationPollMs: o.revocationPollMs === null ? undefined : (o.revocationPollMs ?? 100), deletionSweepMs: o.deletionSweepMs ?? 3_600_000, checkResponses: o.checkResponses ?? true,
-      throttling: deployment.throttling, throttleClock: o.throttleClock, leaseMs: o.leaseMs,
+      throttling: deployment.throttling, throttleClock: o.throttleClock, leaseMs: o.leaseMs, hsmClusterConfigs: deployment.hsm_clusters,
     });
     allNodes.set(`${id}/${n}`, node);
     if (n === 0) regions.set(id, node);
