@@ -139,6 +139,18 @@ describe('keystore operations', { skip }, () => {
     const plainInfo = ok(await kms('describe-key', { key_id: plain })).key_info;
     assert.equal(plainInfo.keystore_id, '0');
     assert.equal(plainInfo.keystore_type, 'DEFAULT');
+    // list-keys' keystore_type filter (either form).
+    const dedicated = ok(await kms('list-keys', { key_spec: 'ALL', keystore_type: 'DHSM' }));
+    assert.ok(dedicated.keys.includes(keyId) && !dedicated.keys.includes(plain));
+    assert.ok(dedicated.key_details.every((k: { keystore_type: string }) => k.keystore_type === 'DHSM'));
+    assert.equal(dedicated.total, dedicated.keys.length);
+    const byNumber = ok(await kms('list-keys', { key_spec: 'ALL', keystore_type: '0' }));
+    assert.ok(byNumber.keys.includes(plain) && !byNumber.keys.includes(keyId));
+    const paged = ok(await kms('list-keys', { key_spec: 'ALL', keystore_type: 'DEFAULT', limit: '1' }));
+    assert.deepEqual(paged.keys, [plain], 'newest first');
+    assert.equal(paged.truncated, String(byNumber.total > 1));
+    assert.deepEqual(ok(await kms('list-keys', { keystore_type: 'CDMS' })).keys, []);
+    expectError(await kms('list-keys', { keystore_type: 'HSM' }), 400, 'KMS.0308');
   });
 
   test('encrypt-data / decrypt-data and data keys with a keystore key run in the token', async () => {

@@ -32,6 +32,8 @@ export interface ListKeysInput {
   state?: KeyState;
   /** A spec, or undefined for every spec. */
   spec?: string;
+  /** Only keys of the default keystore (`DEFAULT`) or of dedicated ones (`DHSM`; `CDMS` matches none here). */
+  keystoreType?: 'DEFAULT' | 'DHSM' | 'CDMS';
 }
 
 export interface KeyServiceOptions {
@@ -140,8 +142,16 @@ export class KeyService {
   }
 
   /** list-keys: newest first (KmsStore.listNewestKeys); keys past their deletion date are left out. */
-  listNewest(ctx: CallerContext, input: ListKeysInput) {
-    return this.store.listNewestKeys(ctx.projectId, { state: input.state, spec: input.spec, aliveAt: this.clock() }, input.before, input.limit);
+  async listNewest(ctx: CallerContext, input: ListKeysInput) {
+    const filter = { state: input.state, spec: input.spec, aliveAt: this.clock() };
+    if (input.keystoreType === undefined) return this.store.listNewestKeys(ctx.projectId, filter, input.before, input.limit);
+    // The keystore_type filter (docs/reference/huawei-kms-api.md §9 #15) reads the project's matching keys and pages
+    // them here, the same way listNewestKeys does: the listing's index does not hold keystore_id.
+    const all = (await this.store.listKeys(ctx.projectId, filter, 0, Number.MAX_SAFE_INTEGER)).keys;
+    const keys = all.filter((k) => (k.keystoreId === '0' ? 'DEFAULT' : 'DHSM') === input.keystoreType);
+    const end = Math.min(input.before ?? keys.length, keys.length);
+    const start = Math.max(0, end - input.limit);
+    return { keys: keys.slice(start, end).reverse(), total: keys.length, start };
   }
 
   enable(ctx: CallerContext, keyId: string): Promise<KeyRecord> {
