@@ -6,6 +6,9 @@
  * create-pin as the keystore's access PIN. A region with its clusters in deployment.json, over the official signer.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createHash, createPublicKey, randomBytes, randomUUID, verify as nodeVerify, constants } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import pkcs11js from 'pkcs11js';
@@ -314,6 +317,35 @@ describe('keystore operations', { skip }, () => {
     expectError(await kms('create-pin', { keystore_id: '0' }), 400, 'KMS.0340');
     expectError(await kms('create-pin', { keystore_id: randomUUID() }), 400, 'KMS.0340');
     expectError(await kms('create-pin', { keystore_id: keystoreId, pin_type: 'plain' }), 400, 'KMS.0308');
+  });
+
+  test('strongroom hsm register checks the token and its PIN before writing deployment.json; hsm list shows no PIN', async () => {
+    const hsm = softHsm();
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'hsm', ...args, '--data-dir', d.dir], {
+      encoding: 'utf8', env: { ...process.env, ...hsm.env },
+    });
+    const file = () => JSON.parse(readFileSync(join(d.dir, 'deployment.json'), 'utf8'));
+    const wrongPin = join(hsm.dir, 'wrong-pin');
+    writeFileSync(wrongPin, '0000\n', { mode: 0o600 });
+    let r = cli('register', 'extra', '--module', hsm.module, '--token', 'ks-four', '--pin-file', wrongPin);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /CKR_PIN_INCORRECT/);
+    r = cli('register', 'extra', '--module', hsm.module, '--token', 'no-such-token', '--pin-file', hsm.pinFile);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /no PKCS#11 token labelled "no-such-token"/);
+    r = cli('register', 'bad id!', '--module', hsm.module, '--token', 'ks-four', '--pin-file', hsm.pinFile);
+    assert.equal(r.status, 1);
+    assert.equal(file().hsm_clusters.extra, undefined, 'nothing written by a refused registration');
+    r = cli('register', 'hsm-1', '--module', hsm.module, '--token', 'ks-four', '--pin-file', hsm.pinFile);
+    assert.equal(r.status, 1, 'an id in use keeps its token');
+    r = cli('register', 'extra', '--module', hsm.module, '--token', 'ks-four', '--pin-file', hsm.pinFile);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(file().hsm_clusters.extra, { module: hsm.module, token: 'ks-four', pin_file: hsm.pinFile });
+    r = cli('list');
+    assert.equal(r.status, 0, r.stderr);
+    const listed = JSON.parse(r.stdout) as { id: string }[];
+    assert.deepEqual(listed.map((c) => c.id).sort(), ['extra', 'hsm-1', 'hsm-2', 'hsm-3', 'hsm-4']);
+    assert.ok(!r.stdout.includes(hsm.pin + '"'), 'no PIN');
   });
 
   test('keystore operations are in the audit trail', async () => {
