@@ -238,9 +238,12 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
   scheduler.add({
     name: 'deletion', everyMs: o.deletionSweepMs ?? 60_000,
     run: async () => {
-      await api.keys.destroyDueKeys(recordWork('system:DestroyKey'));
-      await imports.expireMaterial(recordWork('system:ExpireKeyMaterial'));
-      await store.purgeRequests(Date.now()); // replay claims whose signatures can no longer be used
+      try {
+        await api.keys.destroyDueKeys(recordWork('system:DestroyKey')); // throws when an HSM cluster was unreachable (retried next sweep)
+      } finally {
+        await imports.expireMaterial(recordWork('system:ExpireKeyMaterial'));
+        await store.purgeRequests(Date.now()); // replay claims whose signatures can no longer be used
+      }
     },
   });
   scheduler.add({ name: 'outbox', everyMs: o.outboxIntervalMs ?? 500, run: () => replication.deliverDue() });

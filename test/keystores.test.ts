@@ -57,6 +57,7 @@ before(async () => {
   if (skip) return;
   const hsm = softHsm(...TOKENS);
   const clusters = Object.fromEntries(TOKENS.map((t, i) => [`hsm-${i + 1}`, { module: hsm.module, token: t, pin_file: hsm.pinFile }]));
+  clusters['hsm-broken'] = { module: hsm.module, token: 'not-initialised', pin_file: hsm.pinFile };
   d = await startTestDeployment({ regions: [R], clock: () => now, hsmClusters: clusters });
   token = Pkcs11Token.open({ module: hsm.module, token: 'ks-one', pin: hsm.pin });
 });
@@ -94,6 +95,7 @@ describe('keystore operations', { skip }, () => {
     expectError(await createKeystore({ keystore_alias: unique('c'), hsm_cluster_id: 'hsm-2', keystore_type: 'DEFAULT' }), 400, 'KMS.0308');
     expectError(await createKeystore({ keystore_alias: unique('c'), hsm_cluster_id: 'hsm-2', keystore_type: 'HSM' }), 400, 'KMS.0308');
     expectError(await createKeystore({ keystore_alias: unique('c'), hsm_cluster_id: 'no-such-cluster' }), 400, 'KMS.0308');
+    expectError(await createKeystore({ keystore_alias: unique('c'), hsm_cluster_id: 'hsm-broken' }), 503, 'KMS.0104'); // its token does not open
     expectError(await createKeystore({ keystore_alias: unique('c'), hsm_cluster_id: 'hsm-1' }), 400, 'KMS.0308'); // used by the first keystore
     expectError(await createKeystore({ keystore_alias: unique('c'), hsm_cluster_id: 'hsm-2', cluster_id: 'hsm-3' }), 400, 'KMS.0308');
     expectError(await createKeystore({ keystore_alias: unique('c') }), 400, 'KMS.0204');
@@ -344,7 +346,7 @@ describe('keystore operations', { skip }, () => {
     r = cli('list');
     assert.equal(r.status, 0, r.stderr);
     const listed = JSON.parse(r.stdout) as { id: string }[];
-    assert.deepEqual(listed.map((c) => c.id).sort(), ['extra', 'hsm-1', 'hsm-2', 'hsm-3', 'hsm-4']);
+    assert.deepEqual(listed.map((c) => c.id).sort(), ['extra', 'hsm-1', 'hsm-2', 'hsm-3', 'hsm-4', 'hsm-broken']);
     assert.ok(!r.stdout.includes(hsm.pin + '"'), 'no PIN');
   });
 
