@@ -10,7 +10,10 @@ import type { SigningAlgorithm } from '../crypto/algorithms.js';
 /** Key pair specs a cluster makes (key-specs.ts names). */
 export type HsmKeyPairSpec = 'RSA_2048' | 'RSA_3072' | 'RSA_4096' | 'EC_P256' | 'EC_P384';
 
-/** One HSM cluster. Every method throws `HsmUnavailable` when the token cannot be reached. */
+/**
+ * One HSM cluster. Every method throws `HsmUnavailable` when the token cannot be reached, and those naming an
+ * existing key `HsmKeyMissing` when no object has the label.
+ */
 export interface HsmCluster {
   readonly id: string;
   /** Makes an AES-256 key labelled `label` in the token (sensitive, non-extractable). */
@@ -45,6 +48,14 @@ export class HsmUnavailable extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'HsmUnavailable';
+  }
+}
+
+/** No object of the cluster has the label an operation named (never made, or destroyed). */
+export class HsmKeyMissing extends Error {
+  constructor(label: string, clusterId: string) {
+    super(`no key labelled ${label} in HSM cluster ${clusterId}`);
+    this.name = 'HsmKeyMissing';
   }
 }
 

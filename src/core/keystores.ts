@@ -19,7 +19,7 @@ import { AuthenticationFailed } from '../crypto/symmetric.js';
 import { KmsError } from '../errors.js';
 import { DuplicateKeystoreError, type KmsStore } from '../storage/kms-store.js';
 import type { CallerContext, Clock } from './context.js';
-import { HsmUnavailable, type HsmCluster, type HsmClusters, type HsmKeyPairSpec } from './hsm.js';
+import { HsmKeyMissing, HsmUnavailable, type HsmCluster, type HsmClusters, type HsmKeyPairSpec } from './hsm.js';
 import type { KeyRecord } from './key.js';
 import type { KeySpec, KeyUsage } from './key-specs.js';
 
@@ -162,11 +162,11 @@ export class KeystoreService {
   /**
    * create-pin (§4 G 30): a fresh random PIN (32 hex characters) for a keystore of the caller's account, replacing
    * any earlier one. `PlainText` answers it as it is; `CipherText` (the default) answers it sealed in the keystore's
-   * token (Base64), which is how the caller then presents it. KMS.0204 without keystore_id; KMS.0340 for the default
-   * or card keystores ("0", "1", "2") and unknown or disabled keystores.
+   * token (Base64), which is how the caller then presents it. KMS.0340 without keystore_id, for the default or card
+   * keystores ("0", "1", "2": none here) and for unknown or disabled keystores.
    */
   async createPin(ctx: CallerContext, keystoreId: string | undefined, pinType: 'CipherText' | 'PlainText' = 'CipherText'): Promise<string> {
-    if (keystoreId === undefined) throw new KmsError('KMS.0204', 'keystore_id is required: a PIN guards the data keys of one dedicated keystore.');
+    if (keystoreId === undefined) throw new KmsError('KMS.0340', 'A PIN guards the data keys of one dedicated keystore: give keystore_id (Strongroom has no card clusters).');
     if (keystoreId === '0' || keystoreId === '1' || keystoreId === '2') throw new KmsError('KMS.0340', 'PINs belong to dedicated keystores; the default keystore and card clusters have none here.');
     const keystore = await this.get(ctx, keystoreId);
     if (keystore.state !== '2') throw new KmsError('KMS.0340', `The keystore ${keystoreId} is disabled.`);
@@ -236,7 +236,7 @@ export class KeystoreService {
       try {
         clear = cluster.open(pinKeyLabel(keystore.id), Buffer.from(pin, 'base64'), pinAad(keystore.id)).toString('utf8');
       } catch (err) {
-        if (err instanceof AuthenticationFailed) throw new KmsError('KMS.0306', 'The PIN is wrong.');
+        if (err instanceof AuthenticationFailed || err instanceof HsmKeyMissing) throw new KmsError('KMS.0306', 'The PIN is wrong.');
         throw err;
       }
     }
@@ -261,7 +261,7 @@ export class KeystoreService {
     try {
       return cluster.seal(pinKeyLabel(keystore.id), Buffer.from(pin, 'utf8'), pinAad(keystore.id)).toString('base64');
     } catch (err) {
-      if (!(err instanceof Error) || !/no key labelled|not found/i.test(err.message)) throw err;
+      if (!(err instanceof HsmKeyMissing)) throw err;
       // A keystore whose token lost its PIN key (the token was re-initialised): a new one seals from now on.
       await hsmCall(() => cluster.generateSymmetric(pinKeyLabel(keystore.id)));
       return cluster.seal(pinKeyLabel(keystore.id), Buffer.from(pin, 'utf8'), pinAad(keystore.id)).toString('base64');

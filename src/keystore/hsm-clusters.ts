@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../crypto/algorithms.js';
-import { HsmUnavailable, type HsmCluster, type HsmClusters, type HsmKeyPairSpec } from '../core/hsm.js';
+import { HsmKeyMissing, HsmUnavailable, type HsmCluster, type HsmClusters, type HsmKeyPairSpec } from '../core/hsm.js';
 import { LruMap } from '../lru-map.js';
 import { checkHsmClusterConfig, type HsmClusterConfig } from './hsm-cluster-config.js';
 import { EC_CURVE_OIDS, Pkcs11Token, pkcs11ErrorName, readPin, type ObjectHandle } from './pkcs11.js';
@@ -162,7 +162,7 @@ class Pkcs11Cluster implements HsmCluster {
         }
       }
       const key = kind === 'secret' ? t.findSecretKey(label) : t.findPrivateKey(label);
-      if (!key) throw new Error(`no key labelled ${label} in HSM cluster ${this.id}`);
+      if (!key) throw new HsmKeyMissing(label, this.id);
       this.#handles.set(label, key);
       return fn(t, key);
     });

@@ -142,11 +142,6 @@ export const dataOperations = [
       sequence: sequence(),
     }),
     response: answer({ pin: Type.String() }),
-    handler: async (s, ctx, { body: b }) => {
-      if (b.keystore_id === undefined) {
-        throw new KmsError('KMS.0340', 'A PIN guards the data keys of one dedicated keystore: give keystore_id (Strongroom has no card clusters).');
-      }
-      return { pin: await s.keystores.createPin(ctx, b.keystore_id, b.pin_type) };
-    },
+    handler: async (s, ctx, { body: b }) => ({ pin: await s.keystores.createPin(ctx, b.keystore_id, b.pin_type) }),
   }),
 ];
