@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, createPublicKey, randomBytes, randomUUID, verify as nodeVerify, constants } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -55,7 +56,7 @@ const skip = softHsmAvailable() ? false : 'SoftHSM2 is not installed (.ci/run in
 
 before(async () => {
   if (skip) return;
-  const hsm = softHsm(...TOKENS);
+  const hsm = softHsm(...TOKENS, 'ks-spare'); // ks-spare: registered by the CLI test
   const clusters = Object.fromEntries(TOKENS.map((t, i) => [`hsm-${i + 1}`, { module: hsm.module, token: t, pin_file: hsm.pinFile }]));
   clusters['hsm-broken'] = { module: hsm.module, token: 'not-initialised', pin_file: hsm.pinFile };
   d = await startTestDeployment({ regions: [R], clock: () => now, hsmClusters: clusters });
@@ -111,10 +112,12 @@ describe('keystore operations', { skip }, () => {
   });
 
   test('ListKeyStores pages by limit and offset; Show/Enable/Disable/Delete of an unknown keystore is KMS.0340', async () => {
+    const all = ok(await call('GET', '/keystores'));
+    assert.equal(all.total, 2);
+    assert.ok(all.keystores.some((k: { keystore_id: string }) => k.keystore_id === keystoreId));
     const page = ok(await call('GET', '/keystores', undefined, { limit: '1', offset: '1' }));
     assert.equal(page.total, 2);
-    assert.equal(page.keystores.length, 1);
-    assert.notEqual(page.keystores[0].keystore_id, keystoreId);
+    assert.deepEqual(page.keystores, [all.keystores[1]]);
     assert.deepEqual(ok(await call('GET', '/keystores', undefined, { offset: '5' })).keystores, []);
     expectError(await call('GET', '/keystores', undefined, { limit: '0' }), 400, 'KMS.1601');
     expectError(await call('GET', '/keystores', undefined, { offset: '-1' }), 400, 'KMS.1603');
@@ -329,25 +332,55 @@ describe('keystore operations', { skip }, () => {
     const file = () => JSON.parse(readFileSync(join(d.dir, 'deployment.json'), 'utf8'));
     const wrongPin = join(hsm.dir, 'wrong-pin');
     writeFileSync(wrongPin, '0000\n', { mode: 0o600 });
-    let r = cli('register', 'extra', '--module', hsm.module, '--token', 'ks-four', '--pin-file', wrongPin);
+    let r = cli('register', 'extra', '--module', hsm.module, '--token', 'ks-spare', '--pin-file', wrongPin);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /CKR_PIN_INCORRECT/);
     r = cli('register', 'extra', '--module', hsm.module, '--token', 'no-such-token', '--pin-file', hsm.pinFile);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /no PKCS#11 token labelled "no-such-token"/);
-    r = cli('register', 'bad id!', '--module', hsm.module, '--token', 'ks-four', '--pin-file', hsm.pinFile);
+    r = cli('register', 'bad id!', '--module', hsm.module, '--token', 'ks-spare', '--pin-file', hsm.pinFile);
     assert.equal(r.status, 1);
     assert.equal(file().hsm_clusters.extra, undefined, 'nothing written by a refused registration');
-    r = cli('register', 'hsm-1', '--module', hsm.module, '--token', 'ks-four', '--pin-file', hsm.pinFile);
+    r = cli('register', 'hsm-1', '--module', hsm.module, '--token', 'ks-spare', '--pin-file', hsm.pinFile);
     assert.equal(r.status, 1, 'an id in use keeps its token');
-    r = cli('register', 'extra', '--module', hsm.module, '--token', 'ks-four', '--pin-file', hsm.pinFile);
+    r = cli('register', 'twin', '--module', hsm.module, '--token', 'ks-four', '--pin-file', hsm.pinFile);
+    assert.equal(r.status, 1, 'a token registered under another id');
+    assert.match(r.stderr, /registered already as HSM cluster hsm-4/);
+    r = cli('register', 'extra', '--module', hsm.module, '--token', 'ks-spare', '--pin-file', hsm.pinFile);
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(file().hsm_clusters.extra, { module: hsm.module, token: 'ks-four', pin_file: hsm.pinFile });
+    assert.deepEqual(file().hsm_clusters.extra, { module: hsm.module, token: 'ks-spare', pin_file: hsm.pinFile });
     r = cli('list');
     assert.equal(r.status, 0, r.stderr);
     const listed = JSON.parse(r.stdout) as { id: string }[];
     assert.deepEqual(listed.map((c) => c.id).sort(), ['extra', 'hsm-1', 'hsm-2', 'hsm-3', 'hsm-4', 'hsm-broken']);
     assert.ok(!r.stdout.includes(hsm.pin + '"'), 'no PIN');
+  });
+
+  test('a region process (serve-region) reads hsm_clusters from deployment.json and SOFTHSM2_CONF from its environment', async () => {
+    await d.stopRegion(R);
+    const hsm = softHsm();
+    const log = join(d.dir, 'serve-region.log');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve-region', '--region', R, '--data-dir', d.dir], {
+      stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')], env: { ...process.env, ...hsm.env },
+    });
+    try {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`serve-region did not come up:\n${readFileSync(log, 'utf8')}`);
+        if (await fetch(d.endpoint(R) + '/').then((x) => x.ok, () => false)) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const ks = await newKeystore('extra'); // registered by the CLI after the deployment started
+      const keyId = await createKey(ks);
+      const ct = ok(await kms('encrypt-data', { key_id: keyId, plain_text: 'from a region process' })).cipher_text;
+      assert.equal(ok(await kms('decrypt-data', { cipher_text: ct })).plain_text, 'from a region process');
+      assert.equal(ok(await kms('describe-key', { key_id: keyId })).key_info.keystore_type, 'DHSM');
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      await d.startRegion(R);
+    }
   });
 
   test('keystore operations are in the audit trail', async () => {

@@ -41,6 +41,8 @@ export function hsmCommands(program: Command): void {
       if (had && JSON.stringify(had) !== JSON.stringify(config)) {
         throw new Error(`an HSM cluster ${id} is registered already (token ${had.token} of ${had.module}); keys of its keystore live there: choose another id`);
       }
+      const twin = Object.entries(d.hsm_clusters ?? {}).find(([other, c]) => other !== id && c.module === config.module && c.token === config.token);
+      if (twin) throw new Error(`the token ${config.token} is registered already as HSM cluster ${twin[0]}: one token is one cluster`);
       const { probeHsmCluster } = await import('../keystore/hsm-clusters.js');
       try {
         probeHsmCluster(config);
