@@ -14,6 +14,7 @@ import { createHash, createPublicKey, randomBytes, randomUUID, verify as nodeVer
 import { after, before, describe, test } from 'node:test';
 import pkcs11js from 'pkcs11js';
 import { Pkcs11Token } from '../src/keystore/pkcs11.js';
+import { checkHsmClusterConfig, type HsmClusterConfig } from '../src/keystore/hsm-cluster-config.js';
 import { expectError, KEY_ID, signedRequest, startTestDeployment, type Reply, type TestDeployment } from './helpers/deployment.js';
 import { softHsm, softHsmAvailable } from './helpers/softhsm.js';
 
@@ -388,4 +389,16 @@ describe('keystore operations', { skip }, () => {
     const ops = new Set(records.map((r) => r.operation));
     for (const op of ['CreateKeyStore', 'ListKeyStores', 'ShowKeyStore', 'DeleteKeyStore', 'EnableKeyStore', 'DisableKeyStore', 'CreatePin']) assert.ok(ops.has(op), op);
   });
+});
+
+test('deployment.json hsm_clusters: a module, a token and exactly one of pin_file and pin_env; never the PIN itself', () => {
+  const good: HsmClusterConfig = { module: '/usr/lib/softhsm/libsofthsm2.so', token: 't', pin_file: '/etc/pin' };
+  checkHsmClusterConfig('hsm-a', good);
+  checkHsmClusterConfig('hsm-b', { module: good.module, token: 't', pin_env: 'HSM_PIN' });
+  assert.throws(() => checkHsmClusterConfig('hsm-c', { ...good, pin: '1234' } as HsmClusterConfig), /must not be written/);
+  assert.throws(() => checkHsmClusterConfig('hsm-c', { ...good, pin_env: 'X' }), /exactly one/);
+  assert.throws(() => checkHsmClusterConfig('hsm-c', { module: good.module, token: 't' }), /exactly one/);
+  assert.throws(() => checkHsmClusterConfig('hsm-c', { ...good, module: '' }), /module/);
+  assert.throws(() => checkHsmClusterConfig('hsm-c', { ...good, token: '' }), /token/);
+  assert.throws(() => checkHsmClusterConfig('bad id', good), /cluster id/);
 });
