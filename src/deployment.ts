@@ -12,6 +12,7 @@ import { checkStore, describeStore, STORE_ENV } from './composition.js';
 import { checkRootKeyConfig, DEFAULT_ROOT_KEY, sameRootKey, type RootKeyConfig } from './keystore/root-key-config.js';
 import { redactUrl } from './storage/postgres/database.js';
 import { Topology } from './regions/topology.js';
+import { checkHsmClusterConfig, type HsmClusterConfig } from './keystore/hsm-cluster-config.js';
 
 export interface DeploymentFile {
   version: 1;
@@ -68,6 +69,11 @@ export interface DeploymentFile {
    * until changed.
    */
   throttling?: ThrottlingSetting;
+  /**
+   * HSM clusters that dedicated keystores may use (core/keystores.ts), by id: each a PKCS#11 token with its PIN in
+   * a file or an environment variable (`strongroom hsm register`). Regions read them at start; kept across starts.
+   */
+  hsm_clusters?: Record<string, HsmClusterConfig>;
 }
 
 export const deploymentPath = (dir: string) => join(dir, 'deployment.json');
@@ -96,6 +102,7 @@ export function readDeployment(dir: string): DeploymentFile {
   if (file.root_key !== undefined) file.root_key = checkRootKeyConfig(file.root_key, 'deployment.json root_key');
   if (file.iam.root_key !== undefined) file.iam.root_key = checkRootKeyConfig(file.iam.root_key, 'deployment.json iam.root_key');
   for (const r of file.regions) if (r.root_key !== undefined) r.root_key = checkRootKeyConfig(r.root_key, `deployment.json root_key of region ${r.id}`);
+  for (const [id, c] of Object.entries(file.hsm_clusters ?? {})) checkHsmClusterConfig(id, c);
   // Files written before regions had several nodes name one port and endpoint per region.
   for (const r of file.regions) {
     r.ports ??= [r.port];
@@ -175,6 +182,7 @@ export function resolvePlan(dir: string, input: PlanInput): { file: DeploymentFi
     ...(previous?.outbox_max_backoff_ms ? { outbox_max_backoff_ms: previous.outbox_max_backoff_ms } : {}),
     ...(previous?.lease_ms ? { lease_ms: previous.lease_ms } : {}),
     ...(previous?.deletion_sweep_ms ? { deletion_sweep_ms: previous.deletion_sweep_ms } : {}),
+    ...(previous?.hsm_clusters ? { hsm_clusters: previous.hsm_clusters } : {}),
     internal_secret: previous?.internal_secret ?? randomBytes(32).toString('hex'),
     key_quota: input.keyQuota ?? previous?.key_quota ?? 10000,
     grant_quota: input.grantQuota ?? previous?.grant_quota ?? 100,

@@ -59,6 +59,8 @@ export const ERRORS = {
   'KMS.0332': [400, 'This key is not support the signing algorithm.'],
   'KMS.0334': [400, 'The cmk is used to encrypt and decrypt.'],
   'KMS.0335': [400, 'The cmk is used to sign and verify.'],
+  'KMS.0338': [400, 'The custom keystore do not support rotation.'],
+  'KMS.0339': [400, 'The custom keystore do not support import key.'],
   'KMS.0340': [400, 'not support keystore.'],
   'KMS.0341': [400, 'The hmac key do not support this operation.'],
   // Tags (docs/reference/huawei-kms-api.md §5.2, KMS.04xx).

@@ -24,6 +24,9 @@ import { CryptoOps } from './core/crypto-ops.js';
 import { KeyImportService } from './core/key-import.js';
 import { KeyMaterial } from './core/key-material.js';
 import { KeyService } from './core/keys.js';
+import { KeystoreService } from './core/keystores.js';
+import { NO_HSM_CLUSTERS, type HsmClusters } from './core/hsm.js';
+import type { HsmClusterConfig } from './keystore/hsm-clusters.js';
 import { ReplicationService } from './core/replication.js';
 import { RotationService } from './core/rotation.js';
 import { SeedService } from './core/seeding.js';
@@ -77,9 +80,13 @@ export interface RegionAppOptions {
   deploymentId?: string;
   /** Serve HTTPS with this certificate and key (tls.ts). */
   tls?: TlsMaterial;
+  /** The HSM clusters dedicated keystores may use (core/hsm.ts); none when unset. Closed with the region. */
+  hsmClusters?: HsmClusters;
 }
 
 export interface RegionServerOptions extends RegionAppOptions {
+  /** deployment.json `hsm_clusters`: opened over PKCS#11 (keystore/hsm-clusters.ts) when `hsmClusters` is not given. */
+  hsmClusterConfigs?: Readonly<Record<string, HsmClusterConfig>>;
   /** The region's own data directory (SQLite database, root key). */
   dataDir: string;
   /** `postgres://…` to keep the region in PostgreSQL (composition.ts); SQLite in `dataDir` when unset. */
@@ -155,19 +162,22 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
   iam.useTransportKey({ publicRaw: replication.transportPublicKey, open: (sealed, context) => replication.openSealed(sealed, context) });
   const imports = new KeyImportService(store, material, rootKey, clock, (tx, key) => replication.syncReplicas(tx, key));
   await imports.init();
-  const keys = new KeyService(store, material, clock, { keyQuota: o.keyQuota });
+  const hsm = o.hsmClusters ?? NO_HSM_CLUSTERS;
+  const keystores = new KeystoreService(store, hsm, clock);
+  const keys = new KeyService(store, material, clock, { keyQuota: o.keyQuota }, keystores);
   const api: RegionServices = {
     region: o.region,
     keys,
+    keystores,
     tags: new TagService(store, keys, clock),
     aliases: new AliasService(store, keys, clock),
     grants: new GrantService(store, keys, iam, clock, { grantQuota: o.grantQuota ?? DEFAULT_GRANT_QUOTA }),
-    crypto: new CryptoOps(store, material, clock, (key) => replication.pullFromPrimary(key)),
+    crypto: new CryptoOps(store, material, clock, (key) => replication.pullFromPrimary(key), keystores),
     topology: o.topology,
     clock,
     replication,
     rotation: new RotationService(store, material, replication, clock),
-    asymmetric: new AsymmetricOps(store, material, clock),
+    asymmetric: new AsymmetricOps(store, material, clock, keystores),
     imports,
     auditTrail: store,
   };
@@ -235,9 +245,12 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
   scheduler.add({
     name: 'deletion', everyMs: o.deletionSweepMs ?? 60_000,
     run: async () => {
-      await api.keys.destroyDueKeys(recordWork('system:DestroyKey'));
-      await imports.expireMaterial(recordWork('system:ExpireKeyMaterial'));
-      await store.purgeRequests(Date.now()); // replay claims whose signatures can no longer be used
+      try {
+        await api.keys.destroyDueKeys(recordWork('system:DestroyKey')); // throws when an HSM cluster was unreachable (retried next sweep)
+      } finally {
+        await imports.expireMaterial(recordWork('system:ExpireKeyMaterial'));
+        await store.purgeRequests(Date.now()); // replay claims whose signatures can no longer be used
+      }
     },
   });
   scheduler.add({ name: 'outbox', everyMs: o.outboxIntervalMs ?? 500, run: () => replication.deliverDue() });
@@ -259,6 +272,7 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
       await app.close();
       await store.close();
       await rootKey.close();
+      await hsm.close();
     },
   };
 }
@@ -275,7 +289,9 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
     const ring = new RootKeyRing(openRootKey(at, o.region));
     rootKey = ring;
     stopWatch = await attachRootKeyRotation(store, ring, o.dataDir, o.region, (err) => log(err));
-    region = await buildRegionApp(o, { store, rootKey, nodeId: at.nodeId, shared: at.store !== undefined && at.store !== 'sqlite' });
+    const configs = o.hsmClusterConfigs ?? {};
+    const hsmClusters = o.hsmClusters ?? (Object.keys(configs).length > 0 ? new (await import('./keystore/hsm-clusters.js')).Pkcs11Clusters(configs) : undefined);
+    region = await buildRegionApp({ ...o, hsmClusters }, { store, rootKey, nodeId: at.nodeId, shared: at.store !== undefined && at.store !== 'sqlite' });
   } catch (err) {
     stopWatch();
     await store.close();

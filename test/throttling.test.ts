@@ -50,6 +50,8 @@ describe('rate classes: one rule, every operation in exactly one class', () => {
     CreateAlias: 'key-management', DeleteAlias: 'key-management', AssociateAlias: 'key-management', ListAliases: 'list',
     CreateGrant: 'key-management', CancelGrant: 'key-management', CancelSelfGrant: 'key-management', ListGrants: 'list',
     ListRetirableGrants: 'list', ShowUserQuotas: 'list', ShowUserInstances: 'list', ListKeyAuditTrail: 'list',
+    CreateKeyStore: 'key-management', DeleteKeyStore: 'key-management', EnableKeyStore: 'key-management', DisableKeyStore: 'key-management',
+    ListKeyStores: 'list', ShowKeyStore: 'list',
   };
 
   test('every catalogue operation has one of the four classes, and the class written out for it', () => {

@@ -1,8 +1,9 @@
 /**
  * The `strongroom` command: `start` (the whole local deployment), `serve-iam` / `serve-region` (one process each,
  * as the launcher runs them), `iam ...` administration (iam-commands.ts), `audit ...` (audit-commands.ts),
- * `backup` / `restore` (backup-commands.ts) and the client CLI `kms <operation> ...` (kms-commands.ts, with its own
- * exit codes: 1 API error, 2 usage error).
+ * `backup` / `restore` (backup-commands.ts), `root-key ...` (root-key-commands.ts), `hsm ...` (the HSM clusters of
+ * dedicated keystores, hsm-commands.ts) and the client CLI `kms <operation> ...` (kms-commands.ts, with its own exit
+ * codes: 1 API error, 2 usage error).
  * Administration commands print JSON on stdout; errors go to stderr with exit code 1.
  */
 import { randomUUID } from 'node:crypto';
@@ -21,6 +22,7 @@ import { kmsCommands } from './kms-commands.js';
 import { seedCommands } from './seed-commands.js';
 import { rootKeyCommands } from './root-key-commands.js';
 import { pkcs11Options, rootKeyOption, type Pkcs11Options } from './root-key-options.js';
+import { hsmCommands } from './hsm-commands.js';
 
 // The servers load on demand: administration commands start in a fraction of the time without them.
 
@@ -109,6 +111,7 @@ function program(): Command {
         internalSecret: Buffer.from(d.internal_secret, 'hex'), keyQuota: d.key_quota, grantQuota: d.grant_quota, host: d.host, port, logger: serverLogger(),
         store: storeOf(d), rootKey: rootKeyOf(d, r.id), nodeId: `${r.id}-${node}-${randomUUID().slice(0, 8)}`, leaseMs: d.lease_ms, deletionSweepMs: d.deletion_sweep_ms,
         peerTimeoutMs: d.peer_timeout_ms, outboxMaxBackoffMs: d.outbox_max_backoff_ms, throttling: d.throttling, deploymentId: d.deployment_id, tls: d.tls ? loadTls(d.tls) : undefined,
+        hsmClusterConfigs: d.hsm_clusters,
       }));
     });
 
@@ -118,6 +121,7 @@ function program(): Command {
   seedCommands(p);
   rootKeyCommands(p);
   backupCommands(p);
+  hsmCommands(p);
   return p;
 }
 

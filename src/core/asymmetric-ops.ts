@@ -12,6 +12,7 @@ import type { CallerContext, Clock } from './context.js';
 import { assertUsable, isDestroyed, type KeyRecord } from './key.js';
 import type { KeyMaterial } from './key-material.js';
 import { KEY_SPECS } from './key-specs.js';
+import { hsmCall, inKeystore, type KeystoreService } from './keystores.js';
 
 /** Huawei's PEM form: 64-character lines joined by CRLF. */
 export function publicKeyPem(spki: Buffer): string {
@@ -24,15 +25,23 @@ export class AsymmetricOps {
     private readonly store: KmsStore,
     private readonly material: KeyMaterial,
     private readonly clock: Clock,
+    /** Dedicated keystores: their keys sign in their HSM cluster (keystores.ts). */
+    private readonly keystores?: KeystoreService,
   ) {}
 
   async sign(ctx: CallerContext, keyId: string, algorithm: SigningAlgorithm, message: Buffer, type: MessageType): Promise<Buffer> {
     const key = await this.#signingKey(ctx, keyId, algorithm, message, type);
+    if (inKeystore(key)) {
+      const { cluster, label } = await this.#keystores().use(key);
+      return hsmCall(() => cluster.sign(label, algorithm, message, type));
+    }
     return SIGNING_ALGORITHMS[algorithm].sign(await this.#secret(key), message, type);
   }
 
+  /** Verification needs only the public key (kept on the key record for keystore keys too); a disabled keystore refuses it. */
   async verify(ctx: CallerContext, keyId: string, algorithm: SigningAlgorithm, message: Buffer, type: MessageType, signature: Buffer): Promise<boolean> {
     const key = await this.#signingKey(ctx, keyId, algorithm, message, type);
+    if (inKeystore(key)) await this.#keystores().use(key);
     return SIGNING_ALGORITHMS[algorithm].verify(key.publicKey!, message, type, signature);
   }
 
@@ -42,6 +51,7 @@ export class AsymmetricOps {
     if (kind === 'symmetric') throw new KmsError('KMS.0331', 'Symmetric keys have no public key.');
     if (kind === 'hmac') throw new KmsError('KMS.0341', 'HMAC keys have no public key.');
     assertUsable(key, this.clock());
+    if (inKeystore(key)) await this.#keystores().use(key);
     return { keyId: key.id, spki: key.publicKey! };
   }
 
@@ -111,7 +121,13 @@ export class AsymmetricOps {
     return key;
   }
 
+  #keystores(): KeystoreService {
+    if (!this.keystores) throw new KmsError('KMS.0340', 'This region serves no dedicated keystores.');
+    return this.keystores;
+  }
+
   async #secret(key: KeyRecord): Promise<Buffer> {
+    if (inKeystore(key)) throw new KmsError('KMS.0340', 'The material of a keystore key never leaves its HSM.');
     const material = await this.material.unwrapped(key.id, key.currentVersion);
     if (!material) throw new KmsError('KMS.0103', 'The key material is missing.');
     return material;

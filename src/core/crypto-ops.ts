@@ -12,6 +12,13 @@ import type { CallerContext, Clock } from './context.js';
 import { assertUsable, isDestroyed, type KeyRecord } from './key.js';
 import type { KeyMaterial } from './key-material.js';
 import { KEY_SPECS } from './key-specs.js';
+import { hsmCall, inKeystore, type KeystoreService } from './keystores.js';
+
+/** The PIN a data key operation presents (`pin`, `pin_type`), checked for keys of a keystore that has one (keystores.ts). */
+export interface PresentedPin {
+  pin?: string;
+  pinType?: string;
+}
 
 export const ENCRYPTION_ALGORITHMS = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2_ENCRYPT'] as const;
 
@@ -41,6 +48,8 @@ export class CryptoOps {
     private readonly clock: Clock,
     /** Asks the primary for versions a replica does not hold yet; absent in single-region use. */
     private readonly fetchMissingVersions?: (key: KeyRecord) => Promise<void>,
+    /** Dedicated keystores: their keys' AES-GCM runs in their HSM cluster (keystores.ts). */
+    private readonly keystores?: KeystoreService,
   ) {}
 
   /** Symmetric keys seal a self-describing blob; RSA and SM2 keys return the raw OAEP / GM/T 0009 ciphertext. */
@@ -112,6 +121,7 @@ export class CryptoOps {
       const { plaintext } = await this.decryptDataKey(ctx, sourceKeyId, input.blob, input.dataKeyBytes, input.sourceAad);
       try {
         const destination = await this.#encryptionKey(ctx, input.destinationKeyId, 'SYMMETRIC_DEFAULT', false);
+        await this.#checkPin(destination, {}); // re-encrypt carries no PIN: a PIN-guarded keystore's data keys are refused
         return { keyId: destination.id, sourceKeyId, blob: await this.#seal('datakey', destination, plaintext, input.destinationAad) };
       } finally {
         plaintext.fill(0);
@@ -127,15 +137,17 @@ export class CryptoOps {
   }
 
   /** A new data key of `bytes` random bytes, returned in plaintext and sealed under the key. */
-  async createDataKey(ctx: CallerContext, keyId: string, bytes: number, aad: Buffer): Promise<{ keyId: string; plaintext: Buffer; blob: Buffer }> {
+  async createDataKey(ctx: CallerContext, keyId: string, bytes: number, aad: Buffer, pin: PresentedPin = {}): Promise<{ keyId: string; plaintext: Buffer; blob: Buffer }> {
     const key = await this.#encryptionKey(ctx, keyId, 'SYMMETRIC_DEFAULT', false);
+    await this.#checkPin(key, pin);
     const plaintext = randomBytes(bytes);
     return { keyId: key.id, plaintext, blob: await this.#seal('datakey', key, plaintext, aad) };
   }
 
   /** Seals a caller's data key after checking the digest Huawei requires after it (KMS.2103). */
-  async encryptDataKey(ctx: CallerContext, keyId: string, dataKey: Buffer, digest: Buffer, aad: Buffer): Promise<{ keyId: string; blob: Buffer }> {
+  async encryptDataKey(ctx: CallerContext, keyId: string, dataKey: Buffer, digest: Buffer, aad: Buffer, pin: PresentedPin = {}): Promise<{ keyId: string; blob: Buffer }> {
     const key = await this.#encryptionKey(ctx, keyId, 'SYMMETRIC_DEFAULT', false);
+    await this.#checkPin(key, pin);
     const expected = dekDigest(key, dataKey);
     if (digest.length !== expected.length || !timingSafeEqual(digest, expected)) {
       throw new KmsError('KMS.2103', `The last 32 bytes of plain_text must be the ${KEY_SPECS[key.spec].dekDigest === 'sm3' ? 'SM3' : 'SHA-256'} digest of the data key.`);
@@ -143,8 +155,9 @@ export class CryptoOps {
     return { keyId: key.id, blob: await this.#seal('datakey', key, dataKey, aad) };
   }
 
-  async decryptDataKey(ctx: CallerContext, keyId: string, blob: Buffer, expectedBytes: number, aad: Buffer): Promise<DecryptedDataKey> {
-    await this.#key(ctx, keyId); // a key that does not exist is KMS.0207, as for decrypt-data and create-datakey
+  async decryptDataKey(ctx: CallerContext, keyId: string, blob: Buffer, expectedBytes: number, aad: Buffer, pin: PresentedPin = {}): Promise<DecryptedDataKey> {
+    const named = await this.#key(ctx, keyId); // a key that does not exist is KMS.0207, as for decrypt-data and create-datakey
+    await this.#checkPin(named, pin);
     const { plaintext } = await this.#open('datakey', ctx, blob, aad, keyId);
     if (plaintext.length !== expectedBytes) {
       throw new KmsError('KMS.2204', `The data key is ${plaintext.length} bytes, not ${expectedBytes}.`);
@@ -200,6 +213,11 @@ export class CryptoOps {
 
   async #seal(kind: BlobKind, key: KeyRecord, plaintext: Buffer, aad: Buffer): Promise<Buffer> {
     const algorithm = KEY_SPECS[key.spec].algorithm!;
+    if (inKeystore(key)) {
+      // AES-256-GCM in the keystore's HSM, the same blob and payload layout as a key of the default keystore.
+      const { cluster, label } = await this.#keystores().use(key);
+      return hsmCall(() => buildBlob({ kind, keyId: key.id, version: key.currentVersion, algorithm }, (bound) => cluster.seal(label, frame(plaintext), Buffer.concat([bound, aad]))));
+    }
     const material = await this.material.unwrapped(key.id, key.currentVersion);
     if (!material) throw new KmsError('KMS.0103', 'The current key version is missing.');
     return buildBlob({ kind, keyId: key.id, version: key.currentVersion, algorithm }, (bound) =>
@@ -215,6 +233,7 @@ export class CryptoOps {
     }
     const key = await this.#encryptionKey(ctx, parsed.keyId, algorithm, false);
     if (KEY_SPECS[key.spec].algorithm !== parsed.algorithm) throw new KmsError('KMS.2201', 'The ciphertext does not match the key type.');
+    if (inKeystore(key)) return this.#openInKeystore(key, parsed.version, parsed.payload, Buffer.concat([parsed.boundHeader, aad]));
     let material = await this.material.unwrapped(key.id, parsed.version);
     if (!material && parsed.version > key.currentVersion && this.fetchMissingVersions && this.#mayPull(key.id)) {
       // A ciphertext made in another region after a rotation this replica has not heard of yet.
@@ -234,6 +253,35 @@ export class CryptoOps {
     const plaintext = unframe(framed);
     if (!plaintext) throw new KmsError('KMS.2201');
     return { keyId: key.id, plaintext };
+  }
+
+  async #openInKeystore(key: KeyRecord, version: number, payload: Buffer, aad: Buffer): Promise<{ keyId: string; plaintext: Buffer }> {
+    if (version !== key.currentVersion) throw new KmsError('KMS.2201', `The key has no version ${version}.`);
+    const { cluster, label } = await this.#keystores().use(key);
+    let framed: Buffer;
+    try {
+      framed = await hsmCall(() => cluster.open(label, payload, aad));
+    } catch (err) {
+      if (err instanceof AuthenticationFailed) {
+        throw new KmsError('KMS.2201', 'The ciphertext did not authenticate: it was altered, or the additional authenticated data differs.');
+      }
+      throw err;
+    }
+    const plaintext = unframe(framed);
+    if (!plaintext) throw new KmsError('KMS.2201');
+    return { keyId: key.id, plaintext };
+  }
+
+  /** The data key operations' PIN rule for keys of a dedicated keystore that has a PIN (KMS.0306 when missing or wrong). */
+  async #checkPin(key: KeyRecord, pin: PresentedPin): Promise<void> {
+    if (!inKeystore(key)) return;
+    const { cluster, keystore } = await this.#keystores().use(key);
+    await hsmCall(() => this.#keystores().checkPin(keystore, cluster, pin.pin, pin.pinType));
+  }
+
+  #keystores(): KeystoreService {
+    if (!this.keystores) throw new KmsError('KMS.0340', 'This region serves no dedicated keystores.');
+    return this.keystores;
   }
 }
 

@@ -8,6 +8,7 @@ import { DuplicateAliasError, type KmsStore } from '../storage/kms-store.js';
 import type { CallerContext, Clock } from './context.js';
 import { assertNotPendingDeletion, isDefaultKey, isDestroyed, type KeyRecord, type KeyState } from './key.js';
 import type { KeyMaterial } from './key-material.js';
+import { inKeystore, type KeystoreService } from './keystores.js';
 import type { WorkRecorder } from './scheduler.js';
 import { KEY_SPECS, isKeySpec, type KeySpec, type KeyUsage } from './key-specs.js';
 import { KEY_PAIR_SPECS as KEY_PAIRS } from '../crypto/algorithms.js';
@@ -31,6 +32,8 @@ export interface ListKeysInput {
   state?: KeyState;
   /** A spec, or undefined for every spec. */
   spec?: string;
+  /** Only keys of the default keystore (`DEFAULT`) or of dedicated ones (`DHSM`; `CDMS` matches none here). */
+  keystoreType?: 'DEFAULT' | 'DHSM' | 'CDMS';
 }
 
 export interface KeyServiceOptions {
@@ -44,6 +47,8 @@ export class KeyService {
     private readonly material: KeyMaterial,
     private readonly clock: Clock,
     private readonly options: KeyServiceOptions,
+    /** Dedicated keystores (keystores.ts); without them only the default keystore "0" exists. */
+    private readonly keystores?: KeystoreService,
   ) {}
 
   async create(ctx: CallerContext, input: CreateKeyInput): Promise<KeyRecord> {
@@ -59,7 +64,7 @@ export class KeyService {
     const origin = input.origin ?? 'kms';
     if (origin !== 'kms' && origin !== 'external') throw new KmsError('KMS.0308', 'origin must be kms or external.');
     const keystoreId = input.keystoreId ?? '0';
-    if (keystoreId !== '0') throw new KmsError('KMS.0340', 'Only the default keystore "0" exists in this deployment.');
+    if (keystoreId !== '0' && !this.keystores) throw new KmsError('KMS.0340', 'Only the default keystore "0" exists in this deployment.');
     if (input.alias.endsWith('/default')) throw new KmsError('KMS.1101', 'Aliases ending in /default are reserved for default keys.');
 
     const now = this.clock();
@@ -73,7 +78,10 @@ export class KeyService {
       replicas: [], handoverTo: null, term: 0, pendingAttempt: null, publicKey: null, materialFingerprint: null,
     };
     let firstVersion = null;
-    if (origin === 'kms' && info.pair) {
+    if (keystoreId !== '0') {
+      // The material is made in the keystore's HSM and stays there: the key has no stored version.
+      key.publicKey = await this.keystores!.makeMaterial(ctx, keystoreId, id, spec, usage, origin);
+    } else if (origin === 'kms' && info.pair) {
       const pair = await KEY_PAIRS[info.pair].generateAsync();
       key.publicKey = pair.publicKey;
       try {
@@ -84,17 +92,23 @@ export class KeyService {
     } else if (origin === 'kms') {
       firstVersion = await this.material.newVersion(id, 1, info.materialBytes!, now);
     }
-    await this.store.transaction(async (tx) => {
-      if ((await tx.countKeys(ctx.projectId)) >= this.options.keyQuota) {
-        throw new KmsError('KMS.1105', `The project already holds its quota of ${this.options.keyQuota} keys.`);
-      }
-      try {
-        await tx.insertKey(key, firstVersion);
-      } catch (err) {
-        if (err instanceof DuplicateAliasError) throw new KmsError('KMS.1104', `The alias ${input.alias} is already in use.`);
-        throw err;
-      }
-    });
+    try {
+      await this.store.transaction(async (tx) => {
+        if ((await tx.countKeys(ctx.projectId)) >= this.options.keyQuota) {
+          throw new KmsError('KMS.1105', `The project already holds its quota of ${this.options.keyQuota} keys.`);
+        }
+        if (keystoreId !== '0') await this.keystores!.assertStillUsable(tx, ctx.domainId, keystoreId);
+        try {
+          await tx.insertKey(key, firstVersion);
+        } catch (err) {
+          if (err instanceof DuplicateAliasError) throw new KmsError('KMS.1104', `The alias ${input.alias} is already in use.`);
+          throw err;
+        }
+      });
+    } catch (err) {
+      if (keystoreId !== '0') await this.keystores!.discardMaterial(ctx, keystoreId, id);
+      throw err;
+    }
     return key;
   }
 
@@ -128,8 +142,16 @@ export class KeyService {
   }
 
   /** list-keys: newest first (KmsStore.listNewestKeys); keys past their deletion date are left out. */
-  listNewest(ctx: CallerContext, input: ListKeysInput) {
-    return this.store.listNewestKeys(ctx.projectId, { state: input.state, spec: input.spec, aliveAt: this.clock() }, input.before, input.limit);
+  async listNewest(ctx: CallerContext, input: ListKeysInput) {
+    const filter = { state: input.state, spec: input.spec, aliveAt: this.clock() };
+    if (input.keystoreType === undefined) return this.store.listNewestKeys(ctx.projectId, filter, input.before, input.limit);
+    // The keystore_type filter (docs/reference/huawei-kms-api.md §9 #15) reads the project's matching keys and pages
+    // them here, the same way listNewestKeys does: the listing's index does not hold keystore_id.
+    const all = (await this.store.listKeys(ctx.projectId, filter, 0, Number.MAX_SAFE_INTEGER)).keys;
+    const keys = all.filter((k) => (k.keystoreId === '0' ? 'DEFAULT' : 'DHSM') === input.keystoreType);
+    const end = Math.min(input.before ?? keys.length, keys.length);
+    const start = Math.max(0, end - input.limit);
+    return { keys: keys.slice(start, end).reverse(), total: keys.length, start };
   }
 
   enable(ctx: CallerContext, keyId: string): Promise<KeyRecord> {
@@ -191,7 +213,18 @@ export class KeyService {
     const now = this.clock();
     const due = await this.store.keysDueForDeletion(now);
     const destroyed: string[] = [];
+    const failures: string[] = [];
     for (const key of due) {
+      if (inKeystore(key) && this.keystores) {
+        // The token objects go first: past its deletion date no call can bring the key back (cancel-key-deletion
+        // sees it destroyed), and a cluster that cannot be reached leaves the row for the next sweep.
+        try {
+          await this.keystores.destroyMaterial(key);
+        } catch (err) {
+          failures.push(`${key.id}: ${(err as Error).message}`);
+          continue;
+        }
+      }
       // Re-check inside a transaction: a cancel-key-deletion that landed after the query above must win.
       const gone = await this.store.transaction(async (tx) => {
         const current = await tx.getKey(key.projectId, key.id);
@@ -209,6 +242,7 @@ export class KeyService {
       this.material.forget(key.id);
       destroyed.push(key.id);
     }
+    if (failures.length > 0) throw new Error(`keys of dedicated keystores not destroyed yet (their HSM could not be reached; the next sweep tries again): ${failures.join('; ')}`);
     return destroyed;
   }
 

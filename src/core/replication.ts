@@ -141,6 +141,8 @@ export class ReplicationService {
   async replicate(ctx: CallerContext, keyId: string, input: { region: string; projectId: string; alias: string; description: string; enterpriseProjectId: string; tags: KeyTag[] }): Promise<KeyRecord> {
     const key = await this.#primaryKey(ctx, keyId);
     if (isDefaultKey(key)) throw new KmsError('KMS.0211');
+    // Material in a dedicated keystore never leaves its HSM, so it has nothing to send to another region.
+    if (key.keystoreId !== '0') throw new KmsError('KMS.0340', 'Keys of a dedicated keystore cannot be replicated: their material stays in its HSM.');
     if (key.state === '4') throw new KmsError('KMS.0210');
     if (key.currentVersion === 0) throw new KmsError('KMS.0308', 'Only keys with key material can be replicated.');
     if (input.region === this.o.region) throw new KmsError('KMS.0308', 'A key cannot be replicated into its own region.');

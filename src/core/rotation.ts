@@ -21,6 +21,8 @@ export interface RotationStatus {
 
 function assertRotatable(key: KeyRecord): void {
   if (isDefaultKey(key)) throw new KmsError('KMS.0211');
+  // Huawei: keys of a custom keystore do not rotate (docs/reference/huawei-kms-api.md §4 A 31, KMS.0338).
+  if (key.keystoreId !== '0') throw new KmsError('KMS.0338');
   if (key.origin === 'external') throw new KmsError('KMS.0312');
   if (KEY_SPECS[key.spec].kind !== 'symmetric') throw new KmsError('KMS.0324', `${key.spec} keys cannot be rotated.`);
   if (key.state === '4') throw new KmsError('KMS.0210');

@@ -331,6 +331,10 @@ export class SeedService {
         skipped.push({ keyId: key.id, reason: 'no key material (awaiting import)' });
         continue;
       }
+      if (key.keystoreId !== '0') {
+        skipped.push({ keyId: key.id, reason: 'material in a dedicated keystore (its HSM keeps it)' });
+        continue;
+      }
       const entry: ExportedKey = { key, tags: await this.store.getTags(key.id), grants: (await this.store.listGrants(key.id, 0, 10_000)).grants };
       if (withMaterial) {
         entry.versions = [];

@@ -28,10 +28,11 @@ const idOf = (name: string): string => createHash('sha256').update(`strongroom s
 const allow = (...Action: string[]) => ({ Effect: 'Allow' as const, Action });
 const deny = (...Action: string[]) => ({ Effect: 'Deny' as const, Action });
 
-/** The read-only KMS actions: describe, list, rotation status, public keys, grants, tags, aliases, quotas, regions. */
+/** The read-only KMS actions: describe, list, rotation status, public keys, grants, tags, aliases, quotas, regions, keystores. */
 export const KMS_READ_ONLY_ACTIONS = [
   'kms:cmk:list', 'kms:cmk:get', 'kms:cmk:getRotation', 'kms:cmk:getPublicKey', 'kms:cmk:getInstance', 'kms:cmk:getQuota',
   'kms:grant:list', 'kms:cmkTag:list', 'kms:cmkTag:listInstance', 'kms:alias:list', 'kms:region:list',
+  'kms:keystore:list', 'kms:keystore:get',
 ];
 
 const role = (r: Omit<SystemRole, 'id'>): SystemRole => ({ id: idOf(r.name), ...r });

@@ -8,7 +8,7 @@
  * Keys made here are token objects, sensitive and non-extractable: their value never leaves the token.
  */
 import { readFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
 import { AuthenticationFailed } from '../crypto/symmetric.js';
 
@@ -69,7 +69,9 @@ function loadModule(path: string): LoadedModule {
       throw new Error(`cannot load the PKCS#11 module ${path}: ${(err as Error).message}`);
     }
     try {
-      lib.C_Initialize();
+      // CKF_OS_LOCKING_OK: key pairs are generated on a libuv thread (generateKeyPair) while the event loop keeps
+      // using the token's main session, so the module must lock for itself.
+      lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
     } catch (err) {
       if ((err as { code?: number }).code !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw err;
     }
@@ -101,19 +103,37 @@ export function pkcs11ErrorName(err: unknown): string {
   return name ?? `0x${code.toString(16)}`;
 }
 
+/** DER OIDs of the named curves (CKA_EC_PARAMS), by JWK curve name. */
+export const EC_CURVE_OIDS: Readonly<Record<'P-256' | 'P-384', Buffer>> = {
+  'P-256': Buffer.from('06082a8648ce3d030107', 'hex'),
+  'P-384': Buffer.from('06052b81040022', 'hex'),
+};
+
+/** The content of a DER OCTET STRING (CKA_EC_POINT is one); a value that is not one is returned as it is. */
+function derOctetString(der: Buffer): Buffer {
+  if (der[0] !== 0x04 || der.length < 2) return der;
+  const first = der[1]!;
+  if (first < 0x80) return der.length === 2 + first ? der.subarray(2) : der;
+  const lengthBytes = first & 0x7f;
+  const length = der.readUIntBE(2, lengthBytes);
+  return der.length === 2 + lengthBytes + length ? der.subarray(2 + lengthBytes) : der;
+}
+
 /** One token, logged in as its user, with one session. */
 export class Pkcs11Token {
   readonly label: string;
   readonly module: string;
   readonly lib: pkcs11js.PKCS11;
   readonly session: Buffer;
+  readonly #slot: Buffer;
   #closed = false;
 
-  private constructor(module: string, label: string, lib: pkcs11js.PKCS11, session: Buffer) {
+  private constructor(module: string, label: string, lib: pkcs11js.PKCS11, session: Buffer, slot: Buffer) {
     this.module = module;
     this.label = label;
     this.lib = lib;
     this.session = session;
+    this.#slot = slot;
   }
 
   /**
@@ -144,7 +164,7 @@ export class Pkcs11Token {
           throw new Error(`cannot log in to the PKCS#11 token ${JSON.stringify(config.token)}: ${pkcs11ErrorName(err)}`);
         }
       }
-      return new Pkcs11Token(config.module, config.token, lib, session);
+      return new Pkcs11Token(config.module, config.token, lib, session, slot);
     } catch (err) {
       releaseModule(config.module);
       throw err;
@@ -220,6 +240,92 @@ export class Pkcs11Token {
       if (typeof (err as { code?: number }).code === 'number') throw new AuthenticationFailed();
       throw err;
     }
+  }
+
+  /** Every token object with this label, whatever its class (a key pair's two halves, a secret key). */
+  findByLabel(label: string): ObjectHandle[] {
+    return this.findObjects([{ type: CKA_LABEL, value: label }, { type: CKA_TOKEN, value: true }]);
+  }
+
+  /** The private key with this label, or null; throws when several have it. */
+  findPrivateKey(label: string): ObjectHandle | null {
+    const found = this.findObjects([{ type: CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }, { type: CKA_LABEL, value: label }, { type: CKA_TOKEN, value: true }]);
+    if (found.length > 1) throw new Error(`${found.length} private keys labelled ${JSON.stringify(label)} in token ${JSON.stringify(this.label)}: a label must name one key`);
+    return found[0] ?? null;
+  }
+
+  /** The public key with this label, or null. */
+  findPublicKey(label: string): ObjectHandle | null {
+    return this.findObjects([{ type: CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY }, { type: CKA_LABEL, value: label }, { type: CKA_TOKEN, value: true }])[0] ?? null;
+  }
+
+  /**
+   * Generates a key pair as token objects labelled `label` (CKA_ID `id`): the private half sensitive,
+   * non-extractable, signing only; the public half verifying. RSA with `bits` (public exponent 65537), or EC on the
+   * curve whose DER OID is `curveOid` (CKA_EC_PARAMS). Runs on a libuv thread with a session of its own (RSA-4096
+   * takes seconds on SoftHSM2), so the event loop and the main session are not held meanwhile.
+   */
+  async generateKeyPair(label: string, id: Buffer, params: { kind: 'RSA'; bits: number } | { kind: 'EC'; curveOid: Buffer }): Promise<{ publicKey: ObjectHandle; privateKey: ObjectHandle }> {
+    this.#check();
+    const common = [{ type: CKA_LABEL, value: label }, { type: pkcs11js.CKA_ID, value: id }, { type: CKA_TOKEN, value: true }];
+    const publicTemplate: pkcs11js.Template = [...common, { type: CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY }, { type: pkcs11js.CKA_VERIFY, value: true }, { type: CKA_PRIVATE, value: false }];
+    const privateTemplate: pkcs11js.Template = [
+      ...common, { type: CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }, { type: CKA_PRIVATE, value: true }, { type: CKA_SENSITIVE, value: true },
+      { type: CKA_EXTRACTABLE, value: false }, { type: pkcs11js.CKA_SIGN, value: true },
+    ];
+    let mechanism: number;
+    if (params.kind === 'RSA') {
+      mechanism = pkcs11js.CKM_RSA_PKCS_KEY_PAIR_GEN;
+      publicTemplate.push({ type: CKA_KEY_TYPE, value: pkcs11js.CKK_RSA }, { type: pkcs11js.CKA_MODULUS_BITS, value: params.bits }, { type: pkcs11js.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) });
+      privateTemplate.push({ type: CKA_KEY_TYPE, value: pkcs11js.CKK_RSA });
+    } else {
+      mechanism = pkcs11js.CKM_EC_KEY_PAIR_GEN;
+      publicTemplate.push({ type: CKA_KEY_TYPE, value: pkcs11js.CKK_EC }, { type: pkcs11js.CKA_EC_PARAMS, value: params.curveOid });
+      privateTemplate.push({ type: CKA_KEY_TYPE, value: pkcs11js.CKK_EC });
+    }
+    const session = this.lib.C_OpenSession(this.#slot, pkcs11js.CKF_RW_SESSION | pkcs11js.CKF_SERIAL_SESSION);
+    try {
+      return await this.lib.C_GenerateKeyPairAsync(session, { mechanism }, publicTemplate, privateTemplate);
+    } finally {
+      try {
+        this.lib.C_CloseSession(session);
+      } catch {
+        /* the module went away */
+      }
+    }
+  }
+
+  /** Signs `data` with a private key in the token under `mechanism` (for example CKM_ECDSA over a digest). */
+  sign(key: ObjectHandle, mechanism: pkcs11js.Mechanism, data: Buffer): Buffer {
+    this.#check();
+    this.lib.C_SignInit(this.session, mechanism, key);
+    return Buffer.from(this.lib.C_Sign(this.session, data, Buffer.alloc(1024)));
+  }
+
+  /**
+   * The SubjectPublicKeyInfo (DER) of an RSA or EC public key object, from its CKA_MODULUS and CKA_PUBLIC_EXPONENT,
+   * or CKA_EC_PARAMS and CKA_EC_POINT (P-256 and P-384).
+   */
+  publicKeySpki(handle: ObjectHandle): Buffer {
+    this.#check();
+    const [type] = this.lib.C_GetAttributeValue(this.session, handle, [{ type: CKA_KEY_TYPE }]);
+    const raw = type!.value as Buffer; // a CK_ULONG in the platform's byte order (little-endian here)
+    const keyType = raw.length === 8 ? Number(raw.readBigUInt64LE()) : raw.readUInt32LE();
+    const b64url = (b: Buffer) => b.toString('base64url');
+    if (keyType === pkcs11js.CKK_RSA) {
+      const [n, e] = this.lib.C_GetAttributeValue(this.session, handle, [{ type: pkcs11js.CKA_MODULUS }, { type: pkcs11js.CKA_PUBLIC_EXPONENT }]);
+      return createPublicKey({ key: { kty: 'RSA', n: b64url(n!.value as Buffer), e: b64url(e!.value as Buffer) }, format: 'jwk' }).export({ type: 'spki', format: 'der' });
+    }
+    if (keyType === pkcs11js.CKK_EC) {
+      const [params, point] = this.lib.C_GetAttributeValue(this.session, handle, [{ type: pkcs11js.CKA_EC_PARAMS }, { type: pkcs11js.CKA_EC_POINT }]);
+      const curve = Object.entries(EC_CURVE_OIDS).find(([, oid]) => oid.equals(params!.value as Buffer))?.[0];
+      if (!curve) throw new Error('unsupported EC curve in the token');
+      const raw = derOctetString(point!.value as Buffer);
+      const size = (raw.length - 1) / 2;
+      if (raw[0] !== 0x04 || !Number.isInteger(size)) throw new Error('the token answered an EC point that is not uncompressed');
+      return createPublicKey({ key: { kty: 'EC', crv: curve, x: b64url(raw.subarray(1, 1 + size)), y: b64url(raw.subarray(1 + size)) }, format: 'jwk' }).export({ type: 'spki', format: 'der' });
+    }
+    throw new Error(`unsupported key type 0x${keyType.toString(16)} in the token`);
   }
 
   /** Reads boolean attributes of an object (for example CKA_EXTRACTABLE, CKA_SENSITIVE). */

@@ -162,4 +162,18 @@ export const KMS_MIGRATIONS: readonly Migration[] = [
     postgres: `CREATE TABLE applied_requests (signature TEXT PRIMARY KEY, expires_at BIGINT NOT NULL);
    CREATE INDEX applied_requests_expiry ON applied_requests (expires_at);`,
   },
+  {
+    // Dedicated keystores (docs/reference/huawei-kms-api.md §4 O 57–62): each backed by one registered HSM cluster
+    // (at most one keystore per cluster in a region), its alias unique in the account; `pin_hash` is the SHA-256 of
+    // the keystore's access PIN (create-pin), null until one is issued. Keys name their keystore in keys.keystore_id.
+    description: 'dedicated keystores',
+    sqlite: `CREATE TABLE keystores (id TEXT PRIMARY KEY, domain_id TEXT NOT NULL, alias TEXT NOT NULL, type TEXT NOT NULL,
+     hsm_cluster_id TEXT NOT NULL UNIQUE, hsm_ca_cert TEXT NOT NULL, state TEXT NOT NULL, created_at INTEGER NOT NULL, pin_hash TEXT,
+     UNIQUE (domain_id, alias));
+   CREATE INDEX keys_by_keystore ON keys (keystore_id) WHERE keystore_id <> '0';`,
+    postgres: `CREATE TABLE keystores (id TEXT PRIMARY KEY, domain_id TEXT NOT NULL, alias TEXT NOT NULL, type TEXT NOT NULL,
+     hsm_cluster_id TEXT NOT NULL UNIQUE, hsm_ca_cert TEXT NOT NULL, state TEXT NOT NULL, created_at BIGINT NOT NULL, pin_hash TEXT,
+     UNIQUE (domain_id, alias));
+   CREATE INDEX keys_by_keystore ON keys (keystore_id) WHERE keystore_id <> '0';`,
+  },
 ];

@@ -4,6 +4,7 @@
  * wrapped material and public keys as Buffers and lists as JSON text.
  */
 import type { KeyRecord, KeyVersionRecord } from '../core/key.js';
+import type { KeystoreRecord } from '../core/keystores.js';
 import type { AliasRecord, GrantRecord, ImportParametersRecord, OutboxMessage } from './kms-store.js';
 
 /** Key records a store keeps in memory (about 1 KiB each). */
@@ -12,6 +13,22 @@ export const KEY_RECORD_CACHE = 10_000;
 /** A row of `key_aliases`. */
 export interface AliasRow { domain_id: string; alias: string; key_id: string; created_at: number; updated_at: number }
 export const aliasFromRow = (r: AliasRow): AliasRecord => ({ domainId: r.domain_id, alias: r.alias, keyId: r.key_id, createdAt: r.created_at, updatedAt: r.updated_at });
+
+/** A row of `keystores`. */
+export interface KeystoreRow {
+  id: string; domain_id: string; alias: string; type: string; hsm_cluster_id: string; hsm_ca_cert: string; state: string;
+  created_at: number | string; pin_hash: string | null;
+}
+/** Every column of `keystores`, in a fixed order. */
+export const KEYSTORE_COLUMNS: readonly (keyof KeystoreRow)[] = ['id', 'domain_id', 'alias', 'type', 'hsm_cluster_id', 'hsm_ca_cert', 'state', 'created_at', 'pin_hash'];
+export const keystoreFromRow = (r: KeystoreRow): KeystoreRecord => ({
+  id: r.id, domainId: r.domain_id, alias: r.alias, type: r.type as KeystoreRecord['type'], hsmClusterId: r.hsm_cluster_id, hsmCaCert: r.hsm_ca_cert,
+  state: r.state as KeystoreRecord['state'], createdAt: Number(r.created_at), pinHash: r.pin_hash,
+});
+export const keystoreToRow = (k: KeystoreRecord): KeystoreRow => ({
+  id: k.id, domain_id: k.domainId, alias: k.alias, type: k.type, hsm_cluster_id: k.hsmClusterId, hsm_ca_cert: k.hsmCaCert, state: k.state,
+  created_at: k.createdAt, pin_hash: k.pinHash,
+});
 
 /** A row of `grants`: `operations` is a JSON array of operation names. */
 export interface GrantRow {

@@ -4,6 +4,7 @@
  */
 import type { AuditStore } from '../audit/audit-store.js';
 import type { KeyRecord, KeyState, KeyVersionRecord } from '../core/key.js';
+import type { KeystoreRecord } from '../core/keystores.js';
 import type { AppliedRequestStore, LeaseStore } from './leases.js';
 import type { StoreSnapshot } from './snapshot.js';
 
@@ -98,6 +99,17 @@ export interface GrantRecord {
   retiringPrincipal: string;
   /** Epoch milliseconds. */
   createdAt: number;
+}
+
+/**
+ * Raised when a keystore's alias is already used in the account, or its HSM cluster already backs a keystore of
+ * the region (the unique constraints of `keystores`).
+ */
+export class DuplicateKeystoreError extends Error {
+  constructor() {
+    super('duplicate keystore alias or HSM cluster');
+    this.name = 'DuplicateKeystoreError';
+  }
 }
 
 /** Raised when a key alias is already used in the account (the unique constraint of the store). */
@@ -211,6 +223,22 @@ export interface KmsStore extends AuditStore, LeaseStore, AppliedRequestStore {
   /** The largest number of grants any key of the project holds (ShowUserQuotas' `grant_per_CMK` used). */
   maxGrantsPerKey(projectId: string): Promise<number>;
   deleteGrant(grantId: string): Promise<void>;
+  /** Inserts a dedicated keystore; throws DuplicateKeystoreError (alias of the account, or HSM cluster taken). */
+  insertKeystore(keystore: KeystoreRecord): Promise<void>;
+  /** A keystore of an account (domain), or null: other accounts' keystores are invisible. */
+  getKeystore(domainId: string, keystoreId: string): Promise<KeystoreRecord | null>;
+  /** The keystore an HSM cluster backs in this region, whatever its account, or null. */
+  keystoreOfCluster(hsmClusterId: string): Promise<KeystoreRecord | null>;
+  /** Keystores of an account, oldest first (then by id), from `offset`, at most `limit`, with how many there are. */
+  listKeystores(domainId: string, offset: number, limit: number): Promise<{ keystores: KeystoreRecord[]; total: number }>;
+  /** Sets a keystore's state (`2` enabled, `3` disabled); false when it does not exist. */
+  setKeystoreState(keystoreId: string, state: KeystoreRecord['state']): Promise<boolean>;
+  /** Sets the SHA-256 (hex) of a keystore's PIN; false when it does not exist. */
+  setKeystorePin(keystoreId: string, pinHash: string): Promise<boolean>;
+  /** Deletes a keystore; false when it does not exist. */
+  deleteKeystore(keystoreId: string): Promise<boolean>;
+  /** Keys whose material is in a keystore (rows in any state, unconfirmed replicas and keys awaiting the sweep included). */
+  countKeystoreKeys(keystoreId: string): Promise<number>;
   /**
    * Runs `fn` in one transaction: all of its writes land, or none, and it sees no other transaction's writes half
    * done (SQLite runs transactions one at a time; PostgreSQL's are SERIALIZABLE and `fn` may run again after a

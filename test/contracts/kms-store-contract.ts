@@ -8,7 +8,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import type { KeyRecord, KeyVersionRecord } from '../../src/core/key.js';
-import { DuplicateAliasError, type GrantRecord, type KmsStore } from '../../src/storage/kms-store.js';
 import { seal } from '../../src/audit/audit-chain.js';
 import type { AuditEntry } from '../../src/audit/audit-store.js';
 import { SnapshotLoadError, type StoreSnapshot } from '../../src/storage/snapshot.js';
@@ -17,6 +16,8 @@ import { SnapshotLoadError, type StoreSnapshot } from '../../src/storage/snapsho
 export function snapshotContent(s: StoreSnapshot): Record<string, string[]> {
   return Object.fromEntries(s.tables.map((t) => [t.name, t.rows.map((r) => JSON.stringify(Object.fromEntries(t.columns.map((c, i) => [c, r[i]])))).sort()]));
 }
+import type { KeystoreRecord } from '../../src/core/keystores.js';
+import { DuplicateAliasError, DuplicateKeystoreError, type GrantRecord, type KmsStore } from '../../src/storage/kms-store.js';
 
 const T0 = Date.UTC(2024, 0, 1);
 const DAY = 86_400_000;
@@ -833,6 +834,42 @@ export function kmsStoreContract(name: string, make: MakeKmsStore): void {
       await assert.rejects((await fresh()).importSnapshot(newer), /newer than this Strongroom knows/);
       const alien = { ...carried, tables: [...carried.tables, { name: 'no_such_table', columns: ['x'], rows: [] }] };
       await assert.rejects((await fresh()).importSnapshot(alien), /no_such_table/);
+    });
+
+    it('keystores: one per HSM cluster, aliases unique in the account, listed oldest first with a total, state and PIN set, keys counted, deleted', async () => {
+      const s = await fresh();
+      const keystore = (over: Partial<KeystoreRecord> = {}): KeystoreRecord => ({
+        id: randomUUID(), domainId: 'd1', alias: 'ks-a', type: 'DHSM', hsmClusterId: 'hsm-a', hsmCaCert: '', state: '2', createdAt: T0, pinHash: null, ...over,
+      });
+      const a = keystore({ hsmCaCert: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----' });
+      const b = keystore({ alias: 'ks-b', hsmClusterId: 'hsm-b', createdAt: T0 + 1 });
+      const other = keystore({ domainId: 'd2', hsmClusterId: 'hsm-c' }); // another account may use the alias
+      for (const k of [b, a, other]) await s.insertKeystore(k);
+      await assert.rejects(s.insertKeystore(keystore({ hsmClusterId: 'hsm-d' })), DuplicateKeystoreError, 'alias taken in d1');
+      await assert.rejects(s.insertKeystore(keystore({ alias: 'ks-z', hsmClusterId: 'hsm-a', domainId: 'd3' })), DuplicateKeystoreError, 'cluster taken');
+      assert.deepEqual(await s.getKeystore('d1', a.id), a);
+      assert.equal(await s.getKeystore('d2', a.id), null, 'another account does not see it');
+      assert.deepEqual(await s.keystoreOfCluster('hsm-c'), other);
+      assert.equal(await s.keystoreOfCluster('hsm-none'), null);
+      assert.deepEqual(await s.listKeystores('d1', 0, 10), { keystores: [a, b], total: 2 });
+      assert.deepEqual(await s.listKeystores('d1', 1, 10), { keystores: [b], total: 2 });
+      assert.deepEqual(await s.listKeystores('d9', 0, 10), { keystores: [], total: 0 });
+      assert.equal(await s.setKeystoreState(a.id, '3'), true);
+      assert.equal(await s.setKeystorePin(a.id, 'ab'.repeat(32)), true);
+      assert.deepEqual(await s.getKeystore('d1', a.id), { ...a, state: '3', pinHash: 'ab'.repeat(32) });
+      assert.equal(await s.setKeystoreState(randomUUID(), '3'), false);
+      assert.equal(await s.setKeystorePin(randomUUID(), 'x'), false);
+      await s.insertKey(keyRecord({ keystoreId: a.id }), null);
+      await s.insertKey(keyRecord({ keystoreId: a.id, state: '4', deletionDate: T0 }), null);
+      await s.insertKey(keyRecord(), null);
+      assert.equal(await s.countKeystoreKeys(a.id), 2);
+      assert.equal(await s.countKeystoreKeys(b.id), 0);
+      assert.equal(await s.countKeystoreKeys('0'), 0, 'the default keystore is not a dedicated one');
+      const inTx = await s.transaction(async (tx) => (await tx.deleteKeystore(b.id)) && (await tx.getKeystore('d1', b.id)) === null);
+      assert.equal(inTx, true);
+      assert.equal(await s.deleteKeystore(b.id), false);
+      assert.deepEqual(await s.listKeystores('d1', 0, 10), { keystores: [{ ...a, state: '3', pinHash: 'ab'.repeat(32) }], total: 1 });
+      await s.insertKeystore(keystore({ alias: 'ks-b', hsmClusterId: 'hsm-b' })); // alias and cluster free again
     });
   });
 }

@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootstrap, type BootstrapFile } from '../../src/cli/bootstrap.js';
 import type { Clock } from '../../src/core/context.js';
-import { deploymentPath, iamDir, planDeployment, readDeployment, regionDir, rootKeyOf, topologyOf, type DeploymentFile } from '../../src/deployment.js';
+import { deploymentPath, iamDir, planDeployment, readDeployment, regionDir, rootKeyOf, topologyOf, writeDeployment, type DeploymentFile } from '../../src/deployment.js';
 import type { RootKeyConfig } from '../../src/keystore/root-key-config.js';
 import { softHsm } from './softhsm.js';
+import type { HsmClusterConfig } from '../../src/keystore/hsm-cluster-config.js';
 import type { Scheduler } from '../../src/core/scheduler.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { freePortRange } from './ports.js';
@@ -87,6 +88,8 @@ export interface DeploymentOptions {
    * default `STRONGROOM_TEST_ROOT_KEY` (test/region-on-softhsm.test.ts runs API suites with `softhsm`), else files.
    */
   rootKey?: 'file' | 'softhsm';
+  /** HSM clusters of dedicated keystores, written to deployment.json `hsm_clusters` (SOFTHSM2_CONF: test/helpers/softhsm.ts). */
+  hsmClusters?: Record<string, HsmClusterConfig>;
 }
 
 /** The root keys of a test deployment: undefined for key files, a PKCS#11 configuration on SoftHSM2. */
@@ -120,6 +123,10 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
   const reused = o.dir !== undefined && existsSync(deploymentPath(o.dir));
   const store = reused ? undefined : await testStore(o);
   const deployment = planDeployment(dir, { host: '127.0.0.1', basePort: base, regions: regionIds, keyQuota: o.keyQuota, grantQuota: o.grantQuota, throttling: o.throttling, store, nodes, rootKey: reused ? undefined : testRootKey(o) });
+  if (o.hsmClusters) {
+    deployment.hsm_clusters = o.hsmClusters;
+    writeDeployment(dir, deployment);
+  }
   const { file: boot } = await bootstrap(dir, deployment);
   const secret = Buffer.from(deployment.internal_secret, 'hex');
   const topology = topologyOf(deployment);
@@ -133,7 +140,7 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
       region: id, dataDir: regionDir(dir, id), store: deployment.store, rootKey: rootKeyOf(readDeployment(dir), id) /* re-read: `root-key rotate` may have moved it */, topology, iamEndpoint: deployment.iam.endpoint, internalSecret: secret,
       keyQuota: deployment.key_quota, grantQuota: deployment.grant_quota, host: '127.0.0.1', port: r.ports[n]!, logger: o.logger ?? false, clock: o.clock,
       revocationPollMs: o.revocationPollMs === null ? undefined : (o.revocationPollMs ?? 100), deletionSweepMs: o.deletionSweepMs ?? 3_600_000, checkResponses: o.checkResponses ?? true,
-      throttling: deployment.throttling, throttleClock: o.throttleClock, leaseMs: o.leaseMs,
+      throttling: deployment.throttling, throttleClock: o.throttleClock, leaseMs: o.leaseMs, hsmClusterConfigs: deployment.hsm_clusters,
     });
     allNodes.set(`${id}/${n}`, node);
     if (n === 0) regions.set(id, node);

@@ -17,6 +17,7 @@ import { tagOperations } from './operations/tags.js';
 import { aliasOperations } from './operations/aliases.js';
 import { auditTrailOperations } from './operations/audit-trail.js';
 import { grantOperations } from './operations/grants.js';
+import { keystoreOperations } from './operations/keystores.js';
 import { quotaOperations } from './operations/quotas.js';
 import { versionOperations } from './operations/versions.js';
 
@@ -34,6 +35,7 @@ export const KMS_OPERATION_GROUPS: readonly { title: string; operations: readonl
   { title: 'Quotas', operations: quotaOperations },
   { title: 'API versions', operations: versionOperations },
   { title: 'Multi-region keys', operations: multiRegionOperations },
+  { title: 'Dedicated keystores', operations: keystoreOperations },
   { title: 'Audit trail (Strongroom)', operations: auditTrailOperations },
 ];
 

@@ -31,7 +31,8 @@ export function keyDetails(key: KeyRecord, now: number) {
     key_rotation_enabled: String(key.rotationEnabled),
     sys_enterprise_project_id: key.enterpriseProjectId,
     keystore_id: key.keystoreId,
-    keystore_type: 'DEFAULT',
+    // Every keystore other than the default "0" is a dedicated HSM keystore (core/keystores.ts).
+    keystore_type: key.keystoreId === '0' ? 'DEFAULT' : 'DHSM',
     multi_region_key_type: multiRegionKeyType(key),
     pending_days: key.state === '4' && key.deletionDate !== null ? String(Math.max(0, Math.ceil((key.deletionDate - now) / DAY_MS))) : '',
   };

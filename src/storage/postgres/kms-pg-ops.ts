@@ -8,12 +8,13 @@
  */
 import type { AuditAnchor, AuditEntry, AuditQuery, AuditSeal } from '../../audit/audit-store.js';
 import type { KeyRecord, KeyVersionRecord } from '../../core/key.js';
+import type { KeystoreRecord } from '../../core/keystores.js';
 import {
-  aliasFromRow, COLUMNS, fromRow, GRANT_COLUMNS, grantFromRow, grantToRow, importParametersFromRow, outboxFromRow, toRow, versionFromRow,
+  aliasFromRow, COLUMNS, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToRow, type KeystoreRow, fromRow, GRANT_COLUMNS, grantFromRow, grantToRow, importParametersFromRow, outboxFromRow, toRow, versionFromRow,
   type AliasRow, type GrantRow, type ImportParametersRow, type KeyRow, type OutboxRow, type VersionRow,
 } from '../kms-rows.js';
 import {
-  DuplicateAliasError, type AliasRecord, type GrantRecord, type ImportParametersRecord, type KeyFilter, type KeyPage, type KeyTag, type KmsStore,
+  DuplicateAliasError, DuplicateKeystoreError, type AliasRecord, type GrantRecord, type ImportParametersRecord, type KeyFilter, type KeyPage, type KeyTag, type KmsStore,
   type NewOutboxMessage, type OutboxMessage, type OutboxStats,
 } from '../kms-store.js';
 import { ACQUIRE_LEASE_SQL, CLAIM_REQUEST_SQL } from '../leases.js';
@@ -431,6 +432,50 @@ export class PgKmsOps implements KmsStore {
   async deleteGrant(grantId: string): Promise<void> {
     await this.q.rows('WITH gone AS (DELETE FROM grants WHERE id = $1 RETURNING key_id) SELECT pg_notify($2, $3::text || key_id) FROM gone',
       [grantId, this.ctx.channel, this.#payload('')]);
+  }
+
+  async insertKeystore(k: KeystoreRecord): Promise<void> {
+    const row = keystoreToRow(k);
+    try {
+      await this.q.run(`INSERT INTO keystores (${KEYSTORE_COLUMNS.join(', ')}) VALUES (${KEYSTORE_COLUMNS.map((_, i) => p(i + 1)).join(', ')})`, KEYSTORE_COLUMNS.map((c) => row[c]));
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DuplicateKeystoreError();
+      throw err;
+    }
+  }
+
+  async getKeystore(domainId: string, keystoreId: string): Promise<KeystoreRecord | null> {
+    const [row] = await this.q.rows<KeystoreRow>('SELECT * FROM keystores WHERE domain_id = $1 AND id = $2', [domainId, keystoreId]);
+    return row ? keystoreFromRow(row) : null;
+  }
+
+  async keystoreOfCluster(hsmClusterId: string): Promise<KeystoreRecord | null> {
+    const [row] = await this.q.rows<KeystoreRow>('SELECT * FROM keystores WHERE hsm_cluster_id = $1', [hsmClusterId]);
+    return row ? keystoreFromRow(row) : null;
+  }
+
+  listKeystores(domainId: string, offset: number, limit: number): Promise<{ keystores: KeystoreRecord[]; total: number }> {
+    return this.#snapshot(async (q) => {
+      const total = await this.#count(q, 'SELECT COUNT(*) AS n FROM keystores WHERE domain_id = $1', [domainId]);
+      const rows = await q.rows<KeystoreRow>('SELECT * FROM keystores WHERE domain_id = $1 ORDER BY created_at, id COLLATE "C" LIMIT $2 OFFSET $3', [domainId, limit, offset]);
+      return { keystores: rows.map(keystoreFromRow), total };
+    });
+  }
+
+  async setKeystoreState(keystoreId: string, state: KeystoreRecord['state']): Promise<boolean> {
+    return (await this.q.run('UPDATE keystores SET state = $1 WHERE id = $2', [state, keystoreId])) === 1;
+  }
+
+  async setKeystorePin(keystoreId: string, pinHash: string): Promise<boolean> {
+    return (await this.q.run('UPDATE keystores SET pin_hash = $1 WHERE id = $2', [pinHash, keystoreId])) === 1;
+  }
+
+  async deleteKeystore(keystoreId: string): Promise<boolean> {
+    return (await this.q.run('DELETE FROM keystores WHERE id = $1', [keystoreId])) === 1;
+  }
+
+  countKeystoreKeys(keystoreId: string): Promise<number> {
+    return this.#count(this.q, `SELECT COUNT(*) AS n FROM keys WHERE keystore_id = $1 AND keystore_id <> '0'`, [keystoreId]);
   }
 
   /**

@@ -17,6 +17,7 @@ import type { KeyRecord, KeyVersionRecord } from '../../core/key.js';
 import { LruMap } from '../../lru-map.js';
 import { KMS_MIGRATIONS } from '../kms-migrations.js';
 import { frozenKey, KEY_RECORD_CACHE } from '../kms-rows.js';
+import type { KeystoreRecord } from '../../core/keystores.js';
 import type { AliasRecord, GrantRecord, ImportParametersRecord, KeyFilter, KeyTag, KmsStore, NewOutboxMessage } from '../kms-store.js';
 import { PgAuditTables } from './audit-tables.js';
 import { PgDatabase, type PgListener } from './database.js';
@@ -262,6 +263,14 @@ export class PgKmsStore implements KmsStore {
   countGrants(keyId: string) { return this.#ops.countGrants(keyId); }
   maxGrantsPerKey(projectId: string) { return this.#ops.maxGrantsPerKey(projectId); }
   deleteGrant(grantId: string) { return this.#ops.deleteGrant(grantId); }
+  insertKeystore(k: KeystoreRecord) { return this.#ops.insertKeystore(k); }
+  getKeystore(domainId: string, keystoreId: string) { return this.#ops.getKeystore(domainId, keystoreId); }
+  keystoreOfCluster(hsmClusterId: string) { return this.#ops.keystoreOfCluster(hsmClusterId); }
+  listKeystores(domainId: string, offset: number, limit: number) { return this.#ops.listKeystores(domainId, offset, limit); }
+  setKeystoreState(keystoreId: string, state: KeystoreRecord['state']) { return this.#ops.setKeystoreState(keystoreId, state); }
+  setKeystorePin(keystoreId: string, pinHash: string) { return this.#ops.setKeystorePin(keystoreId, pinHash); }
+  deleteKeystore(keystoreId: string) { return this.#ops.deleteKeystore(keystoreId); }
+  countKeystoreKeys(keystoreId: string) { return this.#ops.countKeystoreKeys(keystoreId); }
   /** Chained after the trail's head whichever node appends (audit-tables.ts). */
   appendAudit(pending: readonly AuditEntry[], records: readonly AuditEntry[], seal: AuditSeal) { return this.#ops.appendAudit(pending, records, seal); }
   /** This node's pending entries and those of nodes whose liveness lease has lapsed. */

@@ -1,6 +1,6 @@
 /** The KMS store on SQLite (better-sqlite3 12.x): the embedded default, one database file per region. */
 import type { KeyRecord, KeyVersionRecord } from '../../core/key.js';
-import { DuplicateAliasError, type AliasRecord, type GrantRecord, type ImportParametersRecord, type KeyFilter, type KeyPage, type KeyTag, type KmsStore, type NewOutboxMessage, type OutboxMessage, type OutboxStats } from '../kms-store.js';
+import { DuplicateAliasError, DuplicateKeystoreError, type AliasRecord, type GrantRecord, type ImportParametersRecord, type KeyFilter, type KeyPage, type KeyTag, type KmsStore, type NewOutboxMessage, type OutboxMessage, type OutboxStats } from '../kms-store.js';
 import type { AuditAnchor, AuditEntry, AuditQuery, AuditSeal } from '../../audit/audit-store.js';
 import { SqliteAuditTables } from './audit-tables.js';
 import { KMS_MIGRATIONS } from '../kms-migrations.js';
@@ -10,7 +10,8 @@ import { AuditWriterThread } from './audit-writer.js';
 import { exportSqliteSnapshot, importSqliteSnapshot } from './snapshot.js';
 import type { StoreSnapshot } from '../snapshot.js';
 import { ACQUIRE_LEASE_SQL, CLAIM_REQUEST_SQL } from '../leases.js';
-import { aliasFromRow, COLUMNS, fromRow, grantFromRow, KEY_RECORD_CACHE, toRow, type AliasRow, type GrantRow, type KeyRow, outboxFromRow, type OutboxRow } from '../kms-rows.js';
+import { aliasFromRow, COLUMNS, fromRow, grantFromRow, KEY_RECORD_CACHE, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToRow, toRow, type AliasRow, type GrantRow, type KeyRow, type KeystoreRow, outboxFromRow, type OutboxRow } from '../kms-rows.js';
+import type { KeystoreRecord } from '../../core/keystores.js';
 
 
 function isUniqueViolation(err: unknown): boolean {
@@ -53,6 +54,15 @@ function prepareStatements(db: Db) {
     maxGrantsPerKey: db.prepare(`SELECT COALESCE(MAX(n), 0) AS n FROM (SELECT COUNT(*) AS n FROM grants g JOIN keys k ON k.id = g.key_id
       WHERE k.project_id = ? GROUP BY g.key_id)`),
     deleteGrant: db.prepare('DELETE FROM grants WHERE id = ?'),
+    insertKeystore: db.prepare(`INSERT INTO keystores (${KEYSTORE_COLUMNS.join(', ')}) VALUES (${KEYSTORE_COLUMNS.map((c) => '@' + c).join(', ')})`),
+    getKeystore: db.prepare('SELECT * FROM keystores WHERE domain_id = ? AND id = ?'),
+    keystoreOfCluster: db.prepare('SELECT * FROM keystores WHERE hsm_cluster_id = ?'),
+    listKeystores: db.prepare('SELECT * FROM keystores WHERE domain_id = ? ORDER BY created_at, id LIMIT ? OFFSET ?'),
+    countKeystores: db.prepare('SELECT COUNT(*) AS n FROM keystores WHERE domain_id = ?'),
+    setKeystoreState: db.prepare('UPDATE keystores SET state = ? WHERE id = ?'),
+    setKeystorePin: db.prepare('UPDATE keystores SET pin_hash = ? WHERE id = ?'),
+    deleteKeystore: db.prepare('DELETE FROM keystores WHERE id = ?'),
+    countKeystoreKeys: db.prepare(`SELECT COUNT(*) AS n FROM keys WHERE keystore_id = ? AND keystore_id <> '0'`),
     getKey: db.prepare('SELECT * FROM keys WHERE project_id = ? AND id = ?'),
     insertKey: db.prepare(`INSERT INTO keys (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`),
     updateKey: db.prepare(
@@ -334,6 +344,40 @@ class SqliteOps implements KmsStore {
       for (const a of aliases) this.s.deleteAlias.run(domainId, a);
     })();
   }
+  async insertKeystore(k: KeystoreRecord): Promise<void> {
+    try {
+      this.s.insertKeystore.run(keystoreToRow(k));
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || isUniqueViolation(err)) throw new DuplicateKeystoreError();
+      throw err;
+    }
+  }
+  async getKeystore(domainId: string, keystoreId: string): Promise<KeystoreRecord | null> {
+    const row = this.s.getKeystore.get(domainId, keystoreId) as KeystoreRow | undefined;
+    return row ? keystoreFromRow(row) : null;
+  }
+  async keystoreOfCluster(hsmClusterId: string): Promise<KeystoreRecord | null> {
+    const row = this.s.keystoreOfCluster.get(hsmClusterId) as KeystoreRow | undefined;
+    return row ? keystoreFromRow(row) : null;
+  }
+  async listKeystores(domainId: string, offset: number, limit: number): Promise<{ keystores: KeystoreRecord[]; total: number }> {
+    return this.s.db.transaction(() => ({
+      keystores: (this.s.listKeystores.all(domainId, limit, offset) as KeystoreRow[]).map(keystoreFromRow),
+      total: (this.s.countKeystores.get(domainId) as { n: number }).n,
+    }))();
+  }
+  async setKeystoreState(keystoreId: string, state: KeystoreRecord['state']): Promise<boolean> {
+    return this.s.setKeystoreState.run(state, keystoreId).changes === 1;
+  }
+  async setKeystorePin(keystoreId: string, pinHash: string): Promise<boolean> {
+    return this.s.setKeystorePin.run(pinHash, keystoreId).changes === 1;
+  }
+  async deleteKeystore(keystoreId: string): Promise<boolean> {
+    return this.s.deleteKeystore.run(keystoreId).changes === 1;
+  }
+  async countKeystoreKeys(keystoreId: string): Promise<number> {
+    return (this.s.countKeystoreKeys.get(keystoreId) as { n: number }).n;
+  }
   async insertGrant(g: GrantRecord): Promise<void> {
     this.s.insertGrant.run({
       id: g.id, key_id: g.keyId, name: g.name, grantee: g.grantee, grantee_type: g.granteeType, operations: JSON.stringify(g.operations),
@@ -501,6 +545,14 @@ export class SqliteKmsStore implements KmsStore {
   countGrants(keyId: string) { return this.#locked((o) => o.countGrants(keyId)); }
   maxGrantsPerKey(projectId: string) { return this.#locked((o) => o.maxGrantsPerKey(projectId)); }
   deleteGrant(grantId: string) { return this.#locked((o) => o.deleteGrant(grantId)); }
+  insertKeystore(k: KeystoreRecord) { return this.#locked((o) => o.insertKeystore(k)); }
+  getKeystore(domainId: string, keystoreId: string) { return this.#locked((o) => o.getKeystore(domainId, keystoreId)); }
+  keystoreOfCluster(hsmClusterId: string) { return this.#locked((o) => o.keystoreOfCluster(hsmClusterId)); }
+  listKeystores(domainId: string, offset: number, limit: number) { return this.#locked((o) => o.listKeystores(domainId, offset, limit)); }
+  setKeystoreState(keystoreId: string, state: KeystoreRecord['state']) { return this.#locked((o) => o.setKeystoreState(keystoreId, state)); }
+  setKeystorePin(keystoreId: string, pinHash: string) { return this.#locked((o) => o.setKeystorePin(keystoreId, pinHash)); }
+  deleteKeystore(keystoreId: string) { return this.#locked((o) => o.deleteKeystore(keystoreId)); }
+  countKeystoreKeys(keystoreId: string) { return this.#locked((o) => o.countKeystoreKeys(keystoreId)); }
   /** On the audit writer thread (audit-writer.ts), outside the store's lock: the commit's fsync stops no request. */
   appendAudit(pending: readonly AuditEntry[], records: readonly AuditEntry[], seal: AuditSeal) { return this.#auditWriter.append(pending, records, seal); }
   pendingAudit() { return this.#locked((o) => o.pendingAudit()); }

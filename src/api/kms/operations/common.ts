@@ -10,6 +10,7 @@ import { associatedData, type CryptoOps } from '../../../core/crypto-ops.js';
 import type { CallerContext, Clock } from '../../../core/context.js';
 import type { KeyImportService } from '../../../core/key-import.js';
 import type { KeyService } from '../../../core/keys.js';
+import type { KeystoreService } from '../../../core/keystores.js';
 import type { ReplicationService } from '../../../core/replication.js';
 import type { RotationService } from '../../../core/rotation.js';
 import type { AliasService } from '../../../core/aliases.js';
@@ -24,6 +25,7 @@ import { answer, body, keyId, sequence, text } from '../../schema.js';
 export interface RegionServices {
   region: string;
   keys: KeyService;
+  keystores: KeystoreService;
   crypto: CryptoOps;
   asymmetric: AsymmetricOps;
   rotation: RotationService;

@@ -15,8 +15,8 @@ const dataKeyRequest = body({
   key_spec: Type.Optional(oneOf(Object.keys(DATAKEY_SPECS) as string[], { description: 'Data key spec; datakey_length wins when both are sent.' })),
   datakey_length: Type.Optional(integer({ code: 'KMS.1901', minimum: 8, maximum: 8192, multipleOf: 8, multipleCode: 'KMS.1903', description: 'Bits, 8–8192, a multiple of 8.' })),
   ...aadFields,
-  pin: Type.Optional(Type.String()),
-  pin_type: Type.Optional(oneOf(['CipherText', 'PlainText'])),
+  pin: Type.Optional(Type.String({ description: 'The PIN of the key\'s dedicated keystore, when create-pin issued one (core/keystores.ts).' })),
+  pin_type: Type.Optional(oneOf(['CipherText', 'PlainText'], { description: 'How pin is given: CipherText (default, as create-pin answered it sealed) or PlainText.' })),
   sequence: sequence(),
 });
 
@@ -80,7 +80,7 @@ export const dataKeyOperations = [
     keyIds: ({ body: b }) => [b.key_id],
     resourcePermission: viaGrant('create-datakey'),
     handler: async (s, ctx, { body: b }) => {
-      const out = await s.crypto.createDataKey(ctx, b.key_id, dataKeyBits(b) / 8, requestAad(b));
+      const out = await s.crypto.createDataKey(ctx, b.key_id, dataKeyBits(b) / 8, requestAad(b), { pin: b.pin, pinType: b.pin_type });
       return { key_id: out.keyId, plain_text: upperHex(out.plaintext), cipher_text: upperHex(out.blob) };
     },
   }),
@@ -98,7 +98,7 @@ export const dataKeyOperations = [
     keyIds: ({ body: b }) => [b.key_id],
     resourcePermission: viaGrant('create-datakey-without-plaintext'),
     handler: async (s, ctx, { body: b }) => {
-      const out = await s.crypto.createDataKey(ctx, b.key_id, dataKeyBits(b) / 8, requestAad(b));
+      const out = await s.crypto.createDataKey(ctx, b.key_id, dataKeyBits(b) / 8, requestAad(b), { pin: b.pin, pinType: b.pin_type });
       return { key_id: out.keyId, cipher_text: upperHex(out.blob) };
     },
   }),
@@ -130,7 +130,7 @@ export const dataKeyOperations = [
       if (plain.length !== length + 32) {
         throw new KmsError('KMS.2104', `plain_text must be the ${length}-byte data key followed by its 32-byte digest (${length + 32} bytes), not ${plain.length} bytes.`);
       }
-      const out = await s.crypto.encryptDataKey(ctx, b.key_id, plain.subarray(0, length), plain.subarray(length), requestAad(b));
+      const out = await s.crypto.encryptDataKey(ctx, b.key_id, plain.subarray(0, length), plain.subarray(length), requestAad(b), { pin: b.pin, pinType: b.pin_type });
       return { key_id: out.keyId, cipher_text: upperHex(out.blob), datakey_length: String(length) };
     },
   }),
@@ -157,7 +157,7 @@ export const dataKeyOperations = [
     keyIds: ({ body: b }) => [b.key_id],
     resourcePermission: viaGrant('decrypt-datakey'),
     handler: async (s, ctx, { body: b }) => {
-      const out = await s.crypto.decryptDataKey(ctx, b.key_id, Buffer.from(b.cipher_text, 'hex'), b.datakey_cipher_length, requestAad(b));
+      const out = await s.crypto.decryptDataKey(ctx, b.key_id, Buffer.from(b.cipher_text, 'hex'), b.datakey_cipher_length, requestAad(b), { pin: b.pin, pinType: b.pin_type });
       return { data_key: upperHex(out.plaintext), datakey_length: String(out.plaintext.length), datakey_dgst: upperHex(out.digest) };
     },
   }),

@@ -1,6 +1,6 @@
 /**
  * Small data (docs/reference/huawei-kms-api.md §4 C 15–17, G 30): encrypt-data and decrypt-data (up to 4096 bytes,
- * Base64 ciphertext), re-encrypt, and create-pin.
+ * Base64 ciphertext), re-encrypt, and create-pin (the access PIN of a dedicated keystore, core/keystores.ts).
  */
 import { Type } from 'typebox';
 import { associatedData, ENCRYPTION_ALGORITHMS } from '../../../core/crypto-ops.js';
@@ -133,13 +133,15 @@ export const dataOperations = [
     path: '/v1.0/{project_id}/kms/create-pin',
     action: 'kms:cmk:createPin',
     actionSource: 'strongroom',
-    summary: 'PINs of Huawei\'s dedicated HSM card clusters: always KMS.0340, a self-hosted deployment has none.',
-    mutates: false,
+    summary: 'Issue the access PIN of a dedicated keystore (replacing the previous one): its keys\' data key operations then need it as pin/pin_type. PlainText answers it in clear; CipherText (default) sealed in the keystore\'s HSM.',
+    mutates: true,
     params: projectParams,
-    body: body({ pin_type: Type.Optional(oneOf(['CipherText', 'PlainText'])), sequence: sequence() }),
-    response: answer({ pin: Type.String(), pin_type: Type.String() }),
-    handler: async () => {
-      throw new KmsError('KMS.0340', 'PINs belong to the dedicated HSM card clusters of Huawei\'s level-4 assessment scenario; a Strongroom deployment has none.');
-    },
+    body: body({
+      pin_type: Type.Optional(oneOf(['CipherText', 'PlainText'])),
+      keystore_id: Type.Optional(text({ code: 'KMS.0340', maxBytes: 64, description: 'The dedicated keystore whose PIN this is.' })),
+      sequence: sequence(),
+    }),
+    response: answer({ pin: Type.String() }),
+    handler: async (s, ctx, { body: b }) => ({ pin: await s.keystores.createPin(ctx, b.keystore_id, b.pin_type) }),
   }),
 ];

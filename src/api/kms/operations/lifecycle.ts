@@ -8,6 +8,7 @@ import type { KeySpec } from '../../../core/key-specs.js';
 import type { KeyState } from '../../../core/key.js';
 import { ALIAS_PATTERN, answer, body, integer, keyId, oneOf, sequence, text } from '../../schema.js';
 import { keyDetails } from '../present.js';
+import { keystoreTypeName } from '../../../core/keystores.js';
 import { keyDetailsSchema, keyState, kmsOperation, operateKey, projectParams, viaGrant } from './common.js';
 
 const SPECS = Object.keys(KEY_SPECS) as KeySpec[];
@@ -30,7 +31,7 @@ export const lifecycleOperations = [
       key_description: Type.Optional(description()),
       origin: Type.Optional(oneOf(['kms', 'external'])),
       enterprise_project_id: Type.Optional(text({ maxBytes: 64 })),
-      keystore_id: Type.Optional(text({ code: 'KMS.0340', maxBytes: 64, description: 'Only the default keystore "0".' })),
+      keystore_id: Type.Optional(text({ code: 'KMS.0340', maxBytes: 64, description: 'The default keystore "0", or a dedicated keystore of the account (create-keystore): the key\'s material is then made and kept in its HSM.' })),
       sequence: sequence(),
     }),
     response: answer({ key_info: answer({ key_id: Type.String(), domain_id: Type.String(), region_id: Type.String() }) }),
@@ -61,6 +62,7 @@ export const lifecycleOperations = [
       key_state: Type.Optional(text({ pattern: '^[1-5]$' })),
       key_spec: Type.Optional(oneOf([...SPECS, 'ALL'])),
       enterprise_project_id: Type.Optional(text({ maxBytes: 64 })),
+      keystore_type: Type.Optional(oneOf(['DEFAULT', 'DHSM', 'CDMS', '0', '1', '2'], { code: 'KMS.0308', description: 'Only keys of the default keystore (DEFAULT, 0) or of dedicated ones (DHSM, 1).' })),
       sequence: sequence(),
     }),
     response: answer({
@@ -73,7 +75,10 @@ export const lifecycleOperations = [
     handler: async (s, ctx, { body: b }) => {
       const limit = b.limit ?? 2000;
       const specName = b.key_spec ?? 'AES_256'; // Huawei's default filter
-      const filter = { state: b.key_state as KeyState | undefined, spec: specName === 'ALL' ? undefined : specName };
+      const filter = {
+        state: b.key_state as KeyState | undefined, spec: specName === 'ALL' ? undefined : specName,
+        keystoreType: b.keystore_type === undefined ? undefined : (keystoreTypeName(b.keystore_type) ?? undefined),
+      };
       // Newest first, as the real service lists (docs/reference/observed-huawei-answers.md). A page is the newest
       // `limit` keys among those older than the marker, counted from the oldest end: keys created between two calls
       // come before the first page and move nothing.
