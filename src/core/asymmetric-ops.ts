@@ -94,7 +94,11 @@ export class AsymmetricOps {
     if (key.usage !== 'SIGN_VERIFY') throw new KmsError('KMS.0308', `Keys with key_usage ${key.usage} do not sign.`);
     if (!info.signing?.includes(algorithm)) throw new KmsError('KMS.0332', `${key.spec} keys sign with ${info.signing?.join(', ')}.`);
     assertUsable(key, this.clock());
-    const digestBytes = SIGNING_ALGORITHMS[algorithm].digestBytes;
+    const entry = SIGNING_ALGORITHMS[algorithm];
+    if (!entry.messageTypes.includes(type)) {
+      throw new KmsError('KMS.0308', `${algorithm} signs the message itself: message_type must be ${entry.messageTypes.join(' or ')}.`);
+    }
+    const digestBytes = entry.digestBytes;
     if (type === 'DIGEST' && message.length !== digestBytes) {
       throw new KmsError('KMS.0329', `A ${algorithm} digest has ${digestBytes} bytes, not ${message.length}.`);
     }
