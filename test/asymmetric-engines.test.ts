@@ -46,18 +46,21 @@ function strangerFor(spec: KeyPairSpec): KeyPairDer {
 }
 const SPEC_FOR_FAMILY: Record<KeyFamily, KeyPairSpec[]> = {
   RSA: ['RSA_2048'],
-  EC: ['EC_P256', 'EC_P384', 'SECP256K1'],
+  EC: ['EC_P256', 'EC_P384', 'EC_P521', 'SECP256K1'],
   SM2: ['SM2'],
+  ED25519: ['ED25519'],
 };
-const OTHER_FAMILY: Record<KeyFamily, KeyPairSpec> = { RSA: 'EC_P256', EC: 'SM2', SM2: 'RSA_2048' };
+const OTHER_FAMILY: Record<KeyFamily, KeyPairSpec> = { RSA: 'EC_P256', EC: 'SM2', SM2: 'RSA_2048', ED25519: 'EC_P256' };
 const message = Buffer.from('message for the engine table');
 
 describe('SIGNING_ALGORITHMS', () => {
-  test('lists exactly the ten Huawei signing algorithms the brief names', () => {
+  test('lists exactly the twelve Huawei signing algorithms (§3.3)', () => {
     assert.deepEqual(Object.keys(SIGNING_ALGORITHMS).sort(), [
       'ECDSA_SHA_256',
       'ECDSA_SHA_384',
       'ECDSA_SHA_512',
+      'ED25519_PH_SHA_512',
+      'ED25519_SHA_512',
       'RSASSA_PKCS1_V1_5_SHA_256',
       'RSASSA_PKCS1_V1_5_SHA_384',
       'RSASSA_PKCS1_V1_5_SHA_512',
@@ -67,7 +70,9 @@ describe('SIGNING_ALGORITHMS', () => {
       'SM2DSA_SM3',
     ]);
     assert.equal(isSigningAlgorithm('ECDSA_SHA_256'), true);
-    assert.equal(isSigningAlgorithm('ED25519_SHA_512'), false);
+    assert.equal(isSigningAlgorithm('ED25519_SHA_512'), true);
+    assert.equal(isSigningAlgorithm('ED448_SHAKE_256'), false);
+    assert.deepEqual(SIGNING_ALGORITHMS.ED25519_SHA_512.messageTypes, ['RAW'], 'pure Ed25519 has no DIGEST form');
     assert.equal(isSigningAlgorithm('toString'), false);
   });
 
@@ -82,21 +87,26 @@ describe('SIGNING_ALGORITHMS', () => {
             : createHash(entry.digest).update(message).digest();
         assert.equal(digest.length, entry.digestBytes);
         const raw = entry.sign(pair.privateKey, message, 'RAW');
-        const dig = entry.sign(pair.privateKey, digest, 'DIGEST');
+        const withDigest = entry.messageTypes.includes('DIGEST');
+        if (!withDigest) {
+          assert.throws(() => entry.sign(pair.privateKey, digest, 'DIGEST'), TypeError);
+          assert.throws(() => entry.verify(pair.publicKey, digest, 'DIGEST', raw), TypeError);
+        }
+        const dig = withDigest ? entry.sign(pair.privateKey, digest, 'DIGEST') : raw;
         for (const sig of [raw, dig]) {
           assert.equal(entry.verify(pair.publicKey, message, 'RAW', sig), true);
-          assert.equal(entry.verify(pair.publicKey, digest, 'DIGEST', sig), true);
+          if (withDigest) assert.equal(entry.verify(pair.publicKey, digest, 'DIGEST', sig), true);
         }
         assert.equal(entry.verify(pair.publicKey, Buffer.from('another message'), 'RAW', raw), false);
         const otherDigest = Buffer.from(digest);
         otherDigest[0]! ^= 1;
-        assert.equal(entry.verify(pair.publicKey, otherDigest, 'DIGEST', dig), false);
+        if (withDigest) assert.equal(entry.verify(pair.publicKey, otherDigest, 'DIGEST', dig), false);
         const tampered = Buffer.from(raw);
         tampered[tampered.length - 3]! ^= 0x10;
         assert.equal(entry.verify(pair.publicKey, message, 'RAW', tampered), false);
         for (const junk of [Buffer.alloc(0), Buffer.from('not a signature'), randomBytes(raw.length)]) {
           assert.equal(entry.verify(pair.publicKey, message, 'RAW', junk), false);
-          assert.equal(entry.verify(pair.publicKey, digest, 'DIGEST', junk), false);
+          if (withDigest) assert.equal(entry.verify(pair.publicKey, digest, 'DIGEST', junk), false);
         }
         const stranger = strangerFor(spec);
         assert.equal(entry.verify(stranger.publicKey, message, 'RAW', raw), false);
@@ -105,9 +115,11 @@ describe('SIGNING_ALGORITHMS', () => {
 
     test(`${name}: misuse throws (digest length, message type, key family)`, () => {
       const pair = keyFor(SPEC_FOR_FAMILY[entry.family][0]!);
-      assert.throws(() => entry.sign(pair.privateKey, Buffer.alloc(entry.digestBytes + 1), 'DIGEST'), RangeError);
-      assert.throws(() => entry.sign(pair.privateKey, Buffer.alloc(20), 'DIGEST'), RangeError);
-      assert.throws(() => entry.verify(pair.publicKey, Buffer.alloc(entry.digestBytes - 1), 'DIGEST', Buffer.alloc(8)), RangeError);
+      // a digest of the wrong length is RangeError; for an algorithm without a DIGEST form any digest is TypeError
+      const wrongLength = entry.messageTypes.includes('DIGEST') ? RangeError : TypeError;
+      assert.throws(() => entry.sign(pair.privateKey, Buffer.alloc(entry.digestBytes + 1), 'DIGEST'), wrongLength);
+      assert.throws(() => entry.sign(pair.privateKey, Buffer.alloc(20), 'DIGEST'), wrongLength);
+      assert.throws(() => entry.verify(pair.publicKey, Buffer.alloc(entry.digestBytes - 1), 'DIGEST', Buffer.alloc(8)), wrongLength);
       assert.throws(() => entry.sign(pair.privateKey, message, 'HASH' as MessageType), TypeError);
       const other = keyFor(OTHER_FAMILY[entry.family]);
       assert.throws(() => entry.sign(other.privateKey, message, 'RAW'), TypeError);
@@ -209,14 +221,26 @@ describe('KEY_PAIR_SPECS', () => {
     RSA_4096: { bits: 4096 },
     EC_P256: { curve: '1.2.840.10045.3.1.7', bits: 256 },
     EC_P384: { curve: '1.3.132.0.34', bits: 384 },
+    EC_P521: { curve: '1.3.132.0.35', bits: 521 },
     SECP256K1: { curve: '1.3.132.0.10', bits: 256 },
     SM2: { curve: '1.2.156.10197.1.301', bits: 256 },
+    ED25519: { bits: 255 },
   };
   for (const [spec, want] of Object.entries(expectations) as [KeyPairSpec, (typeof expectations)[KeyPairSpec]][]) {
     test(`${spec} generates PKCS#8 + SPKI DER of the right kind${want.curve ? ', and ECDH agrees both ways' : ''}`, () => {
       const entry = KEY_PAIR_SPECS[spec];
       assert.equal(entry.bits, want.bits);
       const pair = keyFor(spec);
+      if (spec === 'ED25519') {
+        // RFC 8410: SPKI 30 2a 30 05 06 03 2b 65 70 03 21 00 ‖ A (32 bytes); no key agreement (that is X25519)
+        assert.equal(entry.family, 'ED25519');
+        assert.equal(entry.deriveSharedSecret, undefined);
+        assert.equal(pair.publicKey.length, 44);
+        assert.equal(pair.publicKey.subarray(0, 12).toString('hex'), '302a300506032b6570032100');
+        assert.deepEqual(entry.fromPrivateKey(pair.privateKey).publicKey, pair.publicKey);
+        assert.throws(() => entry.fromPrivateKey(keyFor('EC_P256').privateKey), TypeError);
+        return;
+      }
       if (want.curve === undefined) {
         assert.equal(entry.family, 'RSA');
         assert.equal(entry.deriveSharedSecret, undefined);
@@ -229,7 +253,7 @@ describe('KEY_PAIR_SPECS', () => {
       const peer = entry.generate();
       const derive = entry.deriveSharedSecret!;
       const secret = derive(pair.privateKey, peer.publicKey);
-      assert.equal(secret.length, want.bits / 8);
+      assert.equal(secret.length, Math.ceil(want.bits / 8));
       assert.deepEqual(derive(peer.privateKey, pair.publicKey), secret);
       assert.notDeepEqual(derive(pair.privateKey, entry.generate().publicKey), secret);
       // a peer on another curve, an RSA key, or garbage is misuse

@@ -1,9 +1,11 @@
 /**
  * Cross-region keys across three regions running as three separate processes on loopback (issue #4): replicate,
  * encrypt in one region and decrypt in the others, rotate on the primary, move the primary, replicate while the
- * target is down or hangs (502/504, nothing left behind), catch up after a restart, and every refusal.
+ * target is down or hangs (502/504, nothing left behind), catch up after a restart, an Ed25519 key pair that signs
+ * alike in every region, and every refusal.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { expectError, signedRequest } from './helpers/deployment.js';
 import { eventually, startProcesses, type ProcessDeployment } from './helpers/processes.js';
@@ -159,6 +161,32 @@ describe('moving the primary', () => {
     expectError(await d.keyOp(N, 'PUT', keyId, 'update-primary-region', { key_id: '00000000-0000-4000-8000-000000000000', primary_region: S }), 400, 'KMS.0205');
     expectError(await d.keyOp(N, 'PUT', keyId, 'update-primary-region', { key_id: keyId }), 400, 'KMS.0204');
     expectError(await d.keyOp(N, 'PUT', '00000000-0000-4000-8000-000000000000', 'update-primary-region', { primary_region: S }), 404, 'KMS.0207');
+  });
+});
+
+describe('an Ed25519 key across the region processes', () => {
+  test('its replicas hold the same key pair: the same public key, the same (deterministic) signatures, verified anywhere', async () => {
+    const keyId = await newKey(N, { key_spec: 'ED25519' });
+    for (const to of [S, E]) assert.equal((await replicate(N, keyId, to)).status, 200);
+    const publicKeys = await Promise.all([N, S, E].map(async (r) => (await d.kms(r, 'get-publickey', { key_id: keyId })).body.public_key));
+    assert.match(publicKeys[0], /BEGIN PUBLIC KEY/);
+    assert.deepEqual(publicKeys, [publicKeys[0], publicKeys[0], publicKeys[0]]);
+    const message = Buffer.from('one Ed25519 key, three regions').toString('base64');
+    const sign = async (r: string, alg: string, msg: string, type: string) => {
+      const reply = await d.kms(r, 'sign', { key_id: keyId, signing_algorithm: alg, message: msg, message_type: type });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      return reply.body.signature as string;
+    };
+    const digest = createHash('sha512').update(Buffer.from(message, 'base64')).digest('base64');
+    for (const [alg, msg, type] of [['ED25519_SHA_512', message, 'RAW'], ['ED25519_PH_SHA_512', digest, 'DIGEST']] as const) {
+      const signatures = await Promise.all([N, S, E].map((r) => sign(r, alg, msg, type)));
+      assert.deepEqual(signatures, [signatures[0], signatures[0], signatures[0]], `${alg}: one private key`);
+      for (const r of [N, S, E]) {
+        const verified = await d.kms(r, 'verify', { key_id: keyId, signing_algorithm: alg, message: msg, message_type: type, signature: signatures[0] });
+        assert.equal(verified.body.signature_valid, 'true', `${alg} in ${r}`);
+      }
+    }
+    expectError(await d.kms(S, 'sign', { key_id: keyId, signing_algorithm: 'ED25519_SHA_512', message: digest }), 400, 'KMS.0308');
   });
 });
 

@@ -68,10 +68,11 @@ const ecP256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const secp256k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' });
 const rsa2048 = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const sm2 = generateKeyPairSync('ec', { namedCurve: 'SM2' });
+const ed25519 = generateKeyPairSync('ed25519');
 
 const id = () => randomUUID();
 const ids = {
-  aes: id(), aesPlain: id(), sm4: id(), rsa2048: id(), rsa3072: id(), rsa4096: id(), ecP256: id(), ecP384: id(), secp256k1: id(), sm2: id(),
+  aes: id(), aesPlain: id(), sm4: id(), rsa2048: id(), rsa3072: id(), rsa4096: id(), ecP256: id(), ecP384: id(), secp256k1: id(), sm2: id(), ed25519: id(),
   hmac256: id(), hmac384: id(), hmac512: id(), hmacSm3: id(),
 };
 
@@ -90,6 +91,7 @@ const everyKey = () => [
   { region: NORTH, key_id: ids.ecP384, key_alias: `p384-${suffix}`, key_spec: 'EC_P384' },
   { region: NORTH, key_id: ids.secp256k1, key_alias: `k1-${suffix}`, key_spec: 'SECP256K1', material: pem(secp256k1.privateKey) },
   { region: NORTH, key_id: ids.sm2, key_alias: `sm2-${suffix}`, key_spec: 'SM2', material: pem(sm2.privateKey) },
+  { region: NORTH, key_id: ids.ed25519, key_alias: `ed25519-${suffix}`, key_spec: 'ED25519', material: pem(ed25519.privateKey), replicas: [SOUTH] },
   { region: NORTH, key_id: ids.hmac256, key_alias: `mac256-${suffix}`, key_spec: 'HMAC_256', material: `base64:${b64(hmac256)}` },
   { region: SOUTH, key_id: ids.hmac384, key_alias: `mac384-${suffix}`, key_spec: 'HMAC_384' },
   { region: NORTH, key_id: ids.hmac512, key_alias: `mac512-${suffix}`, key_spec: 'HMAC_512', material: `base64:${b64(hmac512)}` },
@@ -194,7 +196,7 @@ describe('the seed file is checked whole, with item paths', () => {
       { ...base, key_id: 'NOT-A-UUID', colour: 'red' },
       { ...base, key_alias: 'bad alias' },
     ]), [
-      'keys[0].key_spec: must be one of AES_256, SM4, RSA_2048, RSA_3072, RSA_4096, EC_P256, EC_P384, SECP256K1, SM2, HMAC_256, HMAC_384, HMAC_512, HMAC_SM3',
+      'keys[0].key_spec: must be one of AES_256, SM4, RSA_2048, RSA_3072, RSA_4096, EC_P256, EC_P384, SECP256K1, SM2, ED25519, HMAC_256, HMAC_384, HMAC_512, HMAC_SM3',
       'keys[1].colour: is not a field of a seed file',
       'keys[1].key_id: must be a UUID in lower case (8-4-4-4-12 hex digits)',
       'keys[2].key_alias: must be 1-255 characters of a-z A-Z 0-9 : / _ -',
@@ -271,7 +273,7 @@ describe('a seed with every key type, applied to a running deployment', () => {
     const r = await cli('seed', seedFile, '--data-dir', d.dir);
     assert.equal(r.status, 0, r.stderr);
     const report = JSON.parse(r.stdout) as { keys: { key_id: string; region: string; action: string; changes: string[] }[]; created: number; updated: number; unchanged: number };
-    assert.deepEqual([report.created, report.updated, report.unchanged], [14, 0, 0]);
+    assert.deepEqual([report.created, report.updated, report.unchanged], [15, 0, 0]);
     const aes = report.keys.find((k) => k.key_id === ids.aes)!;
     assert.deepEqual(aes, { key_id: ids.aes, region: NORTH, key_alias: `orders-${suffix}`, action: 'created', changes: [`grant svc-${suffix}`, `replica ${SOUTH}`] });
     first = (await snapshot(d)) as Record<string, unknown>;
@@ -305,7 +307,7 @@ describe('a seed with every key type, applied to a running deployment', () => {
 
   test('the second run changes nothing: every key unchanged, the state identical', async () => {
     const report = await applySeedFile(d.dir, seedFile);
-    assert.deepEqual([report.created, report.updated, report.unchanged], [0, 0, 14]);
+    assert.deepEqual([report.created, report.updated, report.unchanged], [0, 0, 15]);
     assert.ok(report.keys.every((k) => k.action === 'unchanged' && k.changes.length === 0), JSON.stringify(report.keys));
     assert.deepEqual(await snapshot(d), first);
   });
@@ -351,7 +353,9 @@ describe('a seed with every key type, applied to a running deployment', () => {
     assert.ok(verify('sha256', message, ecP256.publicKey, await sign(SOUTH, ids.ecP256, 'ECDSA_SHA_256')), 'the replica holds the same pair');
     assert.ok(verify('sha256', message, secp256k1.publicKey, await sign(NORTH, ids.secp256k1, 'ECDSA_SHA_256')));
     assert.ok(verify('sha256', message, rsa2048.publicKey, await sign(NORTH, ids.rsa2048, 'RSASSA_PKCS1_V1_5_SHA_256')));
-    for (const [keyId, pair] of [[ids.sm2, sm2], [ids.rsa2048, rsa2048]] as const) {
+    assert.ok(verify(null, message, ed25519.publicKey, await sign(NORTH, ids.ed25519, 'ED25519_SHA_512')));
+    assert.ok(verify(null, message, ed25519.publicKey, await sign(SOUTH, ids.ed25519, 'ED25519_SHA_512')), 'the replica holds the same Ed25519 key');
+    for (const [keyId, pair] of [[ids.sm2, sm2], [ids.rsa2048, rsa2048], [ids.ed25519, ed25519]] as const) {
       const got = ok(await d.kms(NORTH, 'get-publickey', { key_id: keyId })).public_key as string;
       const der = createPublicKey(got.includes('BEGIN') ? got : { key: Buffer.from(got, 'base64'), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'der' });
       assert.deepEqual(der, pair.publicKey.export({ type: 'spki', format: 'der' }));
@@ -374,7 +378,7 @@ describe('a seed with every key type, applied to a running deployment', () => {
     const changed = join(scratch, 'changed.yaml');
     writeFileSync(changed, seedYaml(keys));
     const report = await applySeedFile(d.dir, changed);
-    assert.deepEqual([report.created, report.updated, report.unchanged], [0, 2, 12]);
+    assert.deepEqual([report.created, report.updated, report.unchanged], [0, 2, 13]);
     assert.deepEqual(report.keys.find((k) => k.key_id === ids.aes)!.changes, ['alias', 'description', 'tags']);
     assert.deepEqual(report.keys.find((k) => k.key_id === ids.aesPlain)!.changes, ['enabled']);
     const info = ok(await d.kms(NORTH, 'describe-key', { key_id: ids.aes })).key_info;
@@ -384,7 +388,7 @@ describe('a seed with every key type, applied to a running deployment', () => {
     assert.equal(ok(await d.kms(NORTH, 'describe-key', { key_id: ids.aesPlain })).key_info.key_state, '2');
     // Back to the first file: updated again, then unchanged.
     assert.equal((await applySeedFile(d.dir, seedFile)).updated, 2);
-    assert.equal((await applySeedFile(d.dir, seedFile)).unchanged, 14);
+    assert.equal((await applySeedFile(d.dir, seedFile)).unchanged, 15);
   });
 
   test('conflicting material or spec exits 1 and changes nothing, not even the file\'s other keys', async () => {

@@ -2,6 +2,11 @@
  * Operations with key pairs and HMAC keys (docs/reference/huawei-kms-api.md §4 A 4, E 24–26, F 27–28): sign and verify
  * (RAW or DIGEST messages), the public key, ECDH key agreement, MAC generation and verification. Which spec may do what
  * comes from key-specs.ts; the primitives from crypto/algorithms.ts.
+ *
+ * Sign/verify refusals, in this order (§4 E 24, §8.4): symmetric key KMS.1115, HMAC key KMS.0341, ENCRYPT_DECRYPT key
+ * KMS.0334, another usage KMS.0308, an algorithm the spec does not list KMS.0332, the key's state (KMS.0209/0210), a
+ * message type the algorithm has no form for KMS.0308 (ED25519_SHA_512 is pure Ed25519, RFC 8032 §5.1: RAW only), a
+ * DIGEST of another length than the algorithm's hash KMS.0329.
  */
 import { createPublicKey } from 'node:crypto';
 import { KmsError } from '../errors.js';
@@ -104,7 +109,11 @@ export class AsymmetricOps {
     if (key.usage !== 'SIGN_VERIFY') throw new KmsError('KMS.0308', `Keys with key_usage ${key.usage} do not sign.`);
     if (!info.signing?.includes(algorithm)) throw new KmsError('KMS.0332', `${key.spec} keys sign with ${info.signing?.join(', ')}.`);
     assertUsable(key, this.clock());
-    const digestBytes = SIGNING_ALGORITHMS[algorithm].digestBytes;
+    const entry = SIGNING_ALGORITHMS[algorithm];
+    if (!entry.messageTypes.includes(type)) {
+      throw new KmsError('KMS.0308', `${algorithm} signs the message itself: message_type must be ${entry.messageTypes.join(' or ')}.`);
+    }
+    const digestBytes = entry.digestBytes;
     if (type === 'DIGEST' && message.length !== digestBytes) {
       throw new KmsError('KMS.0329', `A ${algorithm} digest has ${digestBytes} bytes, not ${message.length}.`);
     }

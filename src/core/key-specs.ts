@@ -39,6 +39,8 @@ const RSA_SIGNING = ['RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA
 const RSA_ENCRYPTION = ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] as const;
 const rsa = (pair: KeyPairSpec) =>
   ({ kind: 'asymmetric', usages: ['SIGN_VERIFY', 'ENCRYPT_DECRYPT'], defaultUsage: 'SIGN_VERIFY', keyType: '2', implemented: true, pair, signing: RSA_SIGNING, encryption: RSA_ENCRYPTION }) as const;
+// One ECDSA hash per curve, as the SDK pairs them. ECDSA_SHA_512 (SHA-512 with P-521, FIPS 186-5) is in the engine
+// table but pairs with no key spec: Huawei's key specs have no P-521 curve (§3.2; P-521 exists only as a data key pair).
 const ec = (pair: KeyPairSpec, signing: SigningAlgorithm) =>
   ({ kind: 'asymmetric', usages: ['SIGN_VERIFY', 'KEY_AGREEMENT'], defaultUsage: 'SIGN_VERIFY', keyType: '2', implemented: true, pair, signing: [signing] }) as const;
 const hmac = (materialBytes: number, mac: MacAlgorithm) =>
@@ -54,7 +56,8 @@ const SPEC_TABLE = {
   EC_P384: ec('EC_P384', 'ECDSA_SHA_384'),
   SECP256K1: ec('SECP256K1', 'ECDSA_SHA_256'),
   SM2: { kind: 'asymmetric', usages: ['SIGN_VERIFY', 'ENCRYPT_DECRYPT', 'KEY_AGREEMENT'], defaultUsage: 'SIGN_VERIFY', keyType: '2', implemented: true, pair: 'SM2', signing: ['SM2DSA_SM3'], encryption: ['SM2_ENCRYPT'] },
-  ED25519: { kind: 'asymmetric', usages: ['SIGN_VERIFY'], defaultUsage: 'SIGN_VERIFY', keyType: '2', implemented: false },
+  // Pure Ed25519 over RAW messages and Ed25519ph over SHA-512 digests (RFC 8032 §5.1); sign-only (§3.3 key_usage).
+  ED25519: { kind: 'asymmetric', usages: ['SIGN_VERIFY'], defaultUsage: 'SIGN_VERIFY', keyType: '2', implemented: true, pair: 'ED25519', signing: ['ED25519_SHA_512', 'ED25519_PH_SHA_512'] },
   HMAC_256: hmac(32, 'HMAC_SHA_256'),
   HMAC_384: hmac(48, 'HMAC_SHA_384'),
   HMAC_512: hmac(64, 'HMAC_SHA_512'),

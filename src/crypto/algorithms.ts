@@ -16,6 +16,17 @@ import {
   generateEcKeyPairAsync,
   type EcdsaHash,
 } from './ec.js';
+import {
+  ed25519KeyPairFromPrivate,
+  ed25519phSign,
+  ed25519phSignDigest,
+  ed25519phVerify,
+  ed25519phVerifyDigest,
+  ed25519Sign,
+  ed25519Verify,
+  generateEd25519KeyPair,
+  generateEd25519KeyPairAsync,
+} from './ed25519.js';
 import { hmacSha256, hmacSha384, hmacSha512, hmacSm3, type MacEngine } from './hmac.js';
 import type { KeyPairDer, MessageType } from './pkey.js';
 import {
@@ -49,7 +60,7 @@ export type { KeyPairDer, MessageType } from './pkey.js';
 export { DecryptionFailed } from './pkey.js';
 
 /** Which kind of key pair an algorithm needs. */
-export type KeyFamily = 'RSA' | 'EC' | 'SM2';
+export type KeyFamily = 'RSA' | 'EC' | 'SM2' | 'ED25519';
 
 export type SigningAlgorithm =
   | 'RSASSA_PSS_SHA_256'
@@ -61,22 +72,35 @@ export type SigningAlgorithm =
   | 'ECDSA_SHA_256'
   | 'ECDSA_SHA_384'
   | 'ECDSA_SHA_512'
-  | 'SM2DSA_SM3';
+  | 'SM2DSA_SM3'
+  | 'ED25519_SHA_512'
+  | 'ED25519_PH_SHA_512';
 
 export interface SigningAlgorithmEntry {
   readonly family: KeyFamily;
   readonly digest: 'sha256' | 'sha384' | 'sha512' | 'sm3';
   /** Length a DIGEST message must have. For SM2DSA_SM3 the digest is e = SM3(Z || M) with the default ID. */
   readonly digestBytes: number;
-  /** Signs; RangeError if a DIGEST message has the wrong length, TypeError if the key is of the wrong family. */
+  /**
+   * The message types the algorithm takes. Pure Ed25519 (ED25519_SHA_512) has no DIGEST form: it hashes the message
+   * with the key's prefix (RFC 8032 §5.1.6), so only RAW; every other algorithm takes both.
+   */
+  readonly messageTypes: readonly MessageType[];
+  /**
+   * Signs; RangeError if a DIGEST message has the wrong length, TypeError if the key is of the wrong family or the
+   * message type is not one of messageTypes.
+   */
   sign(privateKeyDer: Buffer, message: Buffer, messageType: MessageType): Buffer;
   /** False for a signature that does not verify (including malformed signatures); throws only on misuse. */
   verify(publicKeyDer: Buffer, message: Buffer, messageType: MessageType, signature: Buffer): boolean;
 }
 
+const BOTH_TYPES: readonly MessageType[] = ['RAW', 'DIGEST'];
+
 function rsaEntry(padding: RsaSignaturePadding, hash: RsaSignatureHash, digestBytes: number): SigningAlgorithmEntry {
   return {
     family: 'RSA',
+    messageTypes: BOTH_TYPES,
     digest: hash,
     digestBytes,
     sign: (key, message, type) =>
@@ -91,6 +115,7 @@ function rsaEntry(padding: RsaSignaturePadding, hash: RsaSignatureHash, digestBy
 function ecdsaEntry(hash: EcdsaHash, digestBytes: number): SigningAlgorithmEntry {
   return {
     family: 'EC',
+    messageTypes: BOTH_TYPES,
     digest: hash,
     digestBytes,
     sign: (key, message, type) =>
@@ -100,9 +125,9 @@ function ecdsaEntry(hash: EcdsaHash, digestBytes: number): SigningAlgorithmEntry
   };
 }
 
-function checkMessageType(type: MessageType): void {
-  if (type !== 'RAW' && type !== 'DIGEST') {
-    throw new TypeError(`message type must be RAW or DIGEST, got ${String(type)}`);
+function checkMessageType(entry: SigningAlgorithmEntry, type: MessageType): void {
+  if (!entry.messageTypes.includes(type)) {
+    throw new TypeError(`message type must be ${entry.messageTypes.join(' or ')}, got ${String(type)}`);
   }
 }
 
@@ -110,11 +135,11 @@ function guarded(entry: SigningAlgorithmEntry): SigningAlgorithmEntry {
   return {
     ...entry,
     sign(key, message, type) {
-      checkMessageType(type);
+      checkMessageType(entry, type);
       return entry.sign(key, message, type);
     },
     verify(key, message, type, signature) {
-      checkMessageType(type);
+      checkMessageType(entry, type);
       return entry.verify(key, message, type, signature);
     },
   };
@@ -132,11 +157,31 @@ export const SIGNING_ALGORITHMS: Readonly<Record<SigningAlgorithm, SigningAlgori
   ECDSA_SHA_512: guarded(ecdsaEntry('sha512', 64)),
   SM2DSA_SM3: guarded({
     family: 'SM2',
+    messageTypes: BOTH_TYPES,
     digest: 'sm3',
     digestBytes: 32,
     sign: (key, message, type) => (type === 'DIGEST' ? sm2SignDigest(key, message) : sm2Sign(key, message)),
     verify: (key, message, type, signature) =>
       type === 'DIGEST' ? sm2VerifyDigest(key, message, signature) : sm2Verify(key, message, signature),
+  }),
+  // Pure Ed25519 (RFC 8032 §5.1): SHA-512 is inside the scheme, over the message itself.
+  ED25519_SHA_512: guarded({
+    family: 'ED25519',
+    messageTypes: ['RAW'],
+    digest: 'sha512',
+    digestBytes: 64,
+    sign: (key, message) => ed25519Sign(key, message),
+    verify: (key, message, _type, signature) => ed25519Verify(key, message, signature),
+  }),
+  // Ed25519ph (RFC 8032 §5.1, PH = SHA-512): a DIGEST is PH(M) itself; a RAW message is hashed first.
+  ED25519_PH_SHA_512: guarded({
+    family: 'ED25519',
+    messageTypes: BOTH_TYPES,
+    digest: 'sha512',
+    digestBytes: 64,
+    sign: (key, message, type) => (type === 'DIGEST' ? ed25519phSignDigest(key, message) : ed25519phSign(key, message)),
+    verify: (key, message, type, signature) =>
+      type === 'DIGEST' ? ed25519phVerifyDigest(key, message, signature) : ed25519phVerify(key, message, signature),
   }),
 };
 
@@ -190,12 +235,16 @@ export const MAC_ALGORITHMS: Readonly<Record<MacAlgorithm, MacAlgorithmEntry>> =
   HMAC_SM3: { keySpec: 'HMAC_SM3', engine: hmacSm3 },
 };
 
-/** Key-pair specs (CreateKey key_spec, §3.2): how to generate each and, for curves, its ECDH ("ECDH" in §4 E 26). */
-export type KeyPairSpec = 'RSA_2048' | 'RSA_3072' | 'RSA_4096' | 'EC_P256' | 'EC_P384' | 'SECP256K1' | 'SM2';
+/**
+ * Key-pair specs (CreateKey key_spec, §3.2, and the data key pairs of §4 D 22–23): how to generate each and, for the
+ * Weierstrass curves, its ECDH ("ECDH" in §4 E 26). EC_P521 backs only `ECC_NIST_P521` data key pairs: Huawei has no
+ * P-521 key spec for keys.
+ */
+export type KeyPairSpec = 'RSA_2048' | 'RSA_3072' | 'RSA_4096' | 'EC_P256' | 'EC_P384' | 'EC_P521' | 'SECP256K1' | 'SM2' | 'ED25519';
 
 export interface KeyPairSpecEntry {
   readonly family: KeyFamily;
-  /** Modulus length (RSA) or field size (curves) in bits. */
+  /** Modulus length (RSA) or field size (curves; 255 for Ed25519) in bits. */
   readonly bits: number;
   /** A fresh pair, made synchronously (tests, benchmarks). */
   generate(): KeyPairDer;
@@ -218,8 +267,10 @@ export const KEY_PAIR_SPECS: Readonly<Record<KeyPairSpec, KeyPairSpecEntry>> = {
   RSA_4096: { family: 'RSA', bits: 4096, generate: () => generateRsaKeyPair(4096), generateAsync: () => generateRsaKeyPairAsync(4096), fromPrivateKey: (der) => rsaKeyPairFromPrivate(4096, der) },
   EC_P256: { family: 'EC', bits: 256, generate: () => generateEcKeyPair('P-256'), generateAsync: () => generateEcKeyPairAsync('P-256'), fromPrivateKey: (der) => ecKeyPairFromPrivate('P-256', der), deriveSharedSecret: ecdh },
   EC_P384: { family: 'EC', bits: 384, generate: () => generateEcKeyPair('P-384'), generateAsync: () => generateEcKeyPairAsync('P-384'), fromPrivateKey: (der) => ecKeyPairFromPrivate('P-384', der), deriveSharedSecret: ecdh },
+  EC_P521: { family: 'EC', bits: 521, generate: () => generateEcKeyPair('P-521'), generateAsync: () => generateEcKeyPairAsync('P-521'), fromPrivateKey: (der) => ecKeyPairFromPrivate('P-521', der), deriveSharedSecret: ecdh },
   SECP256K1: { family: 'EC', bits: 256, generate: () => generateEcKeyPair('secp256k1'), generateAsync: () => generateEcKeyPairAsync('secp256k1'), fromPrivateKey: (der) => ecKeyPairFromPrivate('secp256k1', der), deriveSharedSecret: ecdh },
   SM2: { family: 'SM2', bits: 256, generate: generateSm2KeyPair, generateAsync: generateSm2KeyPairAsync, fromPrivateKey: sm2KeyPairFromPrivate, deriveSharedSecret: sm2DeriveSharedSecret },
+  ED25519: { family: 'ED25519', bits: 255, generate: generateEd25519KeyPair, generateAsync: generateEd25519KeyPairAsync, fromPrivateKey: ed25519KeyPairFromPrivate },
 };
 
 export function isSigningAlgorithm(name: string): name is SigningAlgorithm {

@@ -1,5 +1,5 @@
 /**
- * Elliptic-curve engines on NIST P-256, P-384 (FIPS 186-5, SP 800-186) and secp256k1 (SEC 2): bytes in, bytes out.
+ * Elliptic-curve engines on NIST P-256, P-384, P-521 (FIPS 186-5, SP 800-186) and secp256k1 (SEC 2): bytes in, bytes out.
  * - ECDSA (FIPS 186-5 §6) with SHA-256/384/512; signatures are DER `SEQUENCE { r INTEGER, s INTEGER }`
  *   (RFC 3279 §2.2.3). RAW messages are hashed by node:crypto; a precomputed DIGEST goes through the native addon
  *   (EVP_PKEY_sign), because node:crypto always hashes its input. A digest longer than the curve order is
@@ -12,13 +12,14 @@ import { diffieHellman, generateKeyPairSync, sign, verify, type KeyObject } from
 import { nativeAddon, nativePrivateKey, nativePublicKey, PADDING } from './native.js';
 import { checkBytes, exportKeyPair, generateKeyPairOffLoop, keyPairOf, loadPrivateKey, loadPublicKey, type KeyPairDer } from './pkey.js';
 
-export type EcCurve = 'P-256' | 'P-384' | 'secp256k1';
+export type EcCurve = 'P-256' | 'P-384' | 'P-521' | 'secp256k1';
 export type EcdsaHash = 'sha256' | 'sha384' | 'sha512';
 
 /** node/OpenSSL curve names, as asymmetricKeyDetails.namedCurve reports them. */
 const OPENSSL_CURVE: Readonly<Record<EcCurve, string>> = {
   'P-256': 'prime256v1',
   'P-384': 'secp384r1',
+  'P-521': 'secp521r1',
   secp256k1: 'secp256k1',
 };
 const HASH_BYTES: Readonly<Record<EcdsaHash, number>> = { sha256: 32, sha384: 48, sha512: 64 };

@@ -34,13 +34,15 @@ export function exportKeyPair(pair: { privateKey: KeyObject; publicKey: KeyObjec
 const generateKeyPairAsync = promisify(generateKeyPair);
 
 /**
- * A fresh key pair made on libuv's thread pool, as DER: RSA with `modulusLength` bits (public exponent 65537) or
- * EC on an OpenSSL curve name. RSA-4096 takes 0.3–3 s of CPU; made here, it never holds up the event loop.
+ * A fresh key pair made on libuv's thread pool, as DER: RSA with `modulusLength` bits (public exponent 65537),
+ * EC on an OpenSSL curve name, or Ed25519. RSA-4096 takes 0.3–3 s of CPU; made here, it never holds up the event loop.
  */
-export async function generateKeyPairOffLoop(params: { modulusLength: number } | { namedCurve: string }): Promise<KeyPairDer> {
+export async function generateKeyPairOffLoop(params: { modulusLength: number } | { namedCurve: string } | { type: 'ed25519' }): Promise<KeyPairDer> {
   const pair = 'modulusLength' in params
     ? await generateKeyPairAsync('rsa', { modulusLength: params.modulusLength, publicExponent: 65537 })
-    : await generateKeyPairAsync('ec', { namedCurve: params.namedCurve });
+    : 'namedCurve' in params
+      ? await generateKeyPairAsync('ec', { namedCurve: params.namedCurve })
+      : await generateKeyPairAsync('ed25519');
   return exportKeyPair(pair);
 }
 
@@ -56,12 +58,15 @@ export function checkBytes(value: unknown, name: string): asserts value is Buffe
 /** KeyObjects parsed by loadPrivateKey/loadPublicKey, by SHA-256 of the DER and what was checked (key-cache.ts). */
 const keyObjects = new ParsedKeyCache<KeyObject>();
 
+/** node's asymmetricKeyType of the keys the engines load. */
+export type PkeyType = 'rsa' | 'ec' | 'ed25519';
+
 /**
- * Loads a PKCS#8 DER private key and checks node's key type ('rsa' or 'ec'). An SM2-curve key loaded from DER has
+ * Loads a PKCS#8 DER private key and checks node's key type ('rsa', 'ec' or 'ed25519'). An SM2-curve key loaded from DER has
  * no node type at all (OpenSSL 3 makes it an "SM2" key), so it never passes for 'ec'. Keys used more than once are
  * served from a bounded in-memory cache of parsed keys; only keys that passed these checks are cached.
  */
-export function loadPrivateKey(der: Buffer, type: 'rsa' | 'ec'): KeyObject {
+export function loadPrivateKey(der: Buffer, type: PkeyType): KeyObject {
   checkBytes(der, 'privateKeyDer');
   return keyObjects.get(der, `private ${type}`, () => {
     let key: KeyObject;
@@ -76,7 +81,7 @@ export function loadPrivateKey(der: Buffer, type: 'rsa' | 'ec'): KeyObject {
 }
 
 /** Loads an SPKI DER public key and checks node's key type, as loadPrivateKey does (and cached the same way). */
-export function loadPublicKey(der: Buffer, type: 'rsa' | 'ec', name = 'publicKeyDer'): KeyObject {
+export function loadPublicKey(der: Buffer, type: PkeyType, name = 'publicKeyDer'): KeyObject {
   checkBytes(der, name);
   return keyObjects.get(der, `public ${type}`, () => {
     let key: KeyObject;

@@ -25,7 +25,7 @@ const dataKeyBits = (b: { key_spec?: string; datakey_length?: number }): number 
 
 /** Huawei's data key pair specs and the key pair engine behind each (null: named by Huawei, not built yet). */
 const RSA_PAIRS: Readonly<Record<string, KeyPairSpec | null>> = { RSA_2048: 'RSA_2048', RSA_3072: 'RSA_3072', RSA_4096: 'RSA_4096' };
-const EC_PAIRS: Readonly<Record<string, KeyPairSpec | null>> = { ECC_NIST_P256: 'EC_P256', ECC_NIST_P384: 'EC_P384', ECC_NIST_P521: null, ECC_SECG_P256K1: 'SECP256K1', SM2: 'SM2' };
+const EC_PAIRS: Readonly<Record<string, KeyPairSpec | null>> = { ECC_NIST_P256: 'EC_P256', ECC_NIST_P384: 'EC_P384', ECC_NIST_P521: 'EC_P521', ECC_SECG_P256K1: 'SECP256K1', SM2: 'SM2' };
 
 const pairOperation = (name: 'CreateRsaDatakeyPair' | 'CreateEcDatakeyPair', path: string, specs: Readonly<Record<string, KeyPairSpec | null>>) =>
   kmsOperation({

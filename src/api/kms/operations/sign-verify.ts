@@ -21,7 +21,7 @@ const signingRequest = {
   key_id: keyId(),
   message: base64({ code: 'KMS.0308', maxChars: 5464, description: 'Base64 message or digest, 1–4095 bytes.' }),
   signing_algorithm: oneOf(Object.keys(SIGNING_ALGORITHMS) as SigningAlgorithm[]),
-  message_type: Type.Optional(oneOf(['DIGEST', 'RAW'], { description: 'DIGEST (default): message is the digest; RAW: the message itself.' })),
+  message_type: Type.Optional(oneOf(['DIGEST', 'RAW'], { description: 'DIGEST (default): message is the digest; RAW: the message itself (ED25519_SHA_512 takes RAW only).' })),
   sequence: sequence(),
 };
 
