@@ -23,6 +23,8 @@ import type { Clock } from './core/context.js';
 import { CryptoOps } from './core/crypto-ops.js';
 import { KeyImportService } from './core/key-import.js';
 import { KeyMaterial } from './core/key-material.js';
+import { NO_PLATFORM_ATTESTATION, type PlatformAttestation } from './core/attestation.js';
+import { KeySpaceService } from './core/key-space.js';
 import { KeyService } from './core/keys.js';
 import { ReplicationService } from './core/replication.js';
 import { RotationService } from './core/rotation.js';
@@ -77,6 +79,11 @@ export interface RegionAppOptions {
   deploymentId?: string;
   /** Serve HTTPS with this certificate and key (tls.ts). */
   tls?: TlsMaterial;
+  /**
+   * What attests ECS and CCE workloads and enclaves (core/attestation.ts); default none: only Custom access points
+   * open capsules, and recipients are refused. Tests give a TestPlatformAttestation.
+   */
+  platformAttestation?: PlatformAttestation;
 }
 
 export interface RegionServerOptions extends RegionAppOptions {
@@ -156,13 +163,17 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
   const imports = new KeyImportService(store, material, rootKey, clock, (tx, key) => replication.syncReplicas(tx, key));
   await imports.init();
   const keys = new KeyService(store, material, clock, { keyQuota: o.keyQuota });
+  const crypto = new CryptoOps(store, material, clock, (key) => replication.pullFromPrimary(key));
+  const platform = o.platformAttestation ?? NO_PLATFORM_ATTESTATION;
   const api: RegionServices = {
     region: o.region,
     keys,
     tags: new TagService(store, keys, clock),
     aliases: new AliasService(store, keys, clock),
     grants: new GrantService(store, keys, iam, clock, { grantQuota: o.grantQuota ?? DEFAULT_GRANT_QUOTA }),
-    crypto: new CryptoOps(store, material, clock, (key) => replication.pullFromPrimary(key)),
+    crypto,
+    keySpace: new KeySpaceService(store, rootKey, crypto, clock, platform),
+    platform,
     topology: o.topology,
     clock,
     replication,

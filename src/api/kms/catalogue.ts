@@ -19,6 +19,7 @@ import { auditTrailOperations } from './operations/audit-trail.js';
 import { grantOperations } from './operations/grants.js';
 import { quotaOperations } from './operations/quotas.js';
 import { versionOperations } from './operations/versions.js';
+import { keySpaceOperations } from './operations/key-space.js';
 
 /** The catalogue's operations by group, in the catalogue's order (the client CLI's `strongroom kms --help` lists them so). */
 export const KMS_OPERATION_GROUPS: readonly { title: string; operations: readonly Operation<RegionServices, CallerContext>[] }[] = [
@@ -34,6 +35,7 @@ export const KMS_OPERATION_GROUPS: readonly { title: string; operations: readonl
   { title: 'Quotas', operations: quotaOperations },
   { title: 'API versions', operations: versionOperations },
   { title: 'Multi-region keys', operations: multiRegionOperations },
+  { title: 'Trusted key space', operations: keySpaceOperations },
   { title: 'Audit trail (Strongroom)', operations: auditTrailOperations },
 ];
 
