@@ -124,9 +124,8 @@ export const ERRORS = {
   'KMS.2801': [400, 'End_time must bigger than start_time.'],
   'KMS.2901': [400, 'Key rotation is not disabled.'],
   'KMS.3001': [400, 'Invalid rotation_interval.'],
-  // Attestation documents (key-space capsules, enclave recipients: docs/reference/huawei-kms-api.md §5.2 KMS.38xx).
+  // Attestation documents that cannot be read (capsules, enclave recipients: docs/reference/huawei-kms-api.md §5.2).
   'KMS.3804': [400, 'AttestationDocument parsing failed.'],
-  'KMS.3806': [500, 'Unable to obtain enclave root certificate, please contact technical support.'],
   'KMS.2106': [400, 'The rsa key not support this encryption algorithm.'],
   'KMS.2108': [400, 'The rsa encryption plain_text is over length.'],
   'KMS.2201': [400, 'Invalid cipher_text.'],

@@ -50,6 +50,10 @@ describe('rate classes: one rule, every operation in exactly one class', () => {
     CreateAlias: 'key-management', DeleteAlias: 'key-management', AssociateAlias: 'key-management', ListAliases: 'list',
     CreateGrant: 'key-management', CancelGrant: 'key-management', CancelSelfGrant: 'key-management', ListGrants: 'list',
     ListRetirableGrants: 'list', ShowUserQuotas: 'list', ShowUserInstances: 'list', ListKeyAuditTrail: 'list',
+    CreateAccessPoint: 'key-management', DeleteAccessPoint: 'key-management', EnableAccessPoint: 'key-management',
+    DisableAccessPoint: 'key-management', DownloadAccessPointPrivateKey: 'list', ListAccessPoint: 'list',
+    CreateKeyPolicy: 'key-management', UpdateKeyPolicy: 'key-management', DeleteKeyPolicy: 'key-management', ListKeyPolicy: 'list',
+    ShowKeyPolicy: 'list', CreateDatakeyCapsule: 'crypto', DecryptDatakeyCapsule: 'crypto',
   };
 
   test('every catalogue operation has one of the four classes, and the class written out for it', () => {

@@ -21,14 +21,15 @@ export interface Recipient {
 }
 
 /**
- * The enclave key a recipient names. KMS.3806 when no platform attests enclaves here, KMS.3804 when the document
- * does not verify, KMS.0308 for an algorithm other than RSAES_OAEP_SHA_256.
+ * The enclave key a recipient names. KMS.0308 when no platform attests enclaves here (the default: a self-hosted
+ * deployment has no enclave root of trust) or for an algorithm other than RSAES_OAEP_SHA_256; KMS.3804 when the
+ * document does not verify.
  */
 export async function recipientKey(platform: PlatformAttestation, recipient: Recipient): Promise<KeyObject> {
   if (recipient.key_encryption_algorithm !== 'RSAES_OAEP_SHA_256') {
     throw new KmsError('KMS.0308', 'recipient.key_encryption_algorithm must be RSAES_OAEP_SHA_256.');
   }
-  if (!platform.available) throw new KmsError('KMS.3806', 'No platform attests enclaves in this deployment.');
+  if (!platform.available) throw new KmsError('KMS.0308', 'recipient: no platform attests enclaves in this deployment.');
   const key = await platform.enclaveKey(recipient.attestation_document);
   if (!key) throw new KmsError('KMS.3804', 'The attestation document does not verify.');
   return key;

@@ -12,13 +12,13 @@ import { ASYMMETRIC_ENCRYPTION_ALGORITHMS } from '../../../crypto/algorithms.js'
 import { KmsError } from '../../../errors.js';
 import type { AccessPointRecord, KeyPolicyRecord } from '../../../storage/key-space-store.js';
 import type { KeyPolicyDocument } from '../../../core/key-space.js';
-import { answer, base64, body, integer, keyId, text } from '../../schema.js';
+import { ALIAS_PATTERN, answer, base64, body, integer, keyId, text, UUID_PATTERN } from '../../schema.js';
 import { upperHex } from '../encoding.js';
 import { kmsOperation, projectParams } from './common.js';
 
-const UUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
-const NAME = '^[a-zA-Z0-9:/_-]{1,255}$';
-const uuid = (description: string) => text({ code: 'KMS.0308', pattern: UUID, description });
+/** Names of access points and key policies: Huawei's alias rule, `^[a-zA-Z0-9:/_-]{1,255}$` (§4 P 63, 69). */
+const NAME = ALIAS_PATTERN;
+const uuid = (description: string) => text({ code: 'KMS.0308', pattern: UUID_PATTERN, description });
 const str = () => Type.String();
 
 /** ISO-8601 UTC to the second (`2024-04-01T00:00:00Z`). */
@@ -29,7 +29,7 @@ const policyParams = Type.Object({ project_id: projectParams.properties.project_
 const listQuery = Type.Object({
   keyspace_id: uuid('Key space ID.'),
   limit: Type.Optional(integer({ code: 'KMS.1601', minimum: 1, maximum: 100, emptyIsAbsent: true, description: 'Page size 1–100 (default 50).' })),
-  marker: Type.Optional(text({ code: 'KMS.0308', pattern: `(${UUID})|^$`, description: 'next_marker of the previous page; empty: the first page.' })),
+  marker: Type.Optional(text({ code: 'KMS.0308', pattern: `^$|${UUID_PATTERN}`, description: 'next_marker of the previous page; empty: the first page.' })),
 });
 const pageInfo = answer({ next_marker: str(), current_count: Type.Integer() });
 
