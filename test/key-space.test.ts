@@ -12,6 +12,7 @@ import { testPlatformStatement, TestPlatformAttestation } from '../src/core/atte
 import type { KmsStore } from '../src/storage/kms-store.js';
 import { signedRequest, startTestDeployment, type Reply, type TestDeployment } from './helpers/deployment.js';
 import { referencePath } from './helpers/reference.js';
+import { iamApi } from './helpers/iam.js';
 
 const R = 'cn-north-4';
 const MIN = 60_000;
@@ -325,6 +326,13 @@ describe('data-key capsules', () => {
     assert.match(await fails(open({ key_id: key, datakey_capsule: bound, attestation_document: attest(a.key, bound) }), 403, 'KMS.0306'), /no longer exists/);
   });
 
+  test('an access point of another key space is refused even when a policy names it', async () => {
+    const stranger = await customAccessPoint(keyspace());
+    const naming = (await ok(call('POST', 'key-policies', { keyspace_id: ks, policy_name: 'names-a-stranger', policy: policyDoc([stranger.id]) }))).policy_id;
+    const c = (await ok(call('POST', 'datakey-capsule/create', { key_id: key, datakey_length: '256', policy_id: naming }))).datakey_capsule;
+    assert.match(await fails(open({ key_id: key, datakey_capsule: c, attestation_document: attest(stranger.key, c) }), 403, 'KMS.0306'), /another key space/);
+  });
+
   test('refused once the policy\'s validity period is over (the region\'s clock moved past end_time)', async () => {
     const ending = (await ok(call('POST', 'key-policies', { keyspace_id: ks, policy_name: 'ending', policy: policyDoc([a.id], { end: now + 10 * MIN }) }))).policy_id;
     const c = (await ok(call('POST', 'datakey-capsule/create', { key_id: key, datakey_length: '256', policy_id: ending }))).datakey_capsule;
@@ -374,6 +382,24 @@ describe('data-key capsules', () => {
     await ok(d.kms(R, 'disable-key', { key_id: disabled }));
     await fails(call('POST', 'datakey-capsule/create', { key_id: disabled, datakey_length: '256', policy_id: policy }), 400, 'KMS.0209');
   });
+});
+
+test('IAM decides each operation on its own action: a workload allowed only kms:dek:decryptCapsule opens capsules and nothing else', async () => {
+  const api = iamApi(d);
+  const role = await api.createPolicy('capsule-opener', { Version: '1.1', Statement: [{ Effect: 'Allow', Action: ['kms:dek:decryptCapsule'] }] });
+  const user = await api.userWith('capsule-opener', [role], { project: P });
+  const as = (method: string, path: string, body?: object) => signedRequest(d.endpoint(R), user.creds, P, method, `/v1.0/${P}/kms/${path}`, body);
+  const ks = keyspace();
+  const key = await newKey();
+  const ap = await customAccessPoint(ks);
+  const policy = (await ok(call('POST', 'key-policies', { keyspace_id: ks, policy_name: 'iam', policy: policyDoc([ap.id]) }))).policy_id;
+  const c = (await ok(call('POST', 'datakey-capsule/create', { key_id: key, datakey_length: '256', policy_id: policy }))).datakey_capsule;
+  await ok(as('POST', 'datakey-capsule/decrypt', { key_id: key, datakey_capsule: c, attestation_document: attest(ap.key, c) }));
+  await fails(as('POST', 'datakey-capsule/create', { key_id: key, datakey_length: '256', policy_id: policy }), 403, 'KMS.0306');
+  await fails(as('POST', `access-points/${ap.id}/get-privatekey`), 403, 'KMS.0306');
+  await fails(as('POST', 'access-points', { keyspace_id: ks, access_point_name: 'x', type: 3 }), 403, 'KMS.0306');
+  await fails(as('PUT', `key-policies/${policy}`, { policy: policyDoc([]) }), 403, 'KMS.0306');
+  await fails(as('GET', `key-policies/${policy}`), 403, 'KMS.0306');
 });
 
 describe('ECS and CCE access points through the test platform', () => {
