@@ -86,7 +86,7 @@ export const keySpaceOperations = [
     body: body({
       keyspace_id: uuid('Key space ID.'),
       access_point_name: text({ code: 'KMS.0308', pattern: NAME, description: '1–255 letters, digits, : / _ -.' }),
-      type: Type.Integer({ enum: [1, 2, 3], 'x-error-code': 'KMS.0308', description: '1 ECS, 2 CCE, 3 Custom.' }),
+      type: Type.Integer({ minimum: 1, maximum: 3, 'x-error-code': 'KMS.0308', description: '1 ECS, 2 CCE, 3 Custom (a JSON number).' }),
       identity: Type.Optional(text({ code: 'KMS.0308', maxChars: 4096, description: 'ECS: the ECS id; CCE: the cluster public key; Custom: omitted.' })),
       cluster_id: Type.Optional(text({ code: 'KMS.0308', maxChars: 255, description: 'CCE: the cluster id.' })),
       description: Type.Optional(text({ code: 'KMS.0308', minChars: 1, maxChars: 255 })),
