@@ -14,9 +14,10 @@
  * (another policy, another key space) does not open, and no other operation opens the blob. A stored policy is read
  * when the capsule is opened, so its updates and its deletion take effect at once; an inline one is fixed.
  *
- * A decision to open (decryptCapsule) requires, in order: a capsule that parses and names `key_id`; an attestation
- * document that proves an access point of the project (Custom: core/attestation.ts checkCustomAttestation; ECS, CCE:
- * the PlatformAttestation); that access point enabled; the blob authenticating; the policy (still) existing, in the
+ * A decision to open (decryptCapsule) requires, in order: a capsule that parses, names `key_id` and authenticates
+ * (its binding included); an attestation document that proves an access point of the project (Custom:
+ * core/attestation.ts checkCustomAttestation; ECS, CCE: the PlatformAttestation); that access point enabled; the
+ * policy (still) existing, in the
  * access point's key space, listing the access point, and in its validity period. Refusals are 403 KMS.0306 (the
  * audit trail records each call with its code), unreadable documents KMS.3804, unreadable capsules KMS.2201.
  * `allowed_data_security_zone` is kept and shown but grants nothing: no platform here proves a zone.
@@ -187,6 +188,7 @@ export class KeySpaceService {
     return record;
   }
 
+  /** A page of a key space's access points by id after `marker` ('' from the start); `nextMarker` '' on the last page. */
   async listAccessPoints(ctx: CallerContext, keyspaceId: string, limit: number, marker: string): Promise<{ accessPoints: AccessPointRecord[]; nextMarker: string }> {
     const page = await this.store.listAccessPoints(ctx.projectId, keyspaceId, marker, limit + 1);
     const accessPoints = page.slice(0, limit);
@@ -200,6 +202,7 @@ export class KeySpaceService {
     return ap;
   }
 
+  /** Deletes an access point with its private key: it opens no capsule any more. KMS.0308 when there is none. */
   async deleteAccessPoint(ctx: CallerContext, id: string): Promise<void> {
     if (!(await this.store.deleteAccessPoint(ctx.projectId, id))) throw new KmsError('KMS.0308', `The project has no access point ${id}.`);
   }
@@ -218,6 +221,7 @@ export class KeySpaceService {
     return this.rootKey.unwrap(ap.wrappedPrivateKey, accessPointKeyContext(ap.id));
   }
 
+  /** Stores a key policy in a key space (its document checked by parseKeyPolicy). */
   async createKeyPolicy(ctx: CallerContext, input: { keyspaceId: string; name: string; policy: string; description?: string }): Promise<KeyPolicyRecord> {
     const document = parseKeyPolicy(input.policy);
     const now = this.clock();
@@ -229,6 +233,7 @@ export class KeySpaceService {
     return record;
   }
 
+  /** A page of a key space's key policies by id after `marker` ('' from the start); `nextMarker` '' on the last page. */
   async listKeyPolicies(ctx: CallerContext, keyspaceId: string, limit: number, marker: string): Promise<{ policies: KeyPolicyRecord[]; nextMarker: string }> {
     const page = await this.store.listKeyPolicies(ctx.projectId, keyspaceId, marker, limit + 1);
     const policies = page.slice(0, limit);
@@ -249,6 +254,7 @@ export class KeySpaceService {
     return this.keyPolicy(ctx, id);
   }
 
+  /** Deletes a key policy: capsules bound to it open no more. KMS.0308 when there is none. */
   async deleteKeyPolicy(ctx: CallerContext, id: string): Promise<void> {
     if (!(await this.store.deleteKeyPolicy(ctx.projectId, id))) throw new KmsError('KMS.0308', `The project has no key policy ${id}.`);
   }
@@ -289,10 +295,11 @@ export class KeySpaceService {
   async decryptCapsule(ctx: CallerContext, keyId: string, capsule: string, attestation: AttestationInput): Promise<{ dataKey: Buffer; instanceId: string; accessPointId: string }> {
     const { bindingBytes, binding, blob } = decodeCapsule(capsule);
     const now = this.clock();
-    const { ap, instanceId } = await this.#attested(ctx, binding, capsule, attestation, now);
-    if (ap.state !== 1) throw new KmsError('KMS.0306', `Access point ${ap.id} is disabled.`);
+    // Opened first: the blob authenticates the binding, so nothing below reads a binding that was altered.
     const dataKey = await this.crypto.openCapsule(ctx, keyId, blob, Buffer.concat([Buffer.from(BINDING_CONTEXT), bindingBytes]));
     try {
+      const { ap, instanceId } = await this.#attested(ctx, binding, capsule, attestation, now);
+      if (ap.state !== 1) throw new KmsError('KMS.0306', `Access point ${ap.id} is disabled.`);
       const document = await this.#policyOf(ctx, binding, ap);
       if (!document.allowed_access_point.some((id) => id.toLowerCase() === ap.id)) {
         throw new KmsError('KMS.0306', `The capsule's key policy does not allow access point ${ap.id}.`);
