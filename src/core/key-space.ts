@@ -17,9 +17,9 @@
  * A decision to open (decryptCapsule) requires, in order: a capsule that parses, names `key_id` and authenticates
  * (its binding included); an attestation document that proves an access point of the project (Custom:
  * core/attestation.ts checkCustomAttestation; ECS, CCE: the PlatformAttestation); that access point enabled; the
- * policy (still) existing, in the
- * access point's key space, listing the access point, and in its validity period. Refusals are 403 KMS.0306 (the
- * audit trail records each call with its code), unreadable documents KMS.3804, unreadable capsules KMS.2201.
+ * policy (still) existing, in the access point's key space, listing the access point, and in its validity period.
+ * Refusals are 403 KMS.0306 (the audit trail records each call with its code), unreadable documents KMS.3804,
+ * unreadable capsules KMS.2201.
  * `allowed_data_security_zone` is kept and shown but grants nothing: no platform here proves a zone.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
