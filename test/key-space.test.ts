@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { diffieHellman, createPrivateKey, createPublicKey, generateKeyPairSync, privateDecrypt, constants, sign, createDecipheriv, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { testPlatformStatement, TestPlatformAttestation } from '../src/core/attestation.js';
+import { checkCustomAttestation, NO_PLATFORM_ATTESTATION, parseIsoSeconds, testPlatformStatement, TestPlatformAttestation } from '../src/core/attestation.js';
+import { recipientKey } from '../src/core/recipient.js';
 import type { KmsStore } from '../src/storage/kms-store.js';
 import { signedRequest, startTestDeployment, type Reply, type TestDeployment } from './helpers/deployment.js';
 import { referencePath } from './helpers/reference.js';
@@ -482,4 +483,43 @@ test('the Python SDK\'s captured requests of the key-space group reach their ope
   }
   const trail = await d.regions.get(R)!.api.auditTrail.auditRecords({ limit: 100_000 });
   for (const op of ops) assert.ok(trail.some((r) => r.operation === op), `${op} is in the audit trail`);
+});
+
+describe('attestation rules (core/attestation.ts, core/recipient.ts)', () => {
+  const capsule = 'Y2Fwc3VsZQ==';
+  const t = Date.UTC(2026, 0, 1);
+  const expire = iso(t + MIN);
+  const code = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      return (err as { code?: string }).code;
+    }
+    return 'none';
+  };
+
+  test('an RSA key verifies RSASSA-PKCS1-v1_5 with SHA-256 over the capsule and expire_time, nothing else', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const signed = Buffer.from(capsule + expire, 'utf8');
+    const pkcs1 = sign('sha256', signed, rsa.privateKey);
+    assert.equal(code(() => checkCustomAttestation(rsa.publicKey, pkcs1, capsule, expire, t)), 'none');
+    const pss = sign('sha256', signed, { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING });
+    assert.equal(code(() => checkCustomAttestation(rsa.publicKey, pss, capsule, expire, t)), 'KMS.0306');
+    assert.equal(code(() => checkCustomAttestation(rsa.publicKey, pkcs1, capsule + 'x', expire, t)), 'KMS.0306');
+    const ed = generateKeyPairSync('ed25519');
+    assert.equal(code(() => checkCustomAttestation(ed.publicKey, sign(null, signed, ed.privateKey), capsule, expire, t)), 'KMS.3804');
+    assert.equal(code(() => checkCustomAttestation(rsa.publicKey, pkcs1, capsule, '2026-02-30T00:00:00Z', t)), 'KMS.3804');
+    assert.equal(parseIsoSeconds('2026-02-30T00:00:00Z'), null);
+    assert.equal(parseIsoSeconds('2026-01-01T00:00:00.000Z'), null);
+    assert.equal(parseIsoSeconds('2026-01-01T00:00:00Z'), t);
+  });
+
+  test('without a platform, ECS/CCE evidence and enclave recipients verify nothing', async () => {
+    assert.equal(await NO_PLATFORM_ATTESTATION.workload('ECS', platformEvidence('ECS', 'i-1', capsule), capsule), null);
+    await assert.rejects(recipientKey(NO_PLATFORM_ATTESTATION, { attestation_document: platformEvidence('ENCLAVE', 'x'), key_encryption_algorithm: 'RSAES_OAEP_SHA_256' }), (err: { code?: string }) => err.code === 'KMS.0308');
+    const test = new TestPlatformAttestation(platform.publicKey);
+    assert.equal(await test.workload('ECS', platformEvidence('ECS', 'i-1', capsule), capsule), 'i-1');
+    assert.equal(await test.workload('ECS', platformEvidence('ECS', 'i-1', capsule), 'other'), null);
+    assert.equal(await test.enclaveKey(platformEvidence('ENCLAVE', 'bm90IGEga2V5')), null, 'a verified subject that is not an RSA key proves nothing');
+  });
 });
