@@ -123,8 +123,11 @@ export const ERRORS = {
   'KMS.2610': [400, 'The temporary key length must be 16 or 32.'],
   'KMS.2701': [400, 'Key material is not in Enabled or Disabled state and cannot be deleted.'],
   'KMS.2702': [400, 'The imported private key material can not be deleted.'],
+  'KMS.2801': [400, 'End_time must bigger than start_time.'],
   'KMS.2901': [400, 'Key rotation is not disabled.'],
   'KMS.3001': [400, 'Invalid rotation_interval.'],
+  // Attestation documents that cannot be read (capsules, enclave recipients: docs/reference/huawei-kms-api.md §5.2).
+  'KMS.3804': [400, 'AttestationDocument parsing failed.'],
   'KMS.2106': [400, 'The rsa key not support this encryption algorithm.'],
   'KMS.2108': [400, 'The rsa encryption plain_text is over length.'],
   'KMS.2201': [400, 'Invalid cipher_text.'],

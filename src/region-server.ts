@@ -23,6 +23,8 @@ import type { Clock } from './core/context.js';
 import { CryptoOps } from './core/crypto-ops.js';
 import { KeyImportService } from './core/key-import.js';
 import { KeyMaterial } from './core/key-material.js';
+import { NO_PLATFORM_ATTESTATION, type PlatformAttestation } from './core/attestation.js';
+import { KeySpaceService } from './core/key-space.js';
 import { KeyService } from './core/keys.js';
 import { KeystoreService } from './core/keystores.js';
 import { NO_HSM_CLUSTERS, type HsmClusters } from './core/hsm.js';
@@ -82,6 +84,11 @@ export interface RegionAppOptions {
   tls?: TlsMaterial;
   /** The HSM clusters dedicated keystores may use (core/hsm.ts); none when unset. Closed with the region. */
   hsmClusters?: HsmClusters;
+  /**
+   * What attests ECS and CCE workloads and enclaves (core/attestation.ts); default none: only Custom access points
+   * open capsules, and recipients are refused. Tests give a TestPlatformAttestation.
+   */
+  platformAttestation?: PlatformAttestation;
 }
 
 export interface RegionServerOptions extends RegionAppOptions {
@@ -165,6 +172,8 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
   const hsm = o.hsmClusters ?? NO_HSM_CLUSTERS;
   const keystores = new KeystoreService(store, hsm, clock);
   const keys = new KeyService(store, material, clock, { keyQuota: o.keyQuota }, keystores);
+  const crypto = new CryptoOps(store, material, clock, (key) => replication.pullFromPrimary(key), keystores);
+  const platform = o.platformAttestation ?? NO_PLATFORM_ATTESTATION;
   const api: RegionServices = {
     region: o.region,
     keys,
@@ -172,7 +181,9 @@ export async function buildRegionApp(o: RegionAppOptions, deps: RegionDeps): Pro
     tags: new TagService(store, keys, clock),
     aliases: new AliasService(store, keys, clock),
     grants: new GrantService(store, keys, iam, clock, { grantQuota: o.grantQuota ?? DEFAULT_GRANT_QUOTA }),
-    crypto: new CryptoOps(store, material, clock, (key) => replication.pullFromPrimary(key), keystores),
+    crypto,
+    keySpace: new KeySpaceService(store, rootKey, crypto, clock, platform),
+    platform,
     topology: o.topology,
     clock,
     replication,

@@ -1,7 +1,7 @@
 /**
  * Moving a region's keys to another root key while the region serves: from its key file to an HSM, or to a fresh
  * key of the same kind. Every blob the region's store keeps wrapped by the root key (key versions, import wrapping
- * keys, and the wrapped settings below) is unwrapped by the old root key and wrapped again by the new one, each in
+ * keys, Custom access points' private keys, and the wrapped settings below) is unwrapped by the old root key and wrapped again by the new one, each in
  * its own compare-and-set write, so a blob is never lost and a crash leaves each one under one root key or the other.
  *
  * The rotation is announced in the store (setting `root_key_migration`, JSON: from and to, each a configuration
@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KEY_CONTEXT as AUDIT_KEY_CONTEXT } from './audit/audit-log.js';
 import { SECRET_CONTEXT as IMPORT_SECRET_CONTEXT, SECRET_SETTING as IMPORT_SECRET_SETTING, wrappingKeyContext } from './core/key-import.js';
 import { wrapContext } from './core/key-material.js';
+import { accessPointKeyContext } from './core/key-space.js';
 import { TRANSPORT_CONTEXT, TRANSPORT_SETTING } from './core/replication.js';
 import { checkRootKeyConfig, openRootKeyFrom, type RootKeyConfig } from './keystore/root-key-config.js';
 import type { RootKey } from './keystore/root-key.js';
@@ -205,6 +206,9 @@ async function rewrapAll(store: KmsStore, keys: { from: RootKey; to: RootKey }, 
   }
   for (const p of await store.listImportParameters()) {
     await move(p.wrappingKey, wrappingKeyContext(p.keyId, p.tokenId), (r) => store.replaceImportWrappingKey(p.keyId, p.wrappingKey, r), `the import wrapping key of key ${p.keyId}`);
+  }
+  for (const ap of await store.listAccessPointKeys()) {
+    await move(ap.wrapped, accessPointKeyContext(ap.id), (r) => store.replaceAccessPointKey(ap.id, ap.wrapped, r), `the private key of access point ${ap.id}`);
   }
   for (const s of WRAPPED_SETTINGS) {
     const value = await store.getSetting(s.name);

@@ -58,11 +58,24 @@ async function populate(d: TestDeployment, aesKeys: number): Promise<{ cipher: s
   await ok(d.kms(R, 'create-key', { key_alias: 'rsa', key_spec: 'RSA_2048', key_usage: 'ENCRYPT_DECRYPT' }));
   const external = (await ok(d.kms(R, 'create-key', { key_alias: 'byok', origin: 'external' }))).key_info.key_id;
   await ok(d.kms(R, 'get-parameters-for-import', { key_id: external, wrapping_algorithm: 'RSAES_OAEP_SHA_256' }));
+  // A Custom access point: its private key is wrapped by the root key too.
+  const P = d.projectId(R);
+  const ap = await signedRequest(d.endpoint(R), d.admin, P, 'POST', `/v1.0/${P}/kms/access-points`, { keyspace_id: '7d1c0a52-3f6e-4b8e-9a41-0c2b5d6e7f80', access_point_name: 'rotation', type: 3 });
+  assert.equal(ap.status, 201, JSON.stringify(ap.body));
+  accessPoints.set(d, [...(accessPoints.get(d) ?? []), ap.body.access_point_id]);
   return made;
 }
 
+/** The Custom access points each deployment's populate made. */
+const accessPoints = new Map<TestDeployment, string[]>();
+
 async function decryptsAll(d: TestDeployment, made: { cipher: string; plain: string }[]): Promise<void> {
   for (const m of made) assert.equal((await ok(d.kms(R, 'decrypt-data', { cipher_text: m.cipher }))).plain_text, m.plain);
+  const P = d.projectId(R);
+  for (const id of accessPoints.get(d) ?? []) {
+    const key = await signedRequest(d.endpoint(R), d.admin, P, 'POST', `/v1.0/${P}/kms/access-points/${id}/get-privatekey`);
+    assert.equal(key.status, 200, `the private key of access point ${id} unwraps: ${JSON.stringify(key.body)}`);
+  }
 }
 
 /** Creates keys and encrypts and decrypts with them until stopped: every call must succeed. */

@@ -22,7 +22,7 @@ import { constants, createHash, createPublicKey, publicEncrypt, randomBytes, ran
 import { after, before, describe, test } from 'node:test';
 import { IAM_OPERATIONS } from '../src/api/iam/catalogue.js';
 import { KMS_OPERATIONS } from '../src/api/kms/catalogue.js';
-import { ALIAS_PATTERN, BASE64_PATTERN, HEX_PATTERN, KEY_ID_PATTERN, SEQUENCE_PATTERN } from '../src/api/schema.js';
+import { ALIAS_PATTERN, BASE64_PATTERN, HEX_PATTERN, KEY_ID_PATTERN, SEQUENCE_PATTERN, UUID_PATTERN } from '../src/api/schema.js';
 import { REGION_ID_RE } from '../src/deployment.js';
 import { expectError, KEY_ID, passwordToken, startTestDeployment, type Reply, type TestDeployment } from './helpers/deployment.js';
 
@@ -172,6 +172,7 @@ function sample(schema: Json, name: string, ctx: SampleContext): unknown {
         case BASE64_PATTERN: return 'AAAA';
         case HEX_PATTERN: return '00';
         case SEQUENCE_PATTERN: return randomUUID();
+        case UUID_PATTERN: return randomUUID();
         case CIPHERTEXT_PATTERN: return mainCipher;
         case PROJECT_PATTERN: return d.projectId(R);
         case REGION_ID_RE.source: return R;
@@ -318,7 +319,7 @@ interface Prepared {
 
 function kmsRequest(op: Op, keyId: string): Prepared {
   return {
-    path: fillPath(op.path, { project_id: d.projectId(R), key_id: keyId }),
+    path: fillPath(op.path, { project_id: d.projectId(R), key_id: keyId, access_point_id: randomUUID(), policy_id: randomUUID() }),
     body: sample(plain(op.body), 'body', { keyId }) as Json,
     valid: false,
   };
@@ -540,7 +541,7 @@ describe('(c) integer query parameters (x-integer) of every operation', () => {
       test(`${op.name}: ?${field.join('.')}= refuses non-digit strings with ${code}; a digit string is accepted`, async () => {
         const base = service === 'kms' ? kmsBase() : d.iamUrl;
         const token = service === 'kms' ? kmsToken : iamToken;
-        const path = fillPath(op.path, { project_id: d.projectId(R), key_id: mainKey, user_id: target.id, group_id: groupId, role_id: role.id, domain_id: d.boot.domain_id, access_key: target.accessKey });
+        const path = fillPath(op.path, { project_id: d.projectId(R), key_id: mainKey, access_point_id: randomUUID(), policy_id: randomUUID(), user_id: target.id, group_id: groupId, role_id: role.id, domain_id: d.boot.domain_id, access_key: target.accessKey });
         // Every integer parameter at a valid value (page and per_page go together), with the required ones.
         const query: Record<string, string> = {};
         for (const [k, v] of Object.entries(sample(plain(op.query), 'query', { keyId: mainKey }) as Json)) query[k] = String(v);

@@ -52,6 +52,10 @@ describe('rate classes: one rule, every operation in exactly one class', () => {
     ListRetirableGrants: 'list', ShowUserQuotas: 'list', ShowUserInstances: 'list', ListKeyAuditTrail: 'list',
     CreateKeyStore: 'key-management', DeleteKeyStore: 'key-management', EnableKeyStore: 'key-management', DisableKeyStore: 'key-management',
     ListKeyStores: 'list', ShowKeyStore: 'list',
+    CreateAccessPoint: 'key-management', DeleteAccessPoint: 'key-management', EnableAccessPoint: 'key-management',
+    DisableAccessPoint: 'key-management', DownloadAccessPointPrivateKey: 'list', ListAccessPoint: 'list',
+    CreateKeyPolicy: 'key-management', UpdateKeyPolicy: 'key-management', DeleteKeyPolicy: 'key-management', ListKeyPolicy: 'list',
+    ShowKeyPolicy: 'list', CreateDatakeyCapsule: 'crypto', DecryptDatakeyCapsule: 'crypto',
   };
 
   test('every catalogue operation has one of the four classes, and the class written out for it', () => {

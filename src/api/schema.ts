@@ -14,6 +14,8 @@ import { Type, type TSchema, type TUnsafe } from 'typebox';
 import type { ErrorCode } from '../errors.js';
 
 export const KEY_ID_PATTERN = '^[0-9a-z]{8}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{12}$';
+/** A UUID in either case, as the key-space operations take ids (docs/reference/huawei-kms-api.md §4 P). */
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 /** Huawei's alias rule (create-key, update-key-alias, replicate: docs/reference/huawei-kms-api.md §4 A 1). */
 export const ALIAS_PATTERN = '^[a-zA-Z0-9:/_-]{1,255}$';
 /** Strict, padded, standard-alphabet Base64 (RFC 4648 §4). */

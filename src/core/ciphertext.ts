@@ -5,7 +5,7 @@
  * key id):
  *
  *   0   1  0x02             format family
- *   1   1  kind             0x01 encrypt-data, 0x02 data key
+ *   1   1  kind             0x01 encrypt-data, 0x02 data key, 0x03 data-key capsule (core/key-space.ts)
  *   2   2  uint16 LE        total length − 36
  *   4  36  key id           ASCII UUID
  *  40   4  key version      uint32 BE
@@ -19,9 +19,9 @@
  */
 import type { SymmetricAlgorithm } from './key-specs.js';
 
-export type BlobKind = 'data' | 'datakey';
+export type BlobKind = 'data' | 'datakey' | 'capsule';
 
-const KIND_BYTE: Record<BlobKind, number> = { data: 0x01, datakey: 0x02 };
+const KIND_BYTE: Record<BlobKind, number> = { data: 0x01, datakey: 0x02, capsule: 0x03 };
 const ALGORITHM_BYTE: Record<SymmetricAlgorithm, number> = { AES_256_GCM: 1, SM4_CTR_HMAC_SM3: 2 };
 const HEADER_BYTES = 45;
 const MIN_FRAME = 32;

@@ -166,6 +166,22 @@ export class CryptoOps {
     return { keyId, plaintext, digest: dekDigest(key, plaintext) };
   }
 
+  /**
+   * Seals a data key as the blob of a data-key capsule (core/key-space.ts): a blob of its own kind (0x03), so
+   * decrypt-datakey and decrypt-data never open it, with `binding` (the capsule's key space and policy) as its
+   * associated data.
+   */
+  async sealCapsule(ctx: CallerContext, keyId: string, dataKey: Buffer, binding: Buffer): Promise<{ keyId: string; blob: Buffer }> {
+    const key = await this.#encryptionKey(ctx, keyId, 'SYMMETRIC_DEFAULT', false);
+    return { keyId: key.id, blob: await this.#seal('capsule', key, dataKey, binding) };
+  }
+
+  /** Opens a capsule blob made under `keyId` with the same `binding`; KMS.2201 when it does not authenticate. */
+  async openCapsule(ctx: CallerContext, keyId: string, blob: Buffer, binding: Buffer): Promise<Buffer> {
+    await this.#key(ctx, keyId);
+    return (await this.#open('capsule', ctx, blob, binding, keyId)).plaintext;
+  }
+
   /** At most one pull from the primary per key per second, so forged version numbers cannot flood the primary. */
   #mayPull(keyId: string): boolean {
     const now = Date.now();

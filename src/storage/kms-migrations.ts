@@ -176,4 +176,27 @@ export const KMS_MIGRATIONS: readonly Migration[] = [
      UNIQUE (domain_id, alias));
    CREATE INDEX keys_by_keystore ON keys (keystore_id) WHERE keystore_id <> '0';`,
   },
+  {
+    // Trusted key spaces (storage/key-space-store.ts): access points (a Custom one's private key wrapped by the root
+    // key) and key policies, each listed by project and key space in id order.
+    description: 'key spaces: access points and key policies',
+    sqlite: `CREATE TABLE access_points (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, keyspace_id TEXT NOT NULL, name TEXT NOT NULL,
+     type INTEGER NOT NULL, state INTEGER NOT NULL, identity TEXT NOT NULL, cluster_id TEXT NOT NULL, description TEXT NOT NULL,
+     created_by TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, public_key BLOB, wrapped_private_key BLOB);
+   CREATE INDEX access_points_listing ON access_points (project_id, keyspace_id, id);
+   CREATE INDEX access_points_by_public_key ON access_points (project_id, public_key) WHERE public_key IS NOT NULL;
+   CREATE TABLE key_policies (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, keyspace_id TEXT NOT NULL, name TEXT NOT NULL,
+     document TEXT NOT NULL, description TEXT NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL, last_access_at INTEGER);
+   CREATE INDEX key_policies_listing ON key_policies (project_id, keyspace_id, id);`,
+    postgres: `CREATE TABLE access_points (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, keyspace_id TEXT NOT NULL, name TEXT NOT NULL,
+     type INTEGER NOT NULL, state INTEGER NOT NULL, identity TEXT NOT NULL, cluster_id TEXT NOT NULL, description TEXT NOT NULL,
+     created_by TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, public_key BYTEA, wrapped_private_key BYTEA);
+   CREATE INDEX access_points_listing ON access_points (project_id, keyspace_id, id COLLATE "C");
+   CREATE INDEX access_points_by_public_key ON access_points (project_id, public_key) WHERE public_key IS NOT NULL;
+   CREATE TABLE key_policies (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, keyspace_id TEXT NOT NULL, name TEXT NOT NULL,
+     document TEXT NOT NULL, description TEXT NOT NULL, created_by TEXT NOT NULL, created_at BIGINT NOT NULL,
+     updated_at BIGINT NOT NULL, last_access_at BIGINT);
+   CREATE INDEX key_policies_listing ON key_policies (project_id, keyspace_id, id COLLATE "C");`,
+  },
 ];

@@ -7,6 +7,7 @@ import type { KeyRecord, KeyState, KeyVersionRecord } from '../core/key.js';
 import type { KeystoreRecord } from '../core/keystores.js';
 import type { AppliedRequestStore, LeaseStore } from './leases.js';
 import type { StoreSnapshot } from './snapshot.js';
+import type { KeySpaceStore } from './key-space-store.js';
 
 export interface KeyFilter {
   state?: KeyState;
@@ -125,7 +126,7 @@ export class DuplicateAliasError extends Error {
  * jobs (storage/leases.ts). Several nodes of a region may share one store (PostgreSQL): writes of one are visible
  * to all, and `onKeyChanged` tells each node of keys another node changed.
  */
-export interface KmsStore extends AuditStore, LeaseStore, AppliedRequestStore {
+export interface KmsStore extends AuditStore, LeaseStore, AppliedRequestStore, KeySpaceStore {
   /** A key of one project, or null: keys of other projects are invisible. */
   getKey(projectId: string, keyId: string): Promise<KeyRecord | null>;
   /** Keys of a project in creation order, filtered, from `offset`, at most `limit`; unconfirmed replicas never. */

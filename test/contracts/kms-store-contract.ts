@@ -18,6 +18,7 @@ export function snapshotContent(s: StoreSnapshot): Record<string, string[]> {
 }
 import type { KeystoreRecord } from '../../src/core/keystores.js';
 import { DuplicateAliasError, DuplicateKeystoreError, type GrantRecord, type KmsStore } from '../../src/storage/kms-store.js';
+import type { AccessPointRecord, KeyPolicyRecord } from '../../src/storage/key-space-store.js';
 
 const T0 = Date.UTC(2024, 0, 1);
 const DAY = 86_400_000;
@@ -870,6 +871,76 @@ export function kmsStoreContract(name: string, make: MakeKmsStore): void {
       assert.equal(await s.deleteKeystore(b.id), false);
       assert.deepEqual(await s.listKeystores('d1', 0, 10), { keystores: [{ ...a, state: '3', pinHash: 'ab'.repeat(32) }], total: 1 });
       await s.insertKeystore(keystore({ alias: 'ks-b', hsmClusterId: 'hsm-b' })); // alias and cluster free again
+    });
+
+    it('access points: round-trip, by public key, listed by key space in id order after a marker, state, delete, wrapped keys compare-and-set', async () => {
+      const s = await fresh();
+      const ks = randomUUID();
+      const ap = (id: string, over: Partial<AccessPointRecord> = {}): AccessPointRecord => ({
+        id, projectId: 'p1', keyspaceId: ks, name: 'ap-' + id.slice(0, 4), type: 3, state: 1, identity: '', clusterId: '', description: 'ünï "d"',
+        createdBy: 'u1', createdAt: T0, updatedAt: T0, publicKey: randomBytes(91), wrappedPrivateKey: randomBytes(120), ...over,
+      });
+      const a = ap('00000000-0000-4000-8000-00000000000a');
+      const b = ap('00000000-0000-4000-8000-00000000000b', { type: 1, identity: 'ecs-1', publicKey: null, wrappedPrivateKey: null });
+      const c = ap('00000000-0000-4000-8000-00000000000c', { type: 2, identity: 'cluster-pub', clusterId: 'cl-1', publicKey: null, wrappedPrivateKey: null });
+      const elsewhere = ap('00000000-0000-4000-8000-00000000000d', { keyspaceId: randomUUID() });
+      const otherProject = ap('00000000-0000-4000-8000-00000000000e', { projectId: 'p2' });
+      for (const x of [c, a, elsewhere, b, otherProject]) await s.insertAccessPoint(x);
+      assert.deepEqual(await s.getAccessPoint('p1', a.id), a);
+      assert.deepEqual(await s.getAccessPoint('p1', b.id), b);
+      assert.equal(await s.getAccessPoint('p2', a.id), null);
+      assert.deepEqual(await s.accessPointByPublicKey('p1', a.publicKey!), a);
+      assert.equal(await s.accessPointByPublicKey('p2', a.publicKey!), null);
+      assert.equal(await s.accessPointByPublicKey('p1', randomBytes(91)), null);
+      assert.deepEqual((await s.listAccessPoints('p1', ks, '', 2)).map((x) => x.id), [a.id, b.id]);
+      assert.deepEqual((await s.listAccessPoints('p1', ks, b.id, 2)).map((x) => x.id), [c.id]);
+      assert.equal(await s.setAccessPointState('p1', a.id, 0, T0 + 5), true);
+      assert.equal(await s.setAccessPointState('p2', b.id, 0, T0 + 5), false);
+      assert.deepEqual(await s.getAccessPoint('p1', a.id), { ...a, state: 0, updatedAt: T0 + 5 });
+      const keys = await s.listAccessPointKeys();
+      assert.deepEqual(keys.filter((k) => k.id === a.id), [{ id: a.id, wrapped: a.wrappedPrivateKey }]);
+      assert.equal(keys.some((k) => k.id === b.id), false, 'ECS access points hold no private key');
+      const rewrapped = randomBytes(120);
+      assert.equal(await s.replaceAccessPointKey(a.id, randomBytes(120), rewrapped), false, 'a stale expected blob changes nothing');
+      assert.equal(await s.replaceAccessPointKey(a.id, a.wrappedPrivateKey!, rewrapped), true);
+      assert.deepEqual((await s.getAccessPoint('p1', a.id))!.wrappedPrivateKey, rewrapped);
+      assert.equal(await s.deleteAccessPoint('p2', a.id), false);
+      assert.equal(await s.deleteAccessPoint('p1', a.id), true);
+      assert.equal(await s.getAccessPoint('p1', a.id), null);
+      assert.equal(await s.deleteAccessPoint('p1', a.id), false);
+    });
+
+    it('key policies: round-trip, listed by key space after a marker, update (description kept when undefined), touch, delete; transactions roll back', async () => {
+      const s = await fresh();
+      const ks = randomUUID();
+      const kp = (id: string, over: Partial<KeyPolicyRecord> = {}): KeyPolicyRecord => ({
+        id, projectId: 'p1', keyspaceId: ks, name: 'policy', document: '{"version":"1.0"}', description: 'd', createdBy: 'u1', createdAt: T0, updatedAt: T0,
+        lastAccessAt: null, ...over,
+      });
+      const a = kp('00000000-0000-4000-8000-00000000000a');
+      const b = kp('00000000-0000-4000-8000-00000000000b', { lastAccessAt: T0 + 1 });
+      const other = kp('00000000-0000-4000-8000-00000000000c', { keyspaceId: randomUUID() });
+      for (const x of [b, other, a]) await s.insertKeyPolicy(x);
+      assert.deepEqual(await s.getKeyPolicy('p1', a.id), a);
+      assert.deepEqual(await s.getKeyPolicy('p1', b.id), b);
+      assert.equal(await s.getKeyPolicy('p2', a.id), null);
+      assert.deepEqual((await s.listKeyPolicies('p1', ks, '', 10)).map((x) => x.id), [a.id, b.id]);
+      assert.deepEqual((await s.listKeyPolicies('p1', ks, a.id, 10)).map((x) => x.id), [b.id]);
+      assert.equal(await s.updateKeyPolicy('p1', a.id, '{"version":"2.0"}', undefined, T0 + 9), true);
+      assert.deepEqual(await s.getKeyPolicy('p1', a.id), { ...a, document: '{"version":"2.0"}', updatedAt: T0 + 9 });
+      assert.equal(await s.updateKeyPolicy('p1', a.id, '{"version":"3.0"}', 'new', T0 + 10), true);
+      assert.equal((await s.getKeyPolicy('p1', a.id))!.description, 'new');
+      assert.equal(await s.updateKeyPolicy('p2', a.id, '{}', 'x', T0), false);
+      await s.touchKeyPolicy(a.id, T0 + 11);
+      assert.equal((await s.getKeyPolicy('p1', a.id))!.lastAccessAt, T0 + 11);
+      await assert.rejects(s.transaction(async (tx) => {
+        await tx.deleteKeyPolicy('p1', b.id);
+        throw new Error('roll back');
+      }), /roll back/);
+      assert.deepEqual(await s.getKeyPolicy('p1', b.id), b, 'a rolled-back delete leaves the policy');
+      assert.equal(await s.deleteKeyPolicy('p1', b.id), true);
+      assert.equal(await s.deleteKeyPolicy('p1', b.id), false);
+      assert.equal(await s.getKeyPolicy('p1', b.id), null);
     });
   });
 }

@@ -26,6 +26,7 @@ import { startIam } from '../../src/iam-server.js';
 import { startRegion, type RunningServer } from '../../src/region-server.js';
 import type { RegionServices } from '../../src/api/kms/operations/common.js';
 import type { ThrottlingSetting } from '../../src/api/throttling.js';
+import type { PlatformAttestation } from '../../src/core/attestation.js';
 
 export type RegionNode = RunningServer & { api: RegionServices; scheduler: Scheduler };
 
@@ -90,6 +91,8 @@ export interface DeploymentOptions {
   rootKey?: 'file' | 'softhsm';
   /** HSM clusters of dedicated keystores, written to deployment.json `hsm_clusters` (SOFTHSM2_CONF: test/helpers/softhsm.ts). */
   hsmClusters?: Record<string, HsmClusterConfig>;
+  /** What attests ECS/CCE workloads and enclaves in the regions (core/attestation.ts; default none). */
+  platformAttestation?: PlatformAttestation;
 }
 
 /** The root keys of a test deployment: undefined for key files, a PKCS#11 configuration on SoftHSM2. */
@@ -140,7 +143,7 @@ export async function startTestDeployment(o: DeploymentOptions = {}): Promise<Te
       region: id, dataDir: regionDir(dir, id), store: deployment.store, rootKey: rootKeyOf(readDeployment(dir), id) /* re-read: `root-key rotate` may have moved it */, topology, iamEndpoint: deployment.iam.endpoint, internalSecret: secret,
       keyQuota: deployment.key_quota, grantQuota: deployment.grant_quota, host: '127.0.0.1', port: r.ports[n]!, logger: o.logger ?? false, clock: o.clock,
       revocationPollMs: o.revocationPollMs === null ? undefined : (o.revocationPollMs ?? 100), deletionSweepMs: o.deletionSweepMs ?? 3_600_000, checkResponses: o.checkResponses ?? true,
-      throttling: deployment.throttling, throttleClock: o.throttleClock, leaseMs: o.leaseMs, hsmClusterConfigs: deployment.hsm_clusters,
+      throttling: deployment.throttling, throttleClock: o.throttleClock, leaseMs: o.leaseMs, hsmClusterConfigs: deployment.hsm_clusters, platformAttestation: o.platformAttestation,
     });
     allNodes.set(`${id}/${n}`, node);
     if (n === 0) regions.set(id, node);

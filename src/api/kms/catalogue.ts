@@ -20,6 +20,7 @@ import { grantOperations } from './operations/grants.js';
 import { keystoreOperations } from './operations/keystores.js';
 import { quotaOperations } from './operations/quotas.js';
 import { versionOperations } from './operations/versions.js';
+import { keySpaceOperations } from './operations/key-space.js';
 
 /** The catalogue's operations by group, in the catalogue's order (the client CLI's `strongroom kms --help` lists them so). */
 export const KMS_OPERATION_GROUPS: readonly { title: string; operations: readonly Operation<RegionServices, CallerContext>[] }[] = [
@@ -36,6 +37,7 @@ export const KMS_OPERATION_GROUPS: readonly { title: string; operations: readonl
   { title: 'API versions', operations: versionOperations },
   { title: 'Multi-region keys', operations: multiRegionOperations },
   { title: 'Dedicated keystores', operations: keystoreOperations },
+  { title: 'Trusted key space', operations: keySpaceOperations },
   { title: 'Audit trail (Strongroom)', operations: auditTrailOperations },
 ];
 

@@ -19,6 +19,8 @@ import {
 } from '../kms-store.js';
 import { ACQUIRE_LEASE_SQL, CLAIM_REQUEST_SQL } from '../leases.js';
 import type { PgAuditTables } from './audit-tables.js';
+import { PgKeySpaceTables } from './key-space-pg.js';
+import type { AccessPointRecord, KeyPolicyRecord } from '../key-space-store.js';
 import { isUniqueViolation, type PgDatabase, type Queryable } from './database.js';
 
 /** What every PgKmsOps of one store shares. */
@@ -317,6 +319,22 @@ export class PgKmsOps implements KmsStore {
   deleteExpiredImportParameters(now: number): Promise<number> {
     return this.q.run('DELETE FROM import_parameters WHERE expires_at <= $1', [now]);
   }
+
+  get #keySpace(): PgKeySpaceTables { return new PgKeySpaceTables(this.q); }
+  insertAccessPoint(ap: AccessPointRecord) { return this.#keySpace.insertAccessPoint(ap); }
+  getAccessPoint(projectId: string, id: string) { return this.#keySpace.getAccessPoint(projectId, id); }
+  accessPointByPublicKey(projectId: string, spki: Buffer) { return this.#keySpace.accessPointByPublicKey(projectId, spki); }
+  listAccessPoints(projectId: string, keyspaceId: string, after: string, limit: number) { return this.#keySpace.listAccessPoints(projectId, keyspaceId, after, limit); }
+  setAccessPointState(projectId: string, id: string, state: 0 | 1, updatedAt: number) { return this.#keySpace.setAccessPointState(projectId, id, state, updatedAt); }
+  deleteAccessPoint(projectId: string, id: string) { return this.#keySpace.deleteAccessPoint(projectId, id); }
+  listAccessPointKeys() { return this.#keySpace.listAccessPointKeys(); }
+  replaceAccessPointKey(id: string, expected: Buffer, replacement: Buffer) { return this.#keySpace.replaceAccessPointKey(id, expected, replacement); }
+  insertKeyPolicy(k: KeyPolicyRecord) { return this.#keySpace.insertKeyPolicy(k); }
+  getKeyPolicy(projectId: string, id: string) { return this.#keySpace.getKeyPolicy(projectId, id); }
+  listKeyPolicies(projectId: string, keyspaceId: string, after: string, limit: number) { return this.#keySpace.listKeyPolicies(projectId, keyspaceId, after, limit); }
+  updateKeyPolicy(projectId: string, id: string, document: string, description: string | undefined, updatedAt: number) { return this.#keySpace.updateKeyPolicy(projectId, id, document, description, updatedAt); }
+  deleteKeyPolicy(projectId: string, id: string) { return this.#keySpace.deleteKeyPolicy(projectId, id); }
+  touchKeyPolicy(id: string, at: number) { return this.#keySpace.touchKeyPolicy(id, at); }
 
   /** Inside a transaction: runs `fn` in it (nested transactions are the outer one). Outside: the store's. */
   transaction<T>(fn: (store: KmsStore) => Promise<T>): Promise<T> {

@@ -25,6 +25,7 @@ import { PgKmsOps, type PgOpsContext } from './kms-pg-ops.js';
 import { NodeLiveness } from './node-liveness.js';
 import { exportPgSnapshot, importPgSnapshot } from './snapshot.js';
 import type { StoreSnapshot } from '../snapshot.js';
+import type { AccessPointRecord, KeyPolicyRecord } from '../key-space-store.js';
 
 /** PostgreSQL's longest identifier (NAMEDATALEN - 1), which a NOTIFY channel name must fit. */
 const MAX_IDENTIFIER = 63;
@@ -236,6 +237,20 @@ export class PgKmsStore implements KmsStore {
   listVersionBlobs(after: { keyId: string; version: number } | null, limit: number) { return this.#ops.listVersionBlobs(after, limit); }
   countVersions() { return this.#ops.countVersions(); }
   replaceVersionBlob(keyId: string, version: number, expected: Buffer, replacement: Buffer) { return this.#ops.replaceVersionBlob(keyId, version, expected, replacement); }
+  insertAccessPoint(ap: AccessPointRecord) { return this.#ops.insertAccessPoint(ap); }
+  getAccessPoint(projectId: string, id: string) { return this.#ops.getAccessPoint(projectId, id); }
+  accessPointByPublicKey(projectId: string, spki: Buffer) { return this.#ops.accessPointByPublicKey(projectId, spki); }
+  listAccessPoints(projectId: string, keyspaceId: string, after: string, limit: number) { return this.#ops.listAccessPoints(projectId, keyspaceId, after, limit); }
+  setAccessPointState(projectId: string, id: string, state: 0 | 1, updatedAt: number) { return this.#ops.setAccessPointState(projectId, id, state, updatedAt); }
+  deleteAccessPoint(projectId: string, id: string) { return this.#ops.deleteAccessPoint(projectId, id); }
+  listAccessPointKeys() { return this.#ops.listAccessPointKeys(); }
+  replaceAccessPointKey(id: string, expected: Buffer, replacement: Buffer) { return this.#ops.replaceAccessPointKey(id, expected, replacement); }
+  insertKeyPolicy(k: KeyPolicyRecord) { return this.#ops.insertKeyPolicy(k); }
+  getKeyPolicy(projectId: string, id: string) { return this.#ops.getKeyPolicy(projectId, id); }
+  listKeyPolicies(projectId: string, keyspaceId: string, after: string, limit: number) { return this.#ops.listKeyPolicies(projectId, keyspaceId, after, limit); }
+  updateKeyPolicy(projectId: string, id: string, document: string, description: string | undefined, updatedAt: number) { return this.#ops.updateKeyPolicy(projectId, id, document, description, updatedAt); }
+  deleteKeyPolicy(projectId: string, id: string) { return this.#ops.deleteKeyPolicy(projectId, id); }
+  touchKeyPolicy(id: string, at: number) { return this.#ops.touchKeyPolicy(id, at); }
   listImportParameters() { return this.#ops.listImportParameters(); }
   replaceImportWrappingKey(keyId: string, expected: Buffer, replacement: Buffer) { return this.#ops.replaceImportWrappingKey(keyId, expected, replacement); }
   deleteKey(keyId: string) { return this.#ops.deleteKey(keyId); }

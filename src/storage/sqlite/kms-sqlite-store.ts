@@ -9,6 +9,8 @@ import { LruMap } from '../../lru-map.js';
 import { AuditWriterThread } from './audit-writer.js';
 import { exportSqliteSnapshot, importSqliteSnapshot } from './snapshot.js';
 import type { StoreSnapshot } from '../snapshot.js';
+import { SqliteKeySpaceTables } from './key-space-sqlite.js';
+import type { AccessPointRecord, KeyPolicyRecord } from '../key-space-store.js';
 import { ACQUIRE_LEASE_SQL, CLAIM_REQUEST_SQL } from '../leases.js';
 import { aliasFromRow, COLUMNS, fromRow, grantFromRow, KEY_RECORD_CACHE, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToRow, toRow, type AliasRow, type GrantRow, type KeyRow, type KeystoreRow, outboxFromRow, type OutboxRow } from '../kms-rows.js';
 import type { KeystoreRecord } from '../../core/keystores.js';
@@ -28,6 +30,7 @@ function prepareStatements(db: Db) {
   return {
     db,
     audit: new SqliteAuditTables(db),
+    keySpace: new SqliteKeySpaceTables(db),
     getTags: db.prepare('SELECT tag_key AS key, tag_value AS value FROM key_tags WHERE key_id = ? ORDER BY tag_key'),
     setTag: db.prepare('INSERT INTO key_tags (key_id, tag_key, tag_value) VALUES (?, ?, ?) ON CONFLICT (key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value'),
     deleteTag: db.prepare('DELETE FROM key_tags WHERE key_id = ? AND tag_key = ?'),
@@ -440,6 +443,20 @@ class SqliteOps implements KmsStore {
   async purgeRequests(now: number): Promise<number> {
     return this.s.purgeRequests.run(now).changes;
   }
+  async insertAccessPoint(ap: AccessPointRecord): Promise<void> { this.s.keySpace.insertAccessPoint(ap); }
+  async getAccessPoint(projectId: string, id: string) { return this.s.keySpace.getAccessPoint(projectId, id); }
+  async accessPointByPublicKey(projectId: string, spki: Buffer) { return this.s.keySpace.accessPointByPublicKey(projectId, spki); }
+  async listAccessPoints(projectId: string, keyspaceId: string, after: string, limit: number) { return this.s.keySpace.listAccessPoints(projectId, keyspaceId, after, limit); }
+  async setAccessPointState(projectId: string, id: string, state: 0 | 1, updatedAt: number) { return this.s.keySpace.setAccessPointState(projectId, id, state, updatedAt); }
+  async deleteAccessPoint(projectId: string, id: string) { return this.s.keySpace.deleteAccessPoint(projectId, id); }
+  async listAccessPointKeys() { return this.s.keySpace.listAccessPointKeys(); }
+  async replaceAccessPointKey(id: string, expected: Buffer, replacement: Buffer) { return this.s.keySpace.replaceAccessPointKey(id, expected, replacement); }
+  async insertKeyPolicy(k: KeyPolicyRecord): Promise<void> { this.s.keySpace.insertKeyPolicy(k); }
+  async getKeyPolicy(projectId: string, id: string) { return this.s.keySpace.getKeyPolicy(projectId, id); }
+  async listKeyPolicies(projectId: string, keyspaceId: string, after: string, limit: number) { return this.s.keySpace.listKeyPolicies(projectId, keyspaceId, after, limit); }
+  async updateKeyPolicy(projectId: string, id: string, document: string, description: string | undefined, updatedAt: number) { return this.s.keySpace.updateKeyPolicy(projectId, id, document, description, updatedAt); }
+  async deleteKeyPolicy(projectId: string, id: string) { return this.s.keySpace.deleteKeyPolicy(projectId, id); }
+  async touchKeyPolicy(id: string, at: number): Promise<void> { this.s.keySpace.touchKeyPolicy(id, at); }
   /** One process writes a SQLite database: no other node changes its keys. */
   onKeyChanged(): void {}
   /** Snapshots are of the whole store, never from inside a transaction. */
@@ -565,6 +582,20 @@ export class SqliteKmsStore implements KmsStore {
   claimRequest(signature: string, now: number, expiresAt: number) { return this.#ops.transaction((tx) => tx.claimRequest(signature, now, expiresAt)); }
   releaseRequest(signature: string) { return this.#ops.transaction((tx) => tx.releaseRequest(signature)); }
   purgeRequests(now: number) { return this.#locked((o) => o.purgeRequests(now)); }
+  insertAccessPoint(ap: AccessPointRecord) { return this.#locked((o) => o.insertAccessPoint(ap)); }
+  getAccessPoint(projectId: string, id: string) { return this.#locked((o) => o.getAccessPoint(projectId, id)); }
+  accessPointByPublicKey(projectId: string, spki: Buffer) { return this.#locked((o) => o.accessPointByPublicKey(projectId, spki)); }
+  listAccessPoints(projectId: string, keyspaceId: string, after: string, limit: number) { return this.#locked((o) => o.listAccessPoints(projectId, keyspaceId, after, limit)); }
+  setAccessPointState(projectId: string, id: string, state: 0 | 1, updatedAt: number) { return this.#locked((o) => o.setAccessPointState(projectId, id, state, updatedAt)); }
+  deleteAccessPoint(projectId: string, id: string) { return this.#locked((o) => o.deleteAccessPoint(projectId, id)); }
+  listAccessPointKeys() { return this.#locked((o) => o.listAccessPointKeys()); }
+  replaceAccessPointKey(id: string, expected: Buffer, replacement: Buffer) { return this.#locked((o) => o.replaceAccessPointKey(id, expected, replacement)); }
+  insertKeyPolicy(k: KeyPolicyRecord) { return this.#locked((o) => o.insertKeyPolicy(k)); }
+  getKeyPolicy(projectId: string, id: string) { return this.#locked((o) => o.getKeyPolicy(projectId, id)); }
+  listKeyPolicies(projectId: string, keyspaceId: string, after: string, limit: number) { return this.#locked((o) => o.listKeyPolicies(projectId, keyspaceId, after, limit)); }
+  updateKeyPolicy(projectId: string, id: string, document: string, description: string | undefined, updatedAt: number) { return this.#locked((o) => o.updateKeyPolicy(projectId, id, document, description, updatedAt)); }
+  deleteKeyPolicy(projectId: string, id: string) { return this.#locked((o) => o.deleteKeyPolicy(projectId, id)); }
+  touchKeyPolicy(id: string, at: number) { return this.#locked((o) => o.touchKeyPolicy(id, at)); }
   onKeyChanged(): void {}
   /** Read on this store's connection, under its lock, in one read transaction (storage/sqlite/snapshot.ts). */
   exportSnapshot() { return this.#lock.run(() => exportSqliteSnapshot(this.#db)); }

@@ -16,10 +16,12 @@ import type { RotationService } from '../../../core/rotation.js';
 import type { AliasService } from '../../../core/aliases.js';
 import type { GrantOperation, GrantService } from '../../../core/grants.js';
 import type { TagService } from '../../../core/tags.js';
+import type { KeySpaceService } from '../../../core/key-space.js';
+import type { PlatformAttestation } from '../../../core/attestation.js';
 import { KmsError } from '../../../errors.js';
 import type { Topology } from '../../../regions/topology.js';
 import { defineOperation, type ResourcePermission } from '../../operation.js';
-import { answer, body, keyId, sequence, text } from '../../schema.js';
+import { answer, body, keyId, oneOf, sequence, text } from '../../schema.js';
 
 /** The core services a region's handlers call. */
 export interface RegionServices {
@@ -34,6 +36,10 @@ export interface RegionServices {
   tags: TagService;
   aliases: AliasService;
   grants: GrantService;
+  /** Access points, key policies and data-key capsules (core/key-space.ts). */
+  keySpace: KeySpaceService;
+  /** What attests ECS/CCE workloads and enclaves (core/attestation.ts): capsules and `recipient`s. */
+  platform: PlatformAttestation;
   topology: Topology;
   clock: Clock;
   /** This region's audit trail, read by ListKeyAuditTrail (the pipeline writes it through AuditLog). */
@@ -83,6 +89,15 @@ export function requestAad(b: { additional_authenticated_data?: string; encrypti
   }
   return associatedData(b.additional_authenticated_data, b.encryption_context);
 }
+
+/**
+ * `recipient` (SDK Recipient model) of derive-shared-secret and, as Strongroom's extension, of the data key pair
+ * operations: the secret is answered encrypted to the enclave the attestation document proves (core/recipient.ts).
+ */
+export const recipientSchema = Type.Object({
+  attestation_document: text({ code: 'KMS.3804', minChars: 1, maxChars: 65536, description: 'The enclave\'s attestation document.' }),
+  key_encryption_algorithm: oneOf(['RSAES_OAEP_SHA_256'], { code: 'KMS.0308', description: 'RSAES_OAEP_SHA_256 only.' }),
+}, { 'x-error-code': 'KMS.0308', description: 'Enclave recipient: the answer carries ciphertext_recipient instead of the plaintext.' });
 
 const str = () => Type.String();
 

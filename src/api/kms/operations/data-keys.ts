@@ -1,6 +1,8 @@
 /**
  * Data keys, data key pairs and random bytes (docs/reference/huawei-kms-api.md §4 D 18–23, G 29): data keys and random
- * bytes in uppercase hex, key pairs in Base64 (SPKI public key, PKCS#8 private key).
+ * bytes in uppercase hex, key pairs in Base64 (SPKI public key, PKCS#8 private key). A data key pair with a `recipient`
+ * (Strongroom's extension: the SDK's request model has none, its answer has `ciphertext_recipient`) answers the private
+ * key encrypted to the attested enclave (core/recipient.ts) instead of `private_key_plain_text`.
  */
 import { Type } from 'typebox';
 import { DATAKEY_SPECS } from '../../../core/key-specs.js';
@@ -8,7 +10,8 @@ import type { KeyPairSpec } from '../../../crypto/algorithms.js';
 import { KmsError } from '../../../errors.js';
 import { answer, body, bool, hex, integer, keyId, oneOf, sequence } from '../../schema.js';
 import { upperHex } from '../encoding.js';
-import { aadFields, kmsOperation, projectParams, requestAad, viaGrant } from './common.js';
+import { aadFields, kmsOperation, projectParams, recipientSchema, requestAad, viaGrant } from './common.js';
+import { encryptForRecipient, recipientKey } from '../../../core/recipient.js';
 
 const dataKeyRequest = body({
   key_id: keyId(),
@@ -42,6 +45,7 @@ const pairOperation = (name: 'CreateRsaDatakeyPair' | 'CreateEcDatakeyPair', pat
       key_spec: oneOf(Object.keys(specs)),
       with_plain_text: Type.Optional(bool()),
       ...aadFields,
+      recipient: Type.Optional(recipientSchema),
       sequence: sequence(),
     }),
     response: answer({
@@ -50,19 +54,28 @@ const pairOperation = (name: 'CreateRsaDatakeyPair' | 'CreateEcDatakeyPair', pat
       public_key: Type.String(),
       private_key_cipher_text: Type.String(),
       private_key_plain_text: Type.Optional(Type.String()),
+      ciphertext_recipient: Type.Optional(Type.String()),
     }),
     keyIds: ({ body: b }) => [b.key_id],
     handler: async (s, ctx, { body: b }) => {
       const pair = specs[b.key_spec];
       if (!pair) throw new KmsError('KMS.0308', `key_spec ${b.key_spec} is not supported by this Strongroom version.`);
-      const out = await s.crypto.createDataKeyPair(ctx, b.key_id, pair, b.with_plain_text ?? true, requestAad(b));
-      return {
-        key_id: out.keyId,
-        key_spec: b.key_spec,
-        public_key: out.publicKey.toString('base64'),
-        private_key_cipher_text: out.privateKeyCiphertext.toString('base64'),
-        ...(out.privateKeyPlaintext ? { private_key_plain_text: out.privateKeyPlaintext.toString('base64') } : {}),
-      };
+      // With a recipient the private key goes to the enclave only (core/recipient.ts), never in plaintext.
+      const enclave = b.recipient !== undefined ? await recipientKey(s.platform, b.recipient) : null;
+      const out = await s.crypto.createDataKeyPair(ctx, b.key_id, pair, enclave !== null || (b.with_plain_text ?? true), requestAad(b));
+      try {
+        const plain = out.privateKeyPlaintext;
+        const released = !plain ? {} : enclave ? { ciphertext_recipient: encryptForRecipient(enclave, plain).toString('base64') } : { private_key_plain_text: plain.toString('base64') };
+        return {
+          key_id: out.keyId,
+          key_spec: b.key_spec,
+          public_key: out.publicKey.toString('base64'),
+          private_key_cipher_text: out.privateKeyCiphertext.toString('base64'),
+          ...released,
+        };
+      } finally {
+        out.privateKeyPlaintext?.fill(0);
+      }
     },
   });
 

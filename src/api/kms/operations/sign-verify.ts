@@ -8,7 +8,8 @@ import { publicKeyPem } from '../../../core/asymmetric-ops.js';
 import { MAC_ALGORITHMS, SIGNING_ALGORITHMS, type MacAlgorithm, type SigningAlgorithm } from '../../../crypto/algorithms.js';
 import { KmsError } from '../../../errors.js';
 import { answer, base64, body, hex, keyId, oneOf, sequence } from '../../schema.js';
-import { kmsOperation, operateKey, projectParams } from './common.js';
+import { kmsOperation, operateKey, projectParams, recipientSchema } from './common.js';
+import { encryptForRecipient, recipientKey } from '../../../core/recipient.js';
 
 /** Decoded Base64 `message`, between `min` and `max` bytes (KMS.0308 otherwise). */
 function message(value: string, max: number, min = 1): Buffer {
@@ -97,17 +98,21 @@ export const signVerifyOperations = [
       key_id: keyId(),
       key_agreement_algorithm: oneOf(['ECDH']),
       public_key: base64({ code: 'KMS.0308', maxChars: 8192 }),
-      recipient: Type.Optional(Type.Unknown({ description: 'Enclave attestation: not supported (KMS.0308).' })),
+      recipient: Type.Optional(recipientSchema),
       sequence: sequence(),
     }),
-    response: answer({ key_id: Type.String(), key_agreement_algorithm: Type.String(), shared_secret: Type.String() }),
+    response: answer({ key_id: Type.String(), key_agreement_algorithm: Type.String(), shared_secret: Type.Optional(Type.String()), ciphertext_recipient: Type.Optional(Type.String()) }),
     keyIds: ({ body: b }) => [b.key_id],
     handler: async (s, ctx, { body: b }) => {
-      if (b.recipient !== undefined) {
-        throw new KmsError('KMS.0308', 'recipient (enclave attestation) is not supported: there is no enclave attestation in a self-hosted deployment.');
-      }
+      // The enclave's key first: a recipient that does not verify refuses the call before any secret is derived.
+      const enclave = b.recipient !== undefined ? await recipientKey(s.platform, b.recipient) : null;
       const secret = await s.asymmetric.deriveSharedSecret(ctx, b.key_id, Buffer.from(b.public_key, 'base64'));
-      return { key_id: b.key_id, key_agreement_algorithm: b.key_agreement_algorithm, shared_secret: secret.toString('base64') };
+      try {
+        const released = enclave ? { ciphertext_recipient: encryptForRecipient(enclave, secret).toString('base64') } : { shared_secret: secret.toString('base64') };
+        return { key_id: b.key_id, key_agreement_algorithm: b.key_agreement_algorithm, ...released };
+      } finally {
+        secret.fill(0);
+      }
     },
   }),
 
