@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes, createPublicKey, publicEncrypt, constants } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, createPublicKey, publicEncrypt, constants } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -172,6 +172,11 @@ async function scenario(kind: 'sqlite' | 'postgres'): Promise<void> {
   let target: Awaited<ReturnType<typeof createTestDatabase>> | null = null;
   try {
     const keys = await makeKeys(d);
+    // A Custom access point: its private key is wrapped by the root key too (checked by the restore, served after it).
+    const projectR = d.projectId(R);
+    const accessPoint = ok(await signedRequest(d.endpoint(R), d.admin, projectR, 'POST', `/v1.0/${projectR}/kms/access-points`,
+      { keyspace_id: randomUUID(), access_point_name: 'backed-up', type: 3 })).access_point_id as string;
+    const apKey = ok(await signedRequest(d.endpoint(R), d.admin, projectR, 'POST', `/v1.0/${projectR}/kms/access-points/${accessPoint}/get-privatekey`)).private_key as string;
     const before: Made[] = [];
     for (const k of keys) for (let i = 0; i < 10; i++) before.push(await encrypt(d, k));
 
@@ -267,7 +272,7 @@ async function scenario(kind: 'sqlite' | 'postgres'): Promise<void> {
     const rep = JSON.parse(r.stdout) as { iam: string; deployment_json: string; checked: { region: number; iam: number } };
     assert.equal(rep.iam, 'restored');
     assert.equal(rep.deployment_json, 'written');
-    assert.equal(rep.checked.region, report.counts.region.key_versions! + report.counts.region.import_parameters! + 3, 'every version, import parameters and three wrapped settings');
+    assert.equal(rep.checked.region, report.counts.region.key_versions! + report.counts.region.import_parameters! + report.counts.region.access_points! + 3, 'every version, import parameters, the access point\'s key and three wrapped settings');
     assert.ok(rep.checked.iam >= 3);
     const deployment = readDeployment(newDir);
     assert.equal(deployment.iam.port, base);
@@ -296,6 +301,7 @@ async function scenario(kind: 'sqlite' | 'postgres'): Promise<void> {
     const otherEndpoint = deployment.regions.find((x) => x.id === OTHER)!.endpoint;
     const otherProject = d.projectId(OTHER);
     assert.equal(ok(await signedRequest(otherEndpoint, d.admin, otherProject, 'POST', `/v1.0/${otherProject}/kms/decrypt-data`, { cipher_text: otherMade.cipher })).plain_text, otherMade.plain);
+    assert.equal(ok(await signedRequest(endpoint, d.admin, project, 'POST', `/v1.0/${project}/kms/access-points/${accessPoint}/get-privatekey`)).private_key, apKey);
     // And goes on working: a new key, a new ciphertext.
     const fresh = ok(await signedRequest(endpoint, d.admin, project, 'POST', `/v1.0/${project}/kms/create-key`, { key_alias: alias() })).key_info.key_id as string;
     const c = ok(await signedRequest(endpoint, d.admin, project, 'POST', `/v1.0/${project}/kms/encrypt-data`, { key_id: fresh, plain_text: 'after' }));

@@ -6,12 +6,14 @@
  * A region: key versions (core/key-material.ts; versions of keys kept in a dedicated keystore, `keystore_id` other
  * than "0", hold no root-wrapped material and are left out), the wrapped settings (root-rotation.ts
  * WRAPPED_SETTINGS, the list a root key rotation re-wraps: `audit_key`, `import_secret`, `transport_key`'s private
- * half), and import parameters' wrapping keys (core/key-import.ts). IAM: access keys' secrets and the settings `token_signing_key`
+ * half), import parameters' wrapping keys (core/key-import.ts) and Custom access points' private keys
+ * (core/key-space.ts). IAM: access keys' secrets and the settings `token_signing_key`
  * (iam/iam-service.ts) and `audit_key`.
  */
 import { KEY_CONTEXT as AUDIT_KEY_CONTEXT } from '../audit/audit-log.js';
 import { wrappingKeyContext } from '../core/key-import.js';
 import { wrapContext } from '../core/key-material.js';
+import { accessPointKeyContext } from '../core/key-space.js';
 import { akContext, TOKEN_KEY_CONTEXT } from '../iam/iam-service.js';
 import type { RootKey } from '../keystore/root-key.js';
 import { ROOT_KEY_ID_SETTING, WRAPPED_SETTINGS } from '../root-rotation.js';
@@ -70,6 +72,11 @@ export function regionWrappedBlobs(snapshot: StoreSnapshot): { blobs: WrappedBlo
   for (const p of rowsOf(snapshot, 'import_parameters')) {
     const where = `import parameters of key ${String(p.key_id)}`;
     blobs.push({ where, wrapped: bytes(p.wrapping_key, where), context: wrappingKeyContext(String(p.key_id), String(p.token_id)) });
+  }
+  for (const ap of rowsOf(snapshot, 'access_points')) {
+    if (ap.wrapped_private_key === null) continue;
+    const where = `the private key of access point ${String(ap.id)}`;
+    blobs.push({ where, wrapped: bytes(ap.wrapped_private_key, where), context: accessPointKeyContext(String(ap.id)) });
   }
   const s = settings(snapshot, Object.fromEntries(WRAPPED_SETTINGS.map((w) => [
     w.name, (value: Buffer): WrappedBlob => ({ where: `setting ${w.name}`, wrapped: value.subarray(w.prefixBytes), context: w.context }),
