@@ -41,6 +41,25 @@ export interface DecryptedDataKey {
   digest: Buffer;
 }
 
+/**
+ * Opens a sealed, framed plaintext (in the process or in an HSM token) and removes its frame; a blob that does not
+ * authenticate, or whose frame is wrong, is KMS.2201.
+ */
+async function openFramed(open: () => Buffer | Promise<Buffer>): Promise<Buffer> {
+  let framed: Buffer;
+  try {
+    framed = await open();
+  } catch (err) {
+    if (err instanceof AuthenticationFailed) {
+      throw new KmsError('KMS.2201', 'The ciphertext did not authenticate: it was altered, or the additional authenticated data differs.');
+    }
+    throw err;
+  }
+  const plaintext = unframe(framed);
+  if (!plaintext) throw new KmsError('KMS.2201');
+  return plaintext;
+}
+
 export class CryptoOps {
   constructor(
     private readonly store: KmsStore,
@@ -257,35 +276,13 @@ export class CryptoOps {
       material = await this.material.unwrapped(key.id, parsed.version);
     }
     if (!material) throw new KmsError('KMS.2201', `The key has no version ${parsed.version}.`);
-    let framed: Buffer;
-    try {
-      framed = SYMMETRIC_ENGINES[parsed.algorithm].open(material, parsed.payload, Buffer.concat([parsed.boundHeader, aad]));
-    } catch (err) {
-      if (err instanceof AuthenticationFailed) {
-        throw new KmsError('KMS.2201', 'The ciphertext did not authenticate: it was altered, or the additional authenticated data differs.');
-      }
-      throw err;
-    }
-    const plaintext = unframe(framed);
-    if (!plaintext) throw new KmsError('KMS.2201');
-    return { keyId: key.id, plaintext };
+    return { keyId: key.id, plaintext: await openFramed(() => SYMMETRIC_ENGINES[parsed.algorithm].open(material, parsed.payload, Buffer.concat([parsed.boundHeader, aad]))) };
   }
 
   async #openInKeystore(key: KeyRecord, version: number, payload: Buffer, aad: Buffer): Promise<{ keyId: string; plaintext: Buffer }> {
     if (version !== key.currentVersion) throw new KmsError('KMS.2201', `The key has no version ${version}.`);
     const { cluster, label } = await this.#keystores().use(key);
-    let framed: Buffer;
-    try {
-      framed = await hsmCall(() => cluster.open(label, payload, aad));
-    } catch (err) {
-      if (err instanceof AuthenticationFailed) {
-        throw new KmsError('KMS.2201', 'The ciphertext did not authenticate: it was altered, or the additional authenticated data differs.');
-      }
-      throw err;
-    }
-    const plaintext = unframe(framed);
-    if (!plaintext) throw new KmsError('KMS.2201');
-    return { keyId: key.id, plaintext };
+    return { keyId: key.id, plaintext: await openFramed(() => hsmCall(() => cluster.open(label, payload, aad))) };
   }
 
   /** The data key operations' PIN rule for keys of a dedicated keystore that has a PIN (KMS.0306 when missing or wrong). */
