@@ -8,6 +8,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { AuthenticationFailed } from '../src/crypto/symmetric.js';
 import { LocalFileRootKey } from '../src/keystore/local-file.js';
 import { Pkcs11RootKey } from '../src/keystore/pkcs11-root-key.js';
 import { Pkcs11Token } from '../src/keystore/pkcs11.js';
@@ -238,6 +239,22 @@ describe('Pkcs11RootKey: the key in the token', () => {
     } finally {
       token.close();
       await rk.close();
+    }
+  });
+
+  it('a failure of the token itself is not taken for a blob that does not authenticate', () => {
+    const token = Pkcs11Token.open({ module: hsm.module, token: 'root-contract', pin: hsm.pin });
+    try {
+      const key = token.generateAesKey('doomed');
+      const aad = Buffer.from('c');
+      const sealed = token.aesGcmSeal(key, Buffer.from('k'), aad);
+      const flipped = Buffer.from(sealed);
+      flipped[flipped.length - 1]! ^= 1;
+      assert.throws(() => token.aesGcmOpen(key, flipped, aad), AuthenticationFailed, 'a wrong tag');
+      token.destroyObject(key);
+      assert.throws(() => token.aesGcmOpen(key, sealed, aad), (err: unknown) => !(err instanceof AuthenticationFailed) && /HANDLE_INVALID/.test((err as Error).message));
+    } finally {
+      token.close();
     }
   });
 

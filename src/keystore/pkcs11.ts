@@ -48,6 +48,9 @@ export function readPin(source: PinSource): string {
   return pin;
 }
 
+/** The return values with which modules report a GCM tag (or length) that does not check out. */
+const TAG_FAILURES = new Set([pkcs11js.CKR_GENERAL_ERROR, pkcs11js.CKR_ENCRYPTED_DATA_INVALID, pkcs11js.CKR_ENCRYPTED_DATA_LEN_RANGE]);
+
 /** A handle of an object in a token (opaque to callers). */
 export type ObjectHandle = Buffer;
 
@@ -237,7 +240,8 @@ export class Pkcs11Token {
       return Buffer.from(this.lib.C_Decrypt(this.session, sealed.subarray(12), Buffer.alloc(sealed.length)));
     } catch (err) {
       // SoftHSM2 reports a failed tag as CKR_GENERAL_ERROR, others as CKR_ENCRYPTED_DATA_INVALID (docs/reference/softhsm-pkcs11.md).
-      if (typeof (err as { code?: number }).code === 'number') throw new AuthenticationFailed();
+      // Anything else (a lost session, a removed token) is the HSM's failure, not the blob's: it is thrown as it is.
+      if (TAG_FAILURES.has((err as { code?: number }).code ?? -1)) throw new AuthenticationFailed();
       throw err;
     }
   }
