@@ -25,7 +25,7 @@ import { keyRecord, versionOf } from './contracts/kms-store-contract.js';
 import { iamDir, readDeployment, regionDir } from '../src/deployment.js';
 import { openKmsStore } from '../src/composition.js';
 import { createTestDatabase, skipPostgres } from './helpers/postgres.js';
-import { softHsm, softHsmAvailable } from './helpers/softhsm.js';
+import { softHsm } from './helpers/softhsm.js';
 import { Pkcs11RootKey } from '../src/keystore/pkcs11-root-key.js';
 import { freePortRange, signedRequest, startTestDeployment, type Reply, type TestDeployment } from './helpers/deployment.js';
 
@@ -368,7 +368,7 @@ describe('PostgreSQL', { skip: skipPostgres }, () => {
   });
 });
 
-test('root keys in an HSM (SoftHSM2): the header names token and labels; restore with --root-key pkcs11 into a fresh directory, start it, decrypt; another token\'s key under the same label is refused, nothing written', { skip: softHsmAvailable() ? false : 'SoftHSM2 is not installed', timeout: 600_000 }, async () => {
+test('root keys in an HSM (SoftHSM2): the header names token and labels; restore with --root-key pkcs11 into a fresh directory, start it, decrypt; another token\'s key under the same label is refused, nothing written', { timeout: 600_000 }, async () => {
   // Every token this process will use, before the module is first loaded (test/helpers/softhsm.ts).
   const hsm = softHsm('strongroom-test', 'strongroom-other');
   const work = mkdtempSync(join(root, 'hsm-'));
