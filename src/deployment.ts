@@ -25,12 +25,13 @@ export interface DeploymentFile {
    * Each region's nodes: `port` and `endpoint` are the first node's (the one other regions call), `ports` and
    * `endpoints` every node's, on consecutive ports (one entry without `--nodes`).
    */
-  regions: { id: string; port: number; endpoint: string; ports: number[]; endpoints: string[]; root_key?: RootKeyConfig }[];
+  regions: { id: string; port: number; endpoint: string; ports: number[]; endpoints: string[]; root_key?: RootKeyConfig; root_key_next?: RootKeyConfig }[];
   /**
    * The root key of every component (keystore/root-key-config.ts): absent for the key file `master.key` in each
    * component's data directory; `{"type": "pkcs11", …}` for a key per component in an HSM token (label
    * `strongroom-root-<component>`). Set by `start --root-key` at first start. A region moved to another root key by
-   * `strongroom root-key rotate` has its own `root_key` in its entry.
+   * `strongroom root-key rotate` has its own `root_key` in its entry, and while the rotation runs the key it moves to
+   * as `root_key_next` (the only place a region node takes a new root key from: the store names ids only).
    */
   root_key?: RootKeyConfig;
   /**
@@ -101,7 +102,10 @@ export function readDeployment(dir: string): DeploymentFile {
   checkThrottling(file.throttling);
   if (file.root_key !== undefined) file.root_key = checkRootKeyConfig(file.root_key, 'deployment.json root_key');
   if (file.iam.root_key !== undefined) file.iam.root_key = checkRootKeyConfig(file.iam.root_key, 'deployment.json iam.root_key');
-  for (const r of file.regions) if (r.root_key !== undefined) r.root_key = checkRootKeyConfig(r.root_key, `deployment.json root_key of region ${r.id}`);
+  for (const r of file.regions) {
+    if (r.root_key !== undefined) r.root_key = checkRootKeyConfig(r.root_key, `deployment.json root_key of region ${r.id}`);
+    if (r.root_key_next !== undefined) r.root_key_next = checkRootKeyConfig(r.root_key_next, `deployment.json root_key_next of region ${r.id}`);
+  }
   for (const [id, c] of Object.entries(file.hsm_clusters ?? {})) checkHsmClusterConfig(id, c);
   // Files written before regions had several nodes name one port and endpoint per region.
   for (const r of file.regions) {
@@ -170,8 +174,11 @@ export function resolvePlan(dir: string, input: PlanInput): { file: DeploymentFi
     iam: { port: basePort, endpoint: url(basePort), ...(previous?.iam.root_key ? { root_key: previous.iam.root_key } : {}) },
     regions: regions.map((id, i) => {
       const ports = Array.from({ length: nodes }, (_, n) => basePort + 1 + i * nodes + n);
-      const own = previous?.regions.find((r) => r.id === id)?.root_key;
-      return { id, port: ports[0]!, endpoint: url(ports[0]!), ports, endpoints: ports.map(url), ...(own ? { root_key: own } : {}) };
+      const had = previous?.regions.find((r) => r.id === id);
+      return {
+        id, port: ports[0]!, endpoint: url(ports[0]!), ports, endpoints: ports.map(url),
+        ...(had?.root_key ? { root_key: had.root_key } : {}), ...(had?.root_key_next ? { root_key_next: had.root_key_next } : {}),
+      };
     }),
     ...(rootKey.type !== 'file' || rootKey.file !== undefined ? { root_key: rootKey } : {}),
     ...(store !== undefined ? { store } : {}),
@@ -257,6 +264,12 @@ export function storeOf(file: DeploymentFile): string | undefined {
 export function rootKeyOf(file: DeploymentFile, component: string): RootKeyConfig {
   const own = component === 'iam' ? file.iam.root_key : file.regions.find((r) => r.id === component)?.root_key;
   return own ?? file.root_key ?? DEFAULT_ROOT_KEY;
+}
+
+/** The root keys a region's node may open: its `root_key` and, during a rotation, its `root_key_next`. */
+export function localRootKeys(file: DeploymentFile, region: string): RootKeyConfig[] {
+  const next = file.regions.find((r) => r.id === region)?.root_key_next;
+  return [rootKeyOf(file, region), ...(next ? [next] : [])];
 }
 
 export function topologyOf(file: DeploymentFile): Topology {

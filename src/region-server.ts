@@ -2,6 +2,8 @@
  * One KMS region: `buildRegionApp` wires core services, IAM client, HTTP API and background jobs on a store and root
  * key without listening (tests drive it in-process); `startRegion` opens those through composition.ts and listens.
  */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp, type ConnectionLimits, type LoggerOptions, newRequestId } from './api/http.js';
@@ -36,7 +38,8 @@ import { TagService } from './core/tags.js';
 import type { RootKey } from './keystore/root-key.js';
 import { RootKeyRing } from './keystore/root-key-ring.js';
 import { attachRootKeyRotation } from './root-rotation.js';
-import type { RootKeyConfig } from './keystore/root-key-config.js';
+import { DEFAULT_ROOT_KEY, type RootKeyConfig } from './keystore/root-key-config.js';
+import { deploymentPath, localRootKeys, readDeployment } from './deployment.js';
 import type { TlsMaterial } from './tls.js';
 import { openKmsStore, openRootKey } from './composition.js';
 import { Scheduler, type WorkRecorder } from './core/scheduler.js';
@@ -102,6 +105,11 @@ export interface RegionServerOptions extends RegionAppOptions {
   nodeId?: string;
   /** The region's root key (deployment.ts rootKeyOf); the key file `master.key` in `dataDir` when unset. */
   rootKey?: RootKeyConfig;
+  /**
+   * The deployment's directory, whose deployment.json names the key a rotation moves to (root-rotation.ts);
+   * default: two levels above `dataDir` (DIR/regions/<id>).
+   */
+  deploymentDir?: string;
   host: string;
   port: number;
 }
@@ -299,7 +307,9 @@ export async function startRegion(o: RegionServerOptions): Promise<RunningServer
   try {
     const ring = new RootKeyRing(openRootKey(at, o.region));
     rootKey = ring;
-    stopWatch = await attachRootKeyRotation(store, ring, o.dataDir, o.region, (err) => log(err));
+    const deploymentDir = o.deploymentDir ?? resolve(o.dataDir, '..', '..');
+    const local = (): RootKeyConfig[] => (existsSync(deploymentPath(deploymentDir)) ? localRootKeys(readDeployment(deploymentDir), o.region) : [o.rootKey ?? DEFAULT_ROOT_KEY]);
+    stopWatch = await attachRootKeyRotation(store, ring, o.dataDir, o.region, local, (err) => log(err));
     const configs = o.hsmClusterConfigs ?? {};
     const hsmClusters = o.hsmClusters ?? (Object.keys(configs).length > 0 ? new (await import('./keystore/hsm-clusters.js')).Pkcs11Clusters(configs) : undefined);
     region = await buildRegionApp({ ...o, hsmClusters }, { store, rootKey, nodeId: at.nodeId, shared: at.store !== undefined && at.store !== 'sqlite' });

@@ -4,13 +4,16 @@
  * keys, Custom access points' private keys, and the wrapped settings below) is unwrapped by the old root key and wrapped again by the new one, each in
  * its own compare-and-set write, so a blob is never lost and a crash leaves each one under one root key or the other.
  *
- * The rotation is announced in the store (setting `root_key_migration`, JSON: from and to, each a configuration
- * and an id, the state, the start time) before the first blob moves. Every node of the region adopts it within a
- * second (`attachRootKeyRotation`: it polls, and looks again at once when no root key it holds opens a blob): from
- * then on it unwraps with either key and wraps new material with the new one. The command re-wraps in passes until
- * a pass that starts after the nodes have had `SETTLE_MS` to adopt finds nothing under the old key, then records the
- * new key's id as the store's `root_key_id`. Run again after a crash, it finds the announcement and resumes: blobs
- * already under the new key are counted and left alone.
+ * The new key is first named in deployment.json (the region's `root_key_next`), then the rotation is announced in
+ * the store (setting `root_key_migration`, JSON: the two keys' ids, the state, the start time: ids only, so that whoever
+ * can write the store cannot make a node load a module or a file of its choosing). Every node of the region adopts it
+ * within a second (`attachRootKeyRotation`: it polls, and looks again at once when no root key it holds opens a
+ * blob): it opens the key its own deployment.json names as `root_key_next` (or `root_key`) whose id is the announced
+ * one, and from then on unwraps with either key and wraps new material with the new one. A node that cannot open the
+ * announced key refuses to wrap anything (its writes fail loudly) rather than wrap under the old key. The command
+ * re-wraps in passes until a pass that starts after the nodes have had `SETTLE_MS` to adopt finds nothing under the
+ * old key and loses no compare-and-set write, then records the new key's id as the store's `root_key_id`. Run again
+ * after a crash, it finds the announcement and resumes: blobs already under the new key are counted and left alone.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KEY_CONTEXT as AUDIT_KEY_CONTEXT } from './audit/audit-log.js';
@@ -18,7 +21,8 @@ import { SECRET_CONTEXT as IMPORT_SECRET_CONTEXT, SECRET_SETTING as IMPORT_SECRE
 import { wrapContext } from './core/key-material.js';
 import { accessPointKeyContext } from './core/key-space.js';
 import { TRANSPORT_CONTEXT, TRANSPORT_SETTING } from './core/replication.js';
-import { checkRootKeyConfig, openRootKeyFrom, type RootKeyConfig } from './keystore/root-key-config.js';
+import { AuthenticationFailed } from './crypto/symmetric.js';
+import { openRootKeyFrom, type RootKeyConfig } from './keystore/root-key-config.js';
 import type { RootKey } from './keystore/root-key.js';
 import { RootKeyRing } from './keystore/root-key-ring.js';
 import type { KmsStore } from './storage/kms-store.js';
@@ -39,10 +43,10 @@ export const WRAPPED_SETTINGS: { name: string; context: Buffer; prefixBytes: num
   { name: TRANSPORT_SETTING, context: TRANSPORT_CONTEXT, prefixBytes: 32 },
 ];
 
-/** A rotation as announced in the store. */
+/** A rotation as announced in the store: the keys' ids only (their configurations are in deployment.json). */
 export interface RootKeyMigration {
-  from: { id: string; config: RootKeyConfig };
-  to: { id: string; config: RootKeyConfig };
+  from: { id: string };
+  to: { id: string };
   /** `rewrapping` until every blob is under `to`; `done` once `root_key_id` names `to`. */
   state: 'rewrapping' | 'done';
   /** Epoch milliseconds. */
@@ -54,40 +58,59 @@ export async function readMigration(store: KmsStore): Promise<{ migration: RootK
   const raw = await store.getSetting(MIGRATION_SETTING);
   if (!raw) return null;
   const parsed = JSON.parse(raw.toString('utf8')) as RootKeyMigration;
-  parsed.from.config = checkRootKeyConfig(parsed.from.config, 'root_key_migration.from');
-  parsed.to.config = checkRootKeyConfig(parsed.to.config, 'root_key_migration.to');
+  if (typeof parsed.from?.id !== 'string' || typeof parsed.to?.id !== 'string') throw new Error('the root key rotation announced in the store is malformed');
   return { migration: parsed, raw };
 }
 
-/** Opens one side of a rotation and checks it is the key the store names (the same id). */
-function openSide(side: RootKeyMigration['to'], dataDir: string, region: string): RootKey {
-  const key = openRootKeyFrom(side.config, dataDir, region, { create: false });
-  if (key.id !== side.id) {
-    void key.close();
-    throw new Error(`the root key a rotation of region ${region} names (${side.id}) is not the one its configuration opens (${key.id})`);
-  }
-  return key;
-}
+/** The root keys a node's deployment.json names for its region: `root_key` and, during a rotation, `root_key_next`. */
+export type LocalRootKeys = () => RootKeyConfig[];
 
-/** Adds a rotation's keys to a ring: both unwrap; the new one wraps from now on. */
-async function adopt(store: KmsStore, ring: RootKeyRing, dataDir: string, region: string): Promise<void> {
+/**
+ * Adds an announced rotation's keys to a ring, opened from the node's own configuration and checked by id: both
+ * unwrap; the new one wraps from now on. When the new key cannot be opened, the ring refuses to wrap until it can.
+ */
+async function adopt(store: KmsStore, ring: RootKeyRing, dataDir: string, region: string, local: LocalRootKeys): Promise<void> {
   const found = await readMigration(store);
-  if (!found) return;
-  const { from, to } = found.migration;
-  if (!ring.has(from.id)) await ring.add(openSide(from, dataDir, region), { wrapWith: false });
-  if (!ring.has(to.id)) await ring.add(openSide(to, dataDir, region), { wrapWith: true });
-  else ring.wrapWith(to.id);
+  // Without a rotation under way, the node wraps with the key the store records (a rotation may have finished while
+  // this node could not follow it: it must not go back to the old key).
+  const recorded = found ? undefined : (await store.getSetting(ROOT_KEY_ID_SETTING))?.toString();
+  const { from, to } = found ? found.migration : { from: { id: recorded ?? ring.id }, to: { id: recorded ?? ring.id } };
+  if (ring.has(to.id) && (ring.has(from.id) || !found || found.migration.state === 'done')) {
+    ring.wrapWith(to.id);
+    return ring.allowWrapping();
+  }
+  const problems: string[] = [];
+  for (const config of local()) {
+    let key: RootKey;
+    try {
+      key = openRootKeyFrom(config, dataDir, region, { create: false });
+    } catch (err) {
+      problems.push((err as Error).message);
+      continue;
+    }
+    if (key.id === to.id || key.id === from.id) await ring.add(key, { wrapWith: key.id === to.id });
+    else await key.close();
+  }
+  if (!ring.has(to.id)) {
+    const why = `region ${region}'s keys are ${found ? 'being moved' : 'wrapped'} by root key ${to.id}, but this node cannot open that key (${problems.join('; ') || 'deployment.json names no such key'}): it wraps nothing until it can`;
+    ring.refuseWrapping(why);
+    throw new Error(why);
+  }
+  ring.wrapWith(to.id);
+  ring.allowWrapping();
 }
 
 /**
  * Makes a region node follow rotations of its store's root key: adopts one in progress now, then looks every second
- * and whenever no key it holds opens a blob. Throws when the store's keys are wrapped by a root key the node cannot
- * open (another key file or token key than the store's `root_key_id`). Returns a function that stops the watch.
+ * and whenever no key it holds opens a blob. `local` reads the keys the node's deployment.json names (read again each
+ * time: the rotate command writes the new key there before announcing it). A failure to adopt is reported to
+ * `onError` (and the node refuses to wrap); it does not stop the node from serving what it can open. Returns a
+ * function that stops the watch.
  */
-export async function attachRootKeyRotation(store: KmsStore, ring: RootKeyRing, dataDir: string, region: string, onError: (err: unknown) => void): Promise<() => void> {
-  await adopt(store, ring, dataDir, region);
-  ring.refresh = () => adopt(store, ring, dataDir, region);
-  const timer = setInterval(() => void adopt(store, ring, dataDir, region).catch(onError), WATCH_MS);
+export async function attachRootKeyRotation(store: KmsStore, ring: RootKeyRing, dataDir: string, region: string, local: LocalRootKeys, onError: (err: unknown) => void): Promise<() => void> {
+  await adopt(store, ring, dataDir, region, local).catch(onError);
+  ring.refresh = () => adopt(store, ring, dataDir, region, local).catch(onError);
+  const timer = setInterval(() => void adopt(store, ring, dataDir, region, local).catch(onError), WATCH_MS);
   timer.unref();
   return () => clearInterval(timer);
 }
@@ -103,6 +126,8 @@ export interface RotationProgress {
   rewrapped: number;
   /** Blobs found already under the new root key in this pass. */
   already: number;
+  /** Re-wraps whose compare-and-set write lost to another writer in this pass (looked at again in the next). */
+  conflicts: number;
 }
 
 export interface RotationResult {
@@ -138,7 +163,7 @@ export async function rotateRootKey(store: KmsStore, from: { key: RootKey; confi
   } else {
     const recorded = (await store.getSetting(ROOT_KEY_ID_SETTING))?.toString();
     if (recorded !== undefined && recorded !== from.key.id) throw new Error(`the region's keys are wrapped by root key ${recorded}, not by ${from.key.id}`);
-    const migration: RootKeyMigration = { from: { id: from.key.id, config: from.config }, to: { id: to.key.id, config: to.config }, state: 'rewrapping', started_at: announcedAt };
+    const migration: RootKeyMigration = { from: { id: from.key.id }, to: { id: to.key.id }, state: 'rewrapping', started_at: announcedAt };
     if (!(await store.replaceSetting(MIGRATION_SETTING, null, Buffer.from(JSON.stringify(migration))))) throw new Error('another rotation was announced at the same moment; run the command again');
     found = await readMigration(store);
   }
@@ -151,9 +176,10 @@ export async function rotateRootKey(store: KmsStore, from: { key: RootKey; confi
     const passStartedAt = Date.now();
     const progress = await rewrapAll(store, ring, pass, options.onProgress);
     rewrappedTotal += progress.rewrapped;
-    if (progress.rewrapped === 0 && passStartedAt - announcedAt >= settleMs) break;
+    const quiet = progress.rewrapped === 0 && progress.conflicts === 0;
+    if (quiet && passStartedAt - announcedAt >= settleMs) break;
     const wait = announcedAt + settleMs - Date.now();
-    if (progress.rewrapped === 0 && wait > 0) await sleep(wait);
+    if (quiet && wait > 0) await sleep(wait);
   }
   if (found!.migration.state !== 'done') {
     const recorded = (await store.getSetting(ROOT_KEY_ID_SETTING))?.toString();
@@ -171,24 +197,26 @@ export async function finishRotation(store: KmsStore): Promise<void> {
 }
 
 async function rewrapAll(store: KmsStore, keys: { from: RootKey; to: RootKey }, pass: number, report?: (p: RotationProgress) => void): Promise<RotationProgress> {
-  const progress: RotationProgress = { pass, total: await store.countVersions(), seen: 0, rewrapped: 0, already: 0 };
+  const progress: RotationProgress = { pass, total: await store.countVersions(), seen: 0, rewrapped: 0, already: 0, conflicts: 0 };
   const move = async (blob: Buffer, context: Buffer, write: (replacement: Buffer) => Promise<boolean>, what: string): Promise<void> => {
     try {
       (await keys.to.unwrap(blob, context)).fill(0);
       progress.already++;
       return;
-    } catch {
-      /* not under the new key yet */
+    } catch (err) {
+      if (!(err instanceof AuthenticationFailed)) throw err; // the HSM failed: stop, nothing lost
     }
     let plain: Buffer;
     try {
       plain = await keys.from.unwrap(blob, context);
-    } catch {
+    } catch (err) {
+      if (!(err instanceof AuthenticationFailed)) throw err;
       throw new UnreadableBlob(`${what} opens under neither root key (${keys.from.id}, ${keys.to.id}); nothing more was changed`);
     }
     try {
       // A false write means the row changed meanwhile (deleted, or re-wrapped by another run): the next pass sees it.
       if (await write(await keys.to.wrap(plain, context))) progress.rewrapped++;
+      else progress.conflicts++;
     } finally {
       plain.fill(0);
     }

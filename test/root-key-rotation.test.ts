@@ -124,7 +124,9 @@ test('a region moves from its key file into an HSM token while it serves, and ne
     assert.match(run.stderr(), /pass 1: \d+ of \d+ key versions looked at/);
 
     const entry = readDeployment(dir).regions.find((r) => r.id === R)!;
-    assert.deepEqual(entry.root_key, { type: 'pkcs11', module: hsm.module, token: 'rotation', pin_file: hsm.pinFile, key_label: `strongroom-root-${R}` });
+    assert.equal(entry.root_key_next, undefined, 'the rotation is over');
+    assert.deepEqual({ ...entry.root_key, key_label: undefined }, { type: 'pkcs11', module: hsm.module, token: 'rotation', pin_file: hsm.pinFile, key_label: undefined });
+    assert.match((entry.root_key as { key_label: string }).key_label, new RegExp(`^strongroom-root-${R}-\\d{8}T\\d{6}Z$`), 'a new label: never a key already in the token');
     const status = cli(['root-key', 'status', '--region', R, '--data-dir', dir]);
     assert.equal(await status.done, 0, status.stderr());
     const s = JSON.parse(status.stdout());
@@ -242,6 +244,39 @@ test('two nodes of a region on PostgreSQL: both follow the rotation, each servin
     for (const m of [...before, ...traffic.made]) assert.equal((await ok(viaSecond('decrypt-data', { cipher_text: m.cipher }))).plain_text, m.plain);
     assert.equal(readDeployment(dir).regions[0]!.root_key?.type, 'pkcs11');
   } finally {
+    await d.stop();
+  }
+});
+
+test('a node that cannot open the key a rotation moves to wraps nothing until it can, so no material is left under the old key', { timeout: 300_000 }, async () => {
+  const dir = join(root, 'unreachable');
+  const d = await startTestDeployment({ regions: [R], dir, rootKey: 'file' });
+  try {
+    const before = await populate(d, 5);
+    delete process.env.ROTATION_TEST_PIN; // the region (this process) lacks the PIN variable; the command has it
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'root-key', 'rotate', '--region', R, '--data-dir', dir, '--to', 'pkcs11',
+      '--pkcs11-module', hsm.module, '--pkcs11-token', 'rotation', '--pkcs11-pin-env', 'ROTATION_TEST_PIN', '--pkcs11-key-label', 'needs-pin'],
+    { env: { ...process.env, ...hsm.env, ROTATION_TEST_PIN: hsm.pin }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b) => (err += b));
+    assert.equal(await new Promise((r) => child.once('exit', r)), 0, err);
+    // The node could not adopt the rotation: it refuses to make material rather than wrap it under the old key.
+    const refused = await d.kms(R, 'create-key', { key_alias: 'while-blind' });
+    assert.equal(refused.status, 500, JSON.stringify(refused.body));
+    // Given the PIN, it adopts the new key within a second and serves everything.
+    process.env.ROTATION_TEST_PIN = hsm.pin;
+    let created: { status: number; body: unknown } | undefined;
+    for (let i = 0; i < 50 && created?.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      created = await d.kms(R, 'create-key', { key_alias: `after-${i}` });
+    }
+    assert.equal(created?.status, 200, JSON.stringify(created?.body));
+    await decryptsAll(d, before);
+    await d.stopRegion(R);
+    await d.startRegion(R);
+    await decryptsAll(d, before);
+  } finally {
+    delete process.env.ROTATION_TEST_PIN;
     await d.stop();
   }
 });

@@ -20,7 +20,7 @@ import { openIamStore, openKmsStore, openRootKey } from '../composition.js';
 import { RootKeyRing } from '../keystore/root-key-ring.js';
 import { attachRootKeyRotation } from '../root-rotation.js';
 import type { KmsStore } from '../storage/kms-store.js';
-import { deploymentPath, iamDir, readDeployment, regionDir, rootKeyOf, storeOf } from '../deployment.js';
+import { deploymentPath, iamDir, localRootKeys, readDeployment, regionDir, rootKeyOf, storeOf } from '../deployment.js';
 
 type Store = AuditStore & { getSetting(n: string): Promise<Buffer | null>; putSettingIfAbsent(n: string, v: Buffer): Promise<Buffer>; close(): Promise<void> };
 const PAGE = 5000;
@@ -46,7 +46,7 @@ async function openTrail(dataDir: string, region: string): Promise<{ store: Stor
   const store: Store = region === 'iam' ? await openIamStore(at) : await openKmsStore(region, at);
   // A region's audit key may be under either root key while a rotation runs (root-rotation.ts).
   const rootKey = new RootKeyRing(openRootKey(at, region));
-  if (region !== 'iam') (await attachRootKeyRotation(store as KmsStore, rootKey, dir, region, () => {}))();
+  if (region !== 'iam') (await attachRootKeyRotation(store as KmsStore, rootKey, dir, region, () => localRootKeys(deployment, region), () => {}))();
   const key = await auditKey(store, rootKey);
   return { store, key, close: async () => (await store.close(), await rootKey.close()) };
 }

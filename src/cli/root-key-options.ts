@@ -41,7 +41,7 @@ export function rootKeyOption(o: Pkcs11Options): RootKeyConfig | undefined {
     if (pkcs11Given) throw new Error('--pkcs11-* options go with --root-key pkcs11, not file');
     return { type: 'file' };
   }
-  if (o.rootKey !== 'pkcs11') throw new Error('--root-key must be file or pkcs11');
+  if (o.rootKey !== 'pkcs11') throw new Error(`file or pkcs11, not ${JSON.stringify(o.rootKey)} (--root-key, or --to of root-key rotate)`);
   if (o.pkcs11Module === undefined) throw new Error('--root-key pkcs11 needs --pkcs11-module PATH');
   if (o.pkcs11Token === undefined) throw new Error('--root-key pkcs11 needs --pkcs11-token LABEL');
   if ((o.pkcs11PinFile === undefined) === (o.pkcs11PinEnv === undefined)) throw new Error('--root-key pkcs11 needs the PIN: --pkcs11-pin-file FILE or --pkcs11-pin-env NAME (one of them)');

@@ -114,6 +114,7 @@ export class CryptoOps {
    */
   async createDataKeyPair(ctx: CallerContext, keyId: string, pair: KeyPairSpec, withPlaintext: boolean, aad: Buffer) {
     const key = await this.#encryptionKey(ctx, keyId, 'SYMMETRIC_DEFAULT', false);
+    await this.#checkPin(key, {}); // no PIN field in Huawei's request: a keystore with a PIN refuses it (KMS.0306)
     const generated = await KEY_PAIR_SPECS[pair].generateAsync();
     try {
       return {
@@ -192,12 +193,13 @@ export class CryptoOps {
    */
   async sealCapsule(ctx: CallerContext, keyId: string, dataKey: Buffer, binding: Buffer): Promise<{ keyId: string; blob: Buffer }> {
     const key = await this.#encryptionKey(ctx, keyId, 'SYMMETRIC_DEFAULT', false);
+    await this.#checkPin(key, {}); // capsules carry no PIN: a keystore with a PIN refuses them (KMS.0306)
     return { keyId: key.id, blob: await this.#seal('capsule', key, dataKey, binding) };
   }
 
   /** Opens a capsule blob made under `keyId` with the same `binding`; KMS.2201 when it does not authenticate. */
   async openCapsule(ctx: CallerContext, keyId: string, blob: Buffer, binding: Buffer): Promise<Buffer> {
-    await this.#key(ctx, keyId);
+    await this.#checkPin(await this.#key(ctx, keyId), {});
     return (await this.#open('capsule', ctx, blob, binding, keyId)).plaintext;
   }
 

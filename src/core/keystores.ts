@@ -172,7 +172,7 @@ export class KeystoreService {
     if (keystore.state !== '2') throw new KmsError('KMS.0340', `The keystore ${keystoreId} is disabled.`);
     const cluster = this.#cluster(keystore);
     const pin = randomBytes(16).toString('hex');
-    const answer = pinType === 'PlainText' ? pin : await this.#sealPin(cluster, keystore, pin);
+    const answer = pinType === 'PlainText' ? pin : await hsmCall(() => this.#sealPin(cluster, keystore, pin));
     if (!(await this.store.setKeystorePin(keystoreId, sha256(pin)))) throw new KmsError('KMS.0340', `The account has no keystore ${keystoreId}.`);
     return answer;
   }

@@ -3,6 +3,7 @@
  * 0600. Wrapping is AES-256-GCM with the context as associated data: 0x01 ‖ iv(12) ‖ ciphertext ‖ tag(16).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
 import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { aes256Gcm, AuthenticationFailed } from '../crypto/symmetric.js';
 import type { RootKey } from './root-key.js';
@@ -15,8 +16,11 @@ const FORMAT = 0x01;
  * key: the first link wins and every process reads the same 32 bytes. An existing file is only read (it may sit on a
  * read-only volume).
  */
-function loadOrCreate(path: string): Buffer {
-  if (!existsSync(path)) createKeyFile(path);
+function loadOrCreate(path: string, create: boolean): Buffer {
+  if (!existsSync(path)) {
+    if (!create) throw new Error(`the root key file ${path} does not exist`);
+    createKeyFile(path);
+  }
   const mode = statSync(path).mode & 0o777;
   if (mode & 0o077) throw new Error(`root key file ${path} is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
   const key = readFileSync(path);
@@ -35,6 +39,13 @@ function createKeyFile(path: string): void {
       closeSync(fd);
     }
     linkSync(tmp, path);
+    // The link must survive a power loss before anything is wrapped by the key: sync the directory too.
+    const dir = openSync(dirname(path), 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   } finally {
@@ -46,8 +57,9 @@ export class LocalFileRootKey implements RootKey {
   readonly id: string;
   #key: Buffer;
 
-  constructor(path: string) {
-    this.#key = loadOrCreate(path);
+  /** Reads the key file at `path`; creates it when it does not exist, unless `create` is false (then throws). */
+  constructor(path: string, create = true) {
+    this.#key = loadOrCreate(path, create);
     this.id = 'file:' + createHash('sha256').update('strongroom root key id').update(this.#key).digest('hex').slice(0, 16);
   }
 

@@ -49,7 +49,9 @@ export function readPin(source: PinSource): string {
 }
 
 /** The return values with which modules report a GCM tag (or length) that does not check out. */
-const TAG_FAILURES = new Set([pkcs11js.CKR_GENERAL_ERROR, pkcs11js.CKR_ENCRYPTED_DATA_INVALID, pkcs11js.CKR_ENCRYPTED_DATA_LEN_RANGE]);
+const TAG_FAILURES = new Set([pkcs11js.CKR_ENCRYPTED_DATA_INVALID, pkcs11js.CKR_ENCRYPTED_DATA_LEN_RANGE]);
+/** SoftHSM2 reports a wrong tag as CKR_GENERAL_ERROR, which on other modules is a failure of the HSM itself. */
+const SOFTHSM_TAG_FAILURES = new Set([...TAG_FAILURES, pkcs11js.CKR_GENERAL_ERROR]);
 
 /** A handle of an object in a token (opaque to callers). */
 export type ObjectHandle = Buffer;
@@ -131,7 +133,10 @@ export class Pkcs11Token {
   readonly #slot: Buffer;
   #closed = false;
 
+  readonly #tagFailures: Set<number>;
+
   private constructor(module: string, label: string, lib: pkcs11js.PKCS11, session: Buffer, slot: Buffer) {
+    this.#tagFailures = lib.C_GetInfo().manufacturerID.includes('SoftHSM') ? SOFTHSM_TAG_FAILURES : TAG_FAILURES;
     this.module = module;
     this.label = label;
     this.lib = lib;
@@ -241,7 +246,7 @@ export class Pkcs11Token {
     } catch (err) {
       // SoftHSM2 reports a failed tag as CKR_GENERAL_ERROR, others as CKR_ENCRYPTED_DATA_INVALID (docs/reference/softhsm-pkcs11.md).
       // Anything else (a lost session, a removed token) is the HSM's failure, not the blob's: it is thrown as it is.
-      if (TAG_FAILURES.has((err as { code?: number }).code ?? -1)) throw new AuthenticationFailed();
+      if (this.#tagFailures.has((err as { code?: number }).code ?? -1)) throw new AuthenticationFailed();
       throw err;
     }
   }

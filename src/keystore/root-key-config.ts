@@ -88,6 +88,6 @@ const keyFilePath = (config: FileRootKeyConfig, dataDir: string): string => {
  * make two). Throws an Error naming what is wrong (file mode or size, module, token, PIN, missing key).
  */
 export function openRootKeyFrom(config: RootKeyConfig, dataDir: string, component: string, options: { create: boolean }): RootKey {
-  if (config.type === 'file') return new LocalFileRootKey(keyFilePath(config, dataDir));
+  if (config.type === 'file') return new LocalFileRootKey(keyFilePath(config, dataDir), options.create);
   return Pkcs11RootKey.open({ module: config.module, token: config.token, pin: readPin(config), keyLabel: config.key_label ?? defaultKeyLabel(component), create: options.create });
 }

@@ -57,7 +57,19 @@ export class RootKeyRing implements RootKey {
     this.#wrapping = held;
   }
 
+  #refusal: string | null = null;
+
+  /** Refuses to wrap (a rotation this node cannot follow: wrapping under the old key would strand the material). */
+  refuseWrapping(why: string): void {
+    this.#refusal = why;
+  }
+
+  allowWrapping(): void {
+    this.#refusal = null;
+  }
+
   async wrap(plaintext: Buffer, context: Buffer): Promise<Buffer> {
+    if (this.#refusal !== null) throw new Error(this.#refusal);
     return this.#wrapping.wrap(plaintext, context);
   }
 
