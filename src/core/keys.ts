@@ -216,8 +216,15 @@ export class KeyService {
     const failures: string[] = [];
     for (const key of due) {
       if (inKeystore(key) && this.keystores) {
-        // The token objects go first: past its deletion date no call can bring the key back (cancel-key-deletion
-        // sees it destroyed), and a cluster that cannot be reached leaves the row for the next sweep.
+        // The token objects go first (a cluster that cannot be reached leaves the row for the next sweep), but only
+        // once the key is claimed: the write bumps its revision, so a cancel-key-deletion that read the key before
+        // its deletion date loses its compare-and-set, reads again, and finds the key destroyed.
+        const claimed = await this.store.transaction(async (tx) => {
+          const current = await tx.getKey(key.projectId, key.id);
+          if (!current || current.state !== '4' || current.deletionDate === null || current.deletionDate > now) return false;
+          return tx.updateKey(current, current.revision);
+        });
+        if (!claimed) continue;
         try {
           await this.keystores.destroyMaterial(key);
         } catch (err) {
