@@ -13,7 +13,7 @@
 import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkStore, describeStore, openIamStore, openKmsStore, STORE_ENV } from '../composition.js';
-import { deploymentPath, iamDir, privateDir, readDeployment, regionDir, resolvePlan, storeOf, writeDeployment, type DeploymentFile } from '../deployment.js';
+import { deploymentPath, iamDir, privateDir, readDeployment, regionDir, resolvePlan, rootKeyOf, storeOf, writeDeployment, type DeploymentFile } from '../deployment.js';
 import type { RootKey } from '../keystore/root-key.js';
 import { DEFAULT_ROOT_KEY, sameRootKey, type RootKeyConfig } from '../keystore/root-key-config.js';
 import type { IamStore } from '../storage/iam-store.js';
@@ -44,7 +44,7 @@ export interface RestoreReport {
   region: string;
   data_dir: string;
   store: string;
-  deployment_json: 'written' | 'kept';
+  deployment_json: 'written' | 'kept' | 'updated';
   iam: 'restored' | 'kept' | 'not in the backup';
   /** Wrapped blobs unwrapped under the root keys before anything was written. */
   checked: { region: number; iam: number; keystore_versions: number; settings_not_checked: string[] };
@@ -214,6 +214,13 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreReport> {
         madeFile(target);
         copyFileSync(resolve(o.bootstrapFile!), target);
         chmodSync(target, 0o600);
+      }
+      // A region restored into an existing deployment whose file names another root key for it (key files there,
+      // a token key here): its entry names the key it was restored under, or it would not start.
+      if (existing && !sameRootKey(rootKeyOf(existing, o.region), regionChoice.keep, o.region)) {
+        const current = readDeployment(newDir);
+        writeDeployment(newDir, { ...current, regions: current.regions.map((r) => (r.id === o.region ? { ...r, root_key: regionChoice.keep } : r)) });
+        deploymentJson = 'updated';
       }
     }
     return {
