@@ -126,7 +126,7 @@ test('a region moves from its key file into an HSM token while it serves, and ne
     const entry = readDeployment(dir).regions.find((r) => r.id === R)!;
     assert.equal(entry.root_key_next, undefined, 'the rotation is over');
     assert.deepEqual({ ...entry.root_key, key_label: undefined }, { type: 'pkcs11', module: hsm.module, token: 'rotation', pin_file: hsm.pinFile, key_label: undefined });
-    assert.match((entry.root_key as { key_label: string }).key_label, new RegExp(`^strongroom-root-${R}-\\d{8}T\\d{6}Z$`), 'a new label: never a key already in the token');
+    assert.match((entry.root_key as { key_label: string }).key_label, new RegExp(`^strongroom-root-${R}-\\d{8}T\\d{6}Z-[0-9a-f]{4}$`), 'a new label: never a key already in the token');
     const status = cli(['root-key', 'status', '--region', R, '--data-dir', dir]);
     assert.equal(await status.done, 0, status.stderr());
     const s = JSON.parse(status.stdout());

@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { deploymentPath, readDeployment, writeDeployment } from '../deployment.js';
+import { deploymentPath, localRootKeys, readDeployment, writeDeployment } from '../deployment.js';
 import { checkHsmClusterConfig, type HsmClusterConfig } from '../keystore/hsm-cluster-config.js';
 
 function deploymentIn(dataDir: string) {
@@ -43,6 +43,11 @@ export function hsmCommands(program: Command): void {
       }
       const twin = Object.entries(d.hsm_clusters ?? {}).find(([other, c]) => other !== id && c.module === config.module && c.token === config.token);
       if (twin) throw new Error(`the token ${config.token} is registered already as HSM cluster ${twin[0]}: one token is one cluster`);
+      // The deployment's own root keys stay apart from its accounts' keystores.
+      const roots = ['iam', ...d.regions.map((r) => r.id)].flatMap((c) => localRootKeys(d, c));
+      if (roots.some((k) => k.type === 'pkcs11' && resolve(k.module) === config.module && k.token === config.token)) {
+        throw new Error(`the token ${config.token} holds this deployment's root keys: give keystores a token of their own`);
+      }
       const { probeHsmCluster } = await import('../keystore/hsm-clusters.js');
       try {
         probeHsmCluster(config);

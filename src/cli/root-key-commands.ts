@@ -6,6 +6,7 @@
  * new key, which every node uses from its next start. Exit codes: 0 done, 1 failed (nothing lost: each blob is under
  * one key or the other, and the old key still opens the ones not moved), 2 usage.
  */
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { openKmsStore } from '../composition.js';
@@ -26,7 +27,8 @@ function targetOf(current: RootKeyConfig, given: RootKeyConfig | undefined, regi
   const wanted = given ?? (current.type === 'file' ? DEFAULT_ROOT_KEY : { ...current, key_label: undefined });
   if (wanted.type === 'file') return { type: 'file', file: `master-${stamp()}.key` };
   if (wanted.key_label !== undefined) return wanted;
-  return { ...wanted, key_label: `${defaultKeyLabel(region)}-${stamp()}` };
+  // The random suffix keeps two rotations started in the same second from making two keys under one label.
+  return { ...wanted, key_label: `${defaultKeyLabel(region)}-${stamp()}-${randomBytes(2).toString('hex')}` };
 }
 
 /**
