@@ -89,6 +89,12 @@ test('start --root-key pkcs11: root keys made in the token, kept in deployment.j
   first.child.kill('SIGTERM');
   assert.equal(await first.exited, 0);
 
+  // The token of the root keys is not lent to the accounts' keystores.
+  const lent = launch(['hsm', 'register', 'hsm-root', '--module', hsm.module, '--token', 'launcher', '--pin-file', hsm.pinFile, '--data-dir', dir]);
+  assert.equal(await lent.exited, 1);
+  assert.match(lent.output(), /the token launcher holds this deployment's root keys/);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'deployment.json'), 'utf8')).hsm_clusters, undefined);
+
   // Another --root-key on this deployment would leave its keys unreadable: refused.
   const conflicting = launch(['start', '--data-dir', dir, '--root-key', 'file']);
   assert.equal(await conflicting.exited, 1);
